@@ -17,7 +17,7 @@ import {
   type SampleState,
   type SampleStatus,
   type SlaClock,
-  type StepData,
+  StepData as StepDataSchema,
   type StepId,
   type StepRecord
 } from "../rpc/Workflow.ts"
@@ -203,7 +203,7 @@ interface GateResult {
 const inRange = (v: number | undefined, [lo, hi]: readonly [number, number]) => v === undefined || (v >= lo && v <= hi)
 
 /** The gates: sample QC, library QC and quality assessment decide pass/fail from the recorded metrics. */
-export const gate = (state: SampleState, record: StepData, policy: WorkflowPolicy): GateResult => {
+export const gate = (state: SampleState, record: StepDataSchema, policy: WorkflowPolicy): GateResult => {
   const failures: Array<string> = []
   const warnings: Array<string> = []
   const qc = policy.qc
@@ -254,6 +254,9 @@ export const gate = (state: SampleState, record: StepData, policy: WorkflowPolic
   return { failures, warnings }
 }
 
+/** Step data as stored and shown: the schema's encoded (JSON) form. */
+const encodeRecord = Schema.encodeSync(StepDataSchema)
+
 const round = (n: number) => Math.round(n * 100) / 100
 
 const BARCODE_SETS: Record<string, number> = {
@@ -265,7 +268,7 @@ const BARCODE_SETS: Record<string, number> = {
 }
 
 /** Checks of step data that the schema alone cannot express. */
-const validateRecord = (record: StepData): Array<FieldIssue> => {
+const validateRecord = (record: StepDataSchema): Array<FieldIssue> => {
   if (record.step === "library_prep" && record.data.barcode !== undefined) {
     const size = BARCODE_SETS[record.data.kit]
     const n = Number(record.data.barcode.slice("barcode".length))
@@ -408,6 +411,7 @@ export const decide = (
       if (issues.length > 0) return invalid(`invalid ${record.step} data`, issues)
       const i = state.current
       const result = gate(state, record, policy)
+      const data = encodeRecord(record).data
       const started = state.steps[i]!.startedAt ?? now
       const attempt = state.steps[i]!.attempt
       if (result.failures.length > 0) {
@@ -417,13 +421,13 @@ export const decide = (
           status: "failed",
           startedAt: started,
           finishedAt: now,
-          data: record.data,
+          data,
           reason,
           warnings: result.warnings
         }))
         const { step: _step, ...restSla } = state.sla
         return accept(state, { ...state, status: "failed", steps, failure: { step: record.step, reason }, sla: restSla }, now, [
-          { type: "QcFailed", data: { step: record.step, attempt, reasons: result.failures, warnings: result.warnings, data: record.data } }
+          { type: "QcFailed", data: { step: record.step, attempt, reasons: result.failures, warnings: result.warnings, data } }
         ])
       }
       const steps = setStep(state.steps, i, (s) => ({
@@ -431,7 +435,7 @@ export const decide = (
         status: "completed",
         startedAt: started,
         finishedAt: now,
-        data: record.data,
+        data,
         ...(result.warnings.length > 0 ? { warnings: result.warnings } : {})
       }))
       const [next, more] = moveOn({ ...state, steps }, i, now, policy)
@@ -441,7 +445,7 @@ export const decide = (
           data: {
             step: record.step,
             attempt,
-            data: record.data,
+            data,
             ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
             nextStep: next.status === "in_progress" ? stepAt(next.current) : null
           }

@@ -1,4 +1,5 @@
 /** The facility's workflow policy: expected durations, turnaround targets, QC thresholds, skippable steps. */
+import { Context } from "effect"
 import type { KitCode, Priority, StepId } from "../rpc/Workflow.ts"
 
 const HOUR = 3_600_000
@@ -91,3 +92,6 @@ export const turnaroundDue = (policy: WorkflowPolicy, priority: Priority, start:
   const target = policy.turnaround[priority]
   return "hours" in target ? start + target.hours * HOUR : addBusinessDays(start, target.businessDays)
 }
+
+/** The policy in force, provided once by runtime/ from configuration. */
+export class Policy extends Context.Tag("poretrack/Policy")<Policy, WorkflowPolicy>() {}

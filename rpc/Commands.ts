@@ -1,6 +1,6 @@
 /** The commands a Sample accepts: each one is a transition of its state machine. */
 import { Schema } from "effect"
-import { Email, FlowCellType, Priority, SampleDetails, SampleName, StepData, StepId } from "./Workflow.ts"
+import { Email, FlowCellType, Priority, SampleDetails, SampleName, SampleView, StepData, StepId } from "./Workflow.ts"
 
 const Reason = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a reason is required" }),
@@ -72,3 +72,12 @@ export const COMMAND_TAGS: ReadonlyArray<CommandTag> = [
   "ChangePriority",
   "EditFields"
 ]
+
+/** A command's reply: the sample after it, the events it raised, and whether this was a replay of a used key. */
+export const CommandResult = Schema.Struct({
+  sample: SampleView,
+  events: Schema.Array(Schema.Struct({ id: Schema.String, type: Schema.String })),
+  idempotencyKey: Schema.String,
+  replayed: Schema.Boolean
+})
+export type CommandResult = typeof CommandResult.Type

@@ -2,6 +2,10 @@
 import { Schema } from "effect"
 import { EventId, SampleId, SubmissionId } from "./Ids.ts"
 
+/** A closed set of literals whose error message lists the choices once. */
+export const oneOf = <const L extends ReadonlyArray<string>>(...values: L) =>
+  Schema.Literal(...values).annotations({ message: () => `must be one of ${values.join(", ")}` })
+
 /** The eight lab steps, in the order every sample walks them. */
 export const STEP_IDS = [
   "sample_qc",
@@ -13,7 +17,7 @@ export const STEP_IDS = [
   "quality_assessment",
   "data_delivery"
 ] as const
-export const StepId = Schema.Literal(...STEP_IDS)
+export const StepId = oneOf(...STEP_IDS)
 export type StepId = typeof StepId.Type
 
 /** Display names of the steps. */
@@ -30,12 +34,12 @@ export const STEP_NAMES: Record<StepId, string> = {
 
 /** Queue priority: urgent > high > normal > low. */
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const
-export const Priority = Schema.Literal(...PRIORITIES)
+export const Priority = oneOf(...PRIORITIES)
 export type Priority = typeof Priority.Type
 /** Sort rank of a priority (higher is served first). */
 export const priorityRank = (p: Priority): number => PRIORITIES.indexOf(p)
 
-export const FlowCellType = Schema.Literal("R9.4.1", "R10.4.1", "R10.5.1")
+export const FlowCellType = oneOf("R9.4.1", "R10.4.1", "R10.5.1")
 export type FlowCellType = typeof FlowCellType.Type
 
 export const KIT_CODES = [
@@ -49,16 +53,16 @@ export const KIT_CODES = [
   "SQK-PCB114.24",
   "SQK-RNA004"
 ] as const
-export const KitCode = Schema.Literal(...KIT_CODES)
+export const KitCode = oneOf(...KIT_CODES)
 export type KitCode = typeof KitCode.Type
 
-export const FlowCellProduct = Schema.Literal("FLO-MIN114", "FLO-PRO114M", "FLO-FLG114", "FLO-MIN004RA", "FLO-PRO004RA")
+export const FlowCellProduct = oneOf("FLO-MIN114", "FLO-PRO114M", "FLO-FLG114", "FLO-MIN004RA", "FLO-PRO004RA")
 export type FlowCellProduct = typeof FlowCellProduct.Type
 
-export const SampleType = Schema.Literal("gDNA", "HMW gDNA", "amplicon", "cDNA", "total RNA", "mRNA", "other")
+export const SampleType = oneOf("gDNA", "HMW gDNA", "amplicon", "cDNA", "total RNA", "mRNA", "other")
 export type SampleType = typeof SampleType.Type
 
-export const Control = Schema.Literal("positive", "blank")
+export const Control = oneOf("positive", "blank")
 export type Control = typeof Control.Type
 
 export const Barcode = Schema.String.pipe(
@@ -129,7 +133,7 @@ export const SequencingRunData = Schema.Struct({
 })
 /** Step 6 record. */
 export const BasecallingData = Schema.Struct({
-  model: Schema.Literal("fast", "hac", "sup"),
+  model: oneOf("fast", "hac", "sup"),
   modifiedBases: Schema.optional(Schema.Array(Text(40))),
   softwareVersion: Schema.optional(Text(80)),
   passReadPercent: NonNegative.pipe(Schema.lessThanOrEqualTo(100))
@@ -143,7 +147,7 @@ export const QualityAssessmentData = Schema.Struct({
 })
 /** Step 8 record. */
 export const DataDeliveryData = Schema.Struct({
-  method: Schema.Literal("download", "s3", "globus", "drive", "other"),
+  method: oneOf("download", "s3", "globus", "drive", "other"),
   location: Text(1000),
   checksumManifest: Schema.optional(Text(20000)),
   deliveredAt: Schema.optional(Schema.DateTimeUtc),
@@ -186,7 +190,7 @@ export const SampleDetails = Schema.Struct({
   a260_280: Schema.optional(NonNegative),
   a260_230: Schema.optional(NonNegative),
   libraryKit: Schema.optional(KitCode),
-  basecallingModel: Schema.optional(Schema.Literal("fast", "hac", "sup")),
+  basecallingModel: Schema.optional(oneOf("fast", "hac", "sup")),
   genomeSizeMb: Schema.optional(Positive),
   targetCoverage: Schema.optional(Positive),
   humanDna: Schema.optional(Schema.Boolean),
@@ -196,7 +200,7 @@ export const SampleDetails = Schema.Struct({
 export type SampleDetails = typeof SampleDetails.Type
 
 /** Where a sample is in its life. `status` in every view is exactly this. */
-export const SampleStatus = Schema.Literal(
+export const SampleStatus = oneOf(
   "submitted",
   "in_progress",
   "on_hold",

@@ -1,0 +1,36 @@
+/** The Sample entity's protocol: one entity per sample, sharded by sample id. */
+import { ClusterSchema, DeliverAt, Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { DateTime, PrimaryKey, Schema } from "effect"
+import { CommandResult, SampleCommand } from "../rpc/Commands.ts"
+import { CommandError } from "../rpc/Errors.ts"
+
+/**
+ * A command for the sample. Volatile on purpose: the caller waits for the reply, and the idempotency record is written
+ * in the same transaction as the state, so a lost message is retried by the caller with the same key.
+ */
+export const Execute = Rpc.make("Execute", {
+  payload: {
+    command: SampleCommand,
+    idempotencyKey: Schema.String,
+    actor: Schema.String
+  },
+  success: CommandResult,
+  error: CommandError
+})
+
+/** An SLA timer: held in PostgreSQL until `at`, delivered at least once, de-duplicated per sample by its time. */
+export class WakeAt extends Schema.Class<WakeAt>("WakeAt")({ at: Schema.Number }) {
+  [PrimaryKey.symbol]() {
+    return `wake/${this.at}`
+  }
+  [DeliverAt.symbol]() {
+    return DateTime.unsafeMake(this.at)
+  }
+}
+
+/** The timer message the sample sends itself (persisted, so it survives restarts and moves with the shard). */
+export const Wake = Rpc.make("Wake", { payload: WakeAt }).annotate(ClusterSchema.Persisted, true)
+
+/** The Sample entity type. */
+export const Sample = Entity.make("Sample", [Execute, Wake])

@@ -1,0 +1,151 @@
+/**
+ * The Sample entity's behaviour: the only writer of an existing sample.
+ * Each accepted command is one PostgreSQL statement (state behind the version fence + events + idempotency record),
+ * then the reply. SLA timers are persisted `WakeAt` messages the sample sends itself; one is armed at a time, at the
+ * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next.
+ */
+import { Entity } from "@effect/cluster"
+import { Clock, Effect, Metric, Option, Schema } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { CommandResult, SampleCommand } from "../rpc/Commands.ts"
+import { IdempotencyKeyReused, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
+import { SampleId } from "../rpc/Ids.ts"
+import type { SampleState } from "../rpc/Workflow.ts"
+import { SampleRepo, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
+import { Sample, WakeAt } from "./Sample.ts"
+import { SampleMetrics } from "./SampleMetrics.ts"
+import { toView } from "./SampleViews.ts"
+import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
+import { Policy } from "./WorkflowPolicy.ts"
+
+const encodeCommand = Schema.encodeSync(SampleCommand)
+const decodeStored = Schema.decodeUnknown(CommandResult.pipe(Schema.omit("replayed")))
+
+/** A stable digest of a command, to tell a replay from a different command under the same key. */
+const fingerprint = (command: SampleCommand): string =>
+  createHash("sha256").update(JSON.stringify(encodeCommand(command))).digest("base64url")
+
+const withIds = (events: ReadonlyArray<Emitted>): Array<NewEvent> => events.map((e) => ({ id: randomUUID(), ...e }))
+
+/** The Sample entity layer; idle entities are passivated after `maxIdleTime`. */
+export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
+  Sample.toLayer(
+    Effect.gen(function*() {
+      const address = yield* Entity.CurrentAddress
+      const repo = yield* SampleRepo
+      const policy = yield* Policy
+      const self = (yield* Sample.client)(address.entityId)
+      const sampleId = Schema.decodeOption(SampleId)(address.entityId)
+
+      // The in-memory copy of this sample's row; the row is the truth and this entity its only writer.
+      let loaded: LoadedSample | undefined = undefined
+      const ensureLoaded = Effect.gen(function*() {
+        if (loaded !== undefined) return Option.some(loaded)
+        if (Option.isNone(sampleId)) return Option.none<LoadedSample>()
+        const row = yield* repo.load(sampleId.value).pipe(Effect.orDie)
+        if (Option.isSome(row)) loaded = row.value
+        return row
+      })
+
+      /** Arms a timer for the next threshold when none is armed at or before it; returns the armed time. */
+      const armFor = (state: SampleState, armed: number | null) =>
+        Effect.gen(function*() {
+          const want = nextWake(state, policy)
+          if (want === undefined || (armed !== null && armed <= want)) return armed
+          // Sent before the state commits: if the commit fails, the timer fires, re-checks and does nothing.
+          yield* self.Wake(new WakeAt({ at: want }), { discard: true }).pipe(Effect.orDie)
+          return want
+        })
+
+      const fenceLost = (state: SampleState) =>
+        Effect.gen(function*() {
+          loaded = undefined
+          yield* Metric.increment(SampleMetrics.fencingFailures)
+          yield* Effect.logError("version fence failed: another owner wrote this sample; reloading", {
+            sampleId: state.id,
+            expectedVersion: state.version
+          })
+          return yield* new SampleBusy({ sampleId: state.id, message: "the sample moved to another owner; retry" })
+        })
+
+      return Sample.of({
+        Execute: Effect.fn("Sample.Execute")(function*(envelope) {
+          const { actor, command, idempotencyKey } = envelope.payload
+          yield* Effect.annotateCurrentSpan({ sampleId: address.entityId, command: command._tag })
+          const current = yield* ensureLoaded
+          if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: address.entityId })
+          const { commands, state, timerAt } = current.value
+          const print = fingerprint(command)
+          const used = commands.get(idempotencyKey)
+          if (used !== undefined) {
+            if (used !== print) {
+              return yield* new IdempotencyKeyReused({ sampleId: state.id, idempotencyKey, firstCommand: "a different command" })
+            }
+            const stored = yield* repo.commandResult(state.id, idempotencyKey).pipe(Effect.orDie)
+            if (Option.isSome(stored)) {
+              const first = yield* decodeStored(stored.value).pipe(Effect.orDie)
+              return { ...first, replayed: true }
+            }
+          }
+          const now = yield* Clock.currentTimeMillis
+          const decision = decide(state, command, { now, policy })
+          if (decision._tag === "Left") return yield* decision.left
+          const { state: next, events } = decision.right
+          const armed = yield* armFor(next, timerAt)
+          const stored = withIds(events)
+          const result = {
+            sample: toView(next, now, policy),
+            events: stored.map((e) => ({ id: e.id, type: e.type })),
+            idempotencyKey
+          }
+          const ok = yield* repo.commit({
+            expectedVersion: state.version,
+            state: next,
+            events: stored,
+            actor,
+            command: { key: idempotencyKey, tag: command._tag, fingerprint: print, result },
+            timerAt: armed
+          }).pipe(Effect.orDie)
+          if (!ok) return yield* fenceLost(state)
+          commands.set(idempotencyKey, print)
+          loaded = { state: next, timerAt: armed, commands }
+          yield* SampleMetrics.recordTransition(command, state, next, events, now)
+          return { ...result, replayed: false }
+        }),
+
+        Wake: Effect.fn("Sample.Wake")(function*(envelope) {
+          const current = yield* ensureLoaded
+          if (Option.isNone(current)) return
+          const { commands, state } = current.value
+          const firedAt = envelope.payload.at
+          // The armed timer has fired unless a later one replaced it.
+          const timerAt = current.value.timerAt !== null && current.value.timerAt <= firedAt ? null : current.value.timerAt
+          const now = yield* Clock.currentTimeMillis
+          const decision = decide(state, new SlaCheck(), { now, policy })
+          if (decision._tag === "Left") return
+          const { state: next, events } = decision.right
+          const armed = yield* armFor(next, timerAt)
+          if (events.length === 0) {
+            if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed).pipe(Effect.orDie)
+            loaded = { state, timerAt: armed, commands }
+            return
+          }
+          const ok = yield* repo.commit({
+            expectedVersion: state.version,
+            state: next,
+            events: withIds(events),
+            actor: "system:sla",
+            command: null,
+            timerAt: armed
+          }).pipe(Effect.orDie)
+          if (!ok) {
+            // Delivery is at least once: a retried timer finds the new owner's state.
+            return yield* fenceLost(state).pipe(Effect.orDie)
+          }
+          loaded = { state: next, timerAt: armed, commands }
+          yield* SampleMetrics.recordSla(events)
+        })
+      })
+    }),
+    { maxIdleTime: options.maxIdleTime, concurrency: 1 }
+  )

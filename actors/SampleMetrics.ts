@@ -1,0 +1,42 @@
+/** Metrics of the Sample actors: transitions, step durations, SLA events and fencing failures. */
+import { Effect, Metric, MetricBoundaries } from "effect"
+import type { SampleCommand } from "../rpc/Commands.ts"
+import type { SampleState } from "../rpc/Workflow.ts"
+import type { Emitted } from "./SampleWorkflow.ts"
+
+const transitions = Metric.counter("poretrack_transitions_total", {
+  description: "Accepted sample commands",
+  incremental: true
+})
+const stepDuration = Metric.histogram(
+  "poretrack_step_duration_seconds",
+  MetricBoundaries.exponential({ start: 1, factor: 4, count: 12 }),
+  "Time from a step being queued to its completion"
+)
+const slaEvents = Metric.counter("poretrack_sla_events_total", { description: "SLA at-risk and breach events", incremental: true })
+
+/** Metric handles and recorders used by the Sample entity. */
+export const SampleMetrics = {
+  fencingFailures: Metric.counter("poretrack_fencing_failures_total", {
+    description: "Writes refused by the version fence (a stale owner tried to write)",
+    incremental: true
+  }),
+  recordTransition: (command: SampleCommand, before: SampleState, after: SampleState, _events: ReadonlyArray<Emitted>, now: number) =>
+    Effect.gen(function*() {
+      yield* Metric.update(
+        Metric.tagged(Metric.tagged(transitions, "command", command._tag), "priority", after.priority),
+        1
+      )
+      if (command._tag === "CompleteStep") {
+        const queuedAt = before.steps[before.current]?.queuedAt
+        if (queuedAt !== undefined) {
+          yield* Metric.update(
+            Metric.tagged(Metric.tagged(stepDuration, "step", command.record.step), "priority", after.priority),
+            (now - queuedAt) / 1000
+          )
+        }
+      }
+    }),
+  recordSla: (events: ReadonlyArray<Emitted>) =>
+    Effect.forEach(events, (e) => Metric.update(Metric.tagged(slaEvents, "type", e.type), 1), { discard: true })
+}

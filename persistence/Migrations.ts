@@ -1,0 +1,112 @@
+/** Schema migrations, applied in order under an advisory lock so that several processes may start at once. */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
+  [1, "core", `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE TABLE submissions (
+  id uuid PRIMARY KEY,
+  number text NOT NULL UNIQUE,
+  submitter_email text NOT NULL,
+  source text NOT NULL,
+  sample_count int NOT NULL,
+  data jsonb NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX submissions_submitter ON submissions (submitter_email, created_at DESC);
+
+CREATE TABLE samples (
+  seq bigserial UNIQUE,
+  id uuid PRIMARY KEY,
+  submission_id uuid NOT NULL REFERENCES submissions (id),
+  position int NOT NULL,
+  name text NOT NULL,
+  submitter_email text NOT NULL,
+  priority text NOT NULL,
+  priority_rank smallint NOT NULL,
+  status text NOT NULL,
+  current_step text,
+  step_state text,
+  step_due_at timestamptz,
+  queued_at timestamptz,
+  turnaround_due_at timestamptz,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  version int NOT NULL,
+  timer_at timestamptz,
+  state jsonb NOT NULL,
+  UNIQUE (submission_id, position)
+);
+-- A step's queue: urgent > high > normal > low, then due time, then arrival.
+CREATE INDEX samples_queue ON samples (current_step, priority_rank DESC, step_due_at, queued_at, id)
+  WHERE status = 'in_progress';
+CREATE INDEX samples_by_status ON samples (status, seq DESC);
+CREATE INDEX samples_by_step ON samples (current_step, seq DESC);
+CREATE INDEX samples_by_priority ON samples (priority, seq DESC);
+CREATE INDEX samples_by_submitter ON samples (submitter_email, seq DESC);
+CREATE INDEX samples_by_name ON samples USING gin (name gin_trgm_ops);
+
+CREATE TABLE sample_events (
+  seq bigserial PRIMARY KEY,
+  tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  id uuid NOT NULL UNIQUE,
+  sample_id uuid NOT NULL,
+  submission_id uuid NOT NULL,
+  type text NOT NULL,
+  version int NOT NULL,
+  actor text NOT NULL,
+  at timestamptz NOT NULL,
+  data jsonb NOT NULL
+);
+CREATE INDEX sample_events_by_sample ON sample_events (sample_id, seq);
+-- Consumers read in (tx, seq) order below the oldest running transaction, so no commit is ever skipped.
+CREATE INDEX sample_events_by_tx ON sample_events (tx, seq);
+
+CREATE TABLE sample_commands (
+  sample_id uuid NOT NULL,
+  key text NOT NULL,
+  command text NOT NULL,
+  fingerprint text NOT NULL,
+  version int NOT NULL,
+  result jsonb NOT NULL,
+  at timestamptz NOT NULL,
+  PRIMARY KEY (sample_id, key)
+);
+
+CREATE TABLE event_consumers (
+  name text PRIMARY KEY,
+  tx xid8 NOT NULL DEFAULT '0',
+  seq bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION poretrack_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('poretrack_events', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sample_events_notify AFTER INSERT ON sample_events
+  FOR EACH STATEMENT EXECUTE FUNCTION poretrack_notify_events();
+`]
+]
+
+/** Applies every migration not yet applied; safe when several processes start together. */
+export const migrate = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(7243001)`
+    yield* sql`CREATE TABLE IF NOT EXISTS poretrack_migrations (
+      id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`
+    const done = yield* sql<{ id: number }>`SELECT id FROM poretrack_migrations`
+    const applied = new Set(done.map((r) => r.id))
+    for (const [id, name, text] of MIGRATIONS) {
+      if (applied.has(id)) continue
+      yield* sql.unsafe(text)
+      yield* sql`INSERT INTO poretrack_migrations (id, name) VALUES (${id}, ${name})`
+      yield* Effect.logInfo(`migration ${id}_${name} applied`)
+    }
+  }))
+}).pipe(Effect.withSpan("migrate"))

@@ -1,0 +1,340 @@
+/**
+ * Samples, submissions, events and idempotency records in PostgreSQL.
+ * Every write is one statement (one round trip, atomic): the state row behind its version fence, the event rows and
+ * the idempotency record land together or not at all.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
+import {
+  priorityRank,
+  SampleState,
+  STEP_IDS,
+  type EventType,
+  type Priority,
+  type SampleEvent,
+  type SampleStatus,
+  type StepId
+} from "../rpc/Workflow.ts"
+
+/** An event ready to be written. */
+export interface NewEvent {
+  readonly id: string
+  readonly type: EventType
+  readonly data: Record<string, unknown>
+}
+
+/** What a Sample entity loads when it activates. */
+export interface LoadedSample {
+  readonly state: SampleState
+  readonly timerAt: number | null
+  /** Idempotency key → command fingerprint, for every command this sample accepted. */
+  readonly commands: Map<string, string>
+}
+
+/** The idempotency record of one accepted command. */
+export interface CommandRecord {
+  readonly key: string
+  readonly tag: string
+  readonly fingerprint: string
+  readonly result: unknown
+}
+
+/** A list query; every filter optional, keyset-paginated by creation order. */
+export interface ListQuery {
+  readonly status?: SampleStatus | undefined
+  readonly step?: StepId | undefined
+  readonly priority?: Priority | undefined
+  readonly submissionId?: SubmissionId | undefined
+  readonly submitter?: string | undefined
+  readonly text?: string | undefined
+  readonly after?: number | undefined
+  readonly limit: number
+}
+
+/** A queue query: one step, ordered urgent > high > normal > low, then due time, then arrival. */
+export interface QueueQuery {
+  readonly step: StepId
+  readonly after?: readonly [rank: number, dueAt: string | null, queuedAt: string | null, id: string] | undefined
+  readonly limit: number
+}
+
+export interface NewSubmission {
+  readonly id: SubmissionId
+  readonly number: string
+  readonly submitterEmail: string
+  readonly source: string
+  readonly data: Record<string, unknown>
+  readonly actor: string
+  readonly at: number
+}
+
+/** A submission number that already exists. */
+export class SubmissionNumberTaken extends Schema.TaggedError<SubmissionNumberTaken>()("SubmissionNumberTaken", {
+  number: Schema.String
+}) {}
+
+const decodeState = Schema.decodeUnknown(SampleState)
+const encodeState = Schema.encodeSync(SampleState)
+
+const ts = (ms: number | undefined | null): Date | null => (ms === undefined || ms === null ? null : new Date(ms))
+
+/** The indexed columns are projections of the state, computed in one place so they cannot drift from it. */
+const projection = (state: SampleState) => {
+  const inWorkflow = state.status === "in_progress" || state.status === "on_hold" || state.status === "failed"
+  const step = inWorkflow && state.receivedAt !== undefined ? state.steps[state.current] : undefined
+  return {
+    name: state.sampleName,
+    submitter_email: state.submitterEmail.toLowerCase(),
+    priority: state.priority,
+    priority_rank: priorityRank(state.priority),
+    status: state.status,
+    current_step: step?.step ?? null,
+    step_state: step?.status ?? null,
+    step_due_at: ts(state.sla.step?.dueAt),
+    queued_at: ts(step?.queuedAt),
+    turnaround_due_at: ts(state.sla.turnaround?.dueAt),
+    updated_at: new Date(state.updatedAt),
+    version: state.version
+  }
+}
+
+interface EventRow {
+  readonly seq: string
+  readonly id: string
+  readonly sample_id: string
+  readonly submission_id: string
+  readonly type: string
+  readonly version: number
+  readonly actor: string
+  readonly at: Date
+  readonly data: unknown
+}
+
+/** An event row as the API shows it. */
+export const toEvent = (r: EventRow): SampleEvent => ({
+  id: r.id as SampleEvent["id"],
+  seq: Number(r.seq),
+  sampleId: r.sample_id as SampleEvent["sampleId"],
+  submissionId: r.submission_id as SampleEvent["submissionId"],
+  type: r.type as SampleEvent["type"],
+  version: r.version,
+  actor: r.actor,
+  at: r.at.toISOString(),
+  data: r.data
+})
+
+/** Data access for samples; the Sample entity is its only writer of existing samples. */
+export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const states = (rows: ReadonlyArray<{ state: unknown }>) =>
+      Effect.forEach(rows, (r) => decodeState(r.state).pipe(Effect.orDie))
+
+    /** Loads a sample for its entity: state, armed timer and idempotency keys. */
+    const load = Effect.fn("SampleRepo.load")(function*(id: SampleId) {
+      const rows = yield* sql<{ state: unknown; timer_at: Date | null; commands: Array<[string, string]> }>`
+        SELECT s.state, s.timer_at,
+          (SELECT coalesce(json_agg(json_build_array(c.key, c.fingerprint)), '[]'::json)
+             FROM sample_commands c WHERE c.sample_id = s.id) AS commands
+        FROM samples s WHERE s.id = ${id}`
+      const row = rows[0]
+      if (row === undefined) return Option.none<LoadedSample>()
+      const state = yield* decodeState(row.state).pipe(Effect.orDie)
+      return Option.some<LoadedSample>({
+        state,
+        timerAt: row.timer_at?.getTime() ?? null,
+        commands: new Map(row.commands)
+      })
+    })
+
+    /** The stored result of an accepted command, for a repeated idempotency key. */
+    const commandResult = Effect.fn("SampleRepo.commandResult")(function*(id: SampleId, key: string) {
+      const rows = yield* sql<{ result: unknown }>`
+        SELECT result FROM sample_commands WHERE sample_id = ${id} AND key = ${key}`
+      return Option.fromNullable(rows[0]?.result)
+    })
+
+    /**
+     * Writes an accepted transition: state behind the version fence, events, idempotency record, armed timer.
+     * Returns false (and writes nothing) when the fence fails: someone else wrote this sample since we read it.
+     */
+    const commit = Effect.fn("SampleRepo.commit")(function*(input: {
+      readonly expectedVersion: number
+      readonly state: SampleState
+      readonly events: ReadonlyArray<NewEvent>
+      readonly actor: string
+      readonly command: CommandRecord | null
+      readonly timerAt: number | null
+    }) {
+      const p = projection(input.state)
+      const at = new Date(input.state.updatedAt)
+      const events = JSON.stringify(input.events)
+      const cmd = input.command
+      const rows = yield* sql<{ updated: number }>`
+        WITH upd AS (
+          UPDATE samples SET
+            name = ${p.name}, submitter_email = ${p.submitter_email}, priority = ${p.priority},
+            priority_rank = ${p.priority_rank}, status = ${p.status}, current_step = ${p.current_step},
+            step_state = ${p.step_state}, step_due_at = ${p.step_due_at}, queued_at = ${p.queued_at},
+            turnaround_due_at = ${p.turnaround_due_at}, updated_at = ${p.updated_at}, version = ${p.version},
+            timer_at = ${ts(input.timerAt)}, state = ${JSON.stringify(encodeState(input.state))}::jsonb
+          WHERE id = ${input.state.id} AND version = ${input.expectedVersion}
+          RETURNING id, submission_id
+        ), ev AS (
+          INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+          SELECT e.id, upd.id, upd.submission_id, e.type, ${p.version}, ${input.actor}, ${at}, e.data
+          FROM upd, ROWS FROM (jsonb_to_recordset(${events}::jsonb) AS (id uuid, type text, data jsonb))
+            WITH ORDINALITY AS e(id, type, data, ord)
+          ORDER BY e.ord
+          RETURNING 1
+        ), cmd AS (
+          INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
+          SELECT upd.id, ${cmd?.key ?? null}::text, ${cmd?.tag ?? ""}, ${cmd?.fingerprint ?? ""}, ${p.version},
+            ${JSON.stringify(cmd?.result ?? null)}::jsonb, ${at}
+          FROM upd WHERE ${cmd?.key ?? null}::text IS NOT NULL
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
+          (SELECT count(*) FROM cmd)::int AS commands`
+      return (rows[0]?.updated ?? 0) === 1
+    })
+
+    /** Records a re-armed timer without a state change (no version bump). */
+    const setTimer = Effect.fn("SampleRepo.setTimer")(function*(id: SampleId, version: number, timerAt: number | null) {
+      yield* sql`UPDATE samples SET timer_at = ${ts(timerAt)} WHERE id = ${id} AND version = ${version}`
+    })
+
+    /** Creates a submission and all its samples, with their SampleCreated events, in one statement. */
+    const createSubmission = Effect.fn("SampleRepo.createSubmission")(function*(
+      submission: NewSubmission,
+      samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>
+    ) {
+      const at = new Date(submission.at)
+      const rows = JSON.stringify(samples.map(({ state }) => {
+        const p = projection(state)
+        return {
+          id: state.id,
+          position: state.position,
+          name: p.name,
+          submitter_email: p.submitter_email,
+          priority: p.priority,
+          priority_rank: p.priority_rank,
+          status: p.status,
+          state: encodeState(state)
+        }
+      }))
+      const events = JSON.stringify(samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position })))
+      yield* sql`
+        WITH sub AS (
+          INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+          VALUES (${submission.id}, ${submission.number}, ${submission.submitterEmail.toLowerCase()}, ${submission.source},
+            ${samples.length}, ${JSON.stringify(submission.data)}::jsonb, ${submission.actor}, ${at})
+          RETURNING id
+        ), smp AS (
+          INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
+            created_at, updated_at, version, state)
+          SELECT r.id, sub.id, r.position, r.name, r.submitter_email, r.priority, r.priority_rank, r.status,
+            ${at}, ${at}, 1, r.state
+          FROM sub, jsonb_to_recordset(${rows}::jsonb) AS r(id uuid, position int, name text, submitter_email text,
+            priority text, priority_rank smallint, status text, state jsonb)
+          ORDER BY r.position
+          RETURNING 1
+        ), ev AS (
+          INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+          SELECT e.id, e.sample_id, sub.id, e.type, 1, ${submission.actor}, ${at}, e.data
+          FROM sub, jsonb_to_recordset(${events}::jsonb) AS e(id uuid, sample_id uuid, position int, type text, data jsonb)
+          ORDER BY e.position
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM smp)::int AS samples, (SELECT count(*) FROM ev)::int AS events`.pipe(
+        Effect.catchIf(
+          (e: SqlError.SqlError) => isUniqueViolation(e, "submissions_number_key"),
+          () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
+        )
+      )
+    })
+
+    /** One sample's state, as last committed. */
+    const get = Effect.fn("SampleRepo.get")(function*(id: SampleId) {
+      const rows = yield* sql<{ state: unknown }>`SELECT state FROM samples WHERE id = ${id}`
+      const found = yield* states(rows)
+      return Option.fromNullable(found[0])
+    })
+
+    /** Samples matching the filters, newest first, with a keyset cursor. */
+    const list = Effect.fn("SampleRepo.list")(function*(q: ListQuery) {
+      const where = [
+        ...(q.status ? [sql`status = ${q.status}`] : []),
+        ...(q.step ? [sql`current_step = ${q.step}`] : []),
+        ...(q.priority ? [sql`priority = ${q.priority}`] : []),
+        ...(q.submissionId ? [sql`submission_id = ${q.submissionId}`] : []),
+        ...(q.submitter ? [sql`submitter_email = ${q.submitter.toLowerCase()}`] : []),
+        ...(q.text ? [sql`name ILIKE ${"%" + escapeLike(q.text) + "%"}`] : []),
+        ...(q.after !== undefined ? [sql`seq < ${q.after}`] : [])
+      ]
+      const rows = yield* sql<{ seq: string; state: unknown }>`
+        SELECT seq, state FROM samples ${where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql``}
+        ORDER BY seq DESC LIMIT ${q.limit + 1}`
+      const page = rows.slice(0, q.limit)
+      const items = yield* states(page)
+      const last = page[page.length - 1]
+      return { items, next: rows.length > q.limit && last ? Number(last.seq) : null }
+    })
+
+    /** The queue of one step. */
+    const queue = Effect.fn("SampleRepo.queue")(function*(q: QueueQuery) {
+      const after = q.after
+      const rows = yield* sql<{ state: unknown; priority_rank: number; step_due_at: Date | null; queued_at: Date | null; id: string }>`
+        SELECT state, priority_rank, step_due_at, queued_at, id FROM samples
+        WHERE status = 'in_progress' AND current_step = ${q.step}
+        ${after ? sql`AND (-priority_rank, step_due_at, queued_at, id) > (${-after[0]}, ${after[1]}::timestamptz, ${after[2]}::timestamptz, ${after[3]}::uuid)` : sql``}
+        ORDER BY priority_rank DESC, step_due_at, queued_at, id LIMIT ${q.limit + 1}`
+      const page = rows.slice(0, q.limit)
+      const items = yield* states(page)
+      const last = page[page.length - 1]
+      const next = rows.length > q.limit && last
+        ? [last.priority_rank, last.step_due_at?.toISOString() ?? null, last.queued_at?.toISOString() ?? null, last.id] as const
+        : null
+      return { items, next }
+    })
+
+    /** Queue lengths of every step. */
+    const queueCounts = Effect.fn("SampleRepo.queueCounts")(function*() {
+      const rows = yield* sql<{ current_step: StepId; n: number }>`
+        SELECT current_step, count(*)::int AS n FROM samples WHERE status = 'in_progress' GROUP BY current_step`
+      const out = Object.fromEntries(STEP_IDS.map((s) => [s, 0])) as Record<StepId, number>
+      for (const r of rows) out[r.current_step] = r.n
+      return out
+    })
+
+    /** The audit trail of one sample, oldest first. */
+    const events = Effect.fn("SampleRepo.events")(function*(id: SampleId) {
+      const rows = yield* sql<EventRow>`
+        SELECT seq, id, sample_id, submission_id, type, version, actor, at, data
+        FROM sample_events WHERE sample_id = ${id} ORDER BY seq`
+      return rows.map(toEvent)
+    })
+
+    /** Submissions: header row. */
+    const submission = Effect.fn("SampleRepo.submission")(function*(id: SubmissionId) {
+      const rows = yield* sql<{ id: string; number: string; submitter_email: string; source: string; sample_count: number; data: unknown; created_at: Date; created_by: string }>`
+        SELECT id, number, submitter_email, source, sample_count, data, created_at, created_by FROM submissions WHERE id = ${id}`
+      return Option.fromNullable(rows[0])
+    })
+
+    return { load, commandResult, commit, setTimer, createSubmission, get, list, queue, queueCounts, events, submission } as const
+  })
+}) {}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+/** True when `e` is a unique-constraint violation (of `constraint`, when given). */
+export const isUniqueViolation = (e: SqlError.SqlError, constraint?: string): boolean => {
+  const cause = e.cause
+  if (typeof cause !== "object" || cause === null) return false
+  const code = (cause as { code?: unknown }).code
+  const name = (cause as { constraint?: unknown }).constraint
+  return code === "23505" && (constraint === undefined || name === constraint)
+}

@@ -1,0 +1,109 @@
+/** All configuration, read once from the environment. Domain code never reads `process.env`. */
+import { Config, ConfigError, Duration, Either, type Option, type Redacted } from "effect"
+import { defaultPolicy, type Turnaround, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
+import { PRIORITIES, STEP_IDS, type Priority, type StepId } from "../rpc/Workflow.ts"
+
+/** The settings of one process. */
+export interface AppConfig {
+  readonly port: number
+  readonly httpHost: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly dataDir: string
+  readonly embeddedPgPort: number
+  readonly pgPoolMax: number
+  readonly runnerHost: string
+  readonly runnerPort: number
+  readonly entityMessagePollInterval: Duration.Duration
+  readonly shardLockRefreshInterval: Duration.Duration
+  readonly shardLockExpiration: Duration.Duration
+  readonly entityMaxIdle: Duration.Duration
+  readonly logFormat: "pretty" | "json"
+  readonly policy: WorkflowPolicy
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** Parses "name=1h,other=30m" into milliseconds by name. */
+const durations = (raw: string, what: string): Either.Either<Record<string, number>, string> => {
+  const out: Record<string, number> = {}
+  for (const pair of raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const m = /^([a-z_]+)\s*=\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(pair)
+    if (!m) return Either.left(`${what}: cannot read "${pair}" (expected name=duration, e.g. sample_qc=1h)`)
+    out[m[1]!] = Number(m[2]) * UNITS[m[3]!]!
+  }
+  return Either.right(out)
+}
+
+interface RawPolicy {
+  readonly steps: string
+  readonly turnaround: string
+  readonly skippable: string
+  readonly atRisk: number
+  readonly failOnPurity: boolean
+  readonly minInputNg: number
+  readonly minLibraryFmol: number
+}
+
+/** The facility policy from its settings, or the first setting at fault. */
+export const parsePolicy = (raw: RawPolicy): Either.Either<WorkflowPolicy, string> =>
+  Either.gen(function*() {
+    const steps = yield* durations(raw.steps, "STEP_EXPECTED_DURATIONS")
+    const turnaroundRaw = yield* durations(raw.turnaround, "TURNAROUND_TARGETS")
+    const unknownStep = Object.keys(steps).find((k) => !STEP_IDS.includes(k as StepId))
+    if (unknownStep) return yield* Either.left(`STEP_EXPECTED_DURATIONS: unknown step "${unknownStep}"`)
+    const unknownPriority = Object.keys(turnaroundRaw).find((k) => !PRIORITIES.includes(k as Priority))
+    if (unknownPriority) return yield* Either.left(`TURNAROUND_TARGETS: unknown priority "${unknownPriority}"`)
+    const skippable = raw.skippable.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+    const badSkip = skippable.find((s) => !STEP_IDS.includes(s as StepId))
+    if (badSkip) return yield* Either.left(`SKIPPABLE_STEPS: unknown step "${badSkip}"`)
+    if (!(raw.atRisk > 0 && raw.atRisk < 1)) return yield* Either.left("SLA_AT_RISK_FRACTION must be between 0 and 1")
+    const turnaround = Object.fromEntries(
+      PRIORITIES.map((p): [Priority, Turnaround] => {
+        const ms = turnaroundRaw[p]
+        return [p, ms !== undefined ? { hours: ms / 3_600_000 } : defaultPolicy.turnaround[p]]
+      })
+    ) as Record<Priority, Turnaround>
+    return {
+      ...defaultPolicy,
+      expectedMs: { ...defaultPolicy.expectedMs, ...steps },
+      turnaround,
+      atRiskFraction: raw.atRisk,
+      skippable: skippable as Array<StepId>,
+      qc: {
+        ...defaultPolicy.qc,
+        failOnPurity: raw.failOnPurity,
+        minLibraryFmol: raw.minLibraryFmol,
+        minInputNg: { ...defaultPolicy.qc.minInputNg, default: raw.minInputNg }
+      }
+    }
+  })
+
+const policyConfig = Config.all({
+  steps: Config.string("STEP_EXPECTED_DURATIONS").pipe(Config.withDefault("")),
+  turnaround: Config.string("TURNAROUND_TARGETS").pipe(Config.withDefault("")),
+  skippable: Config.string("SKIPPABLE_STEPS").pipe(Config.withDefault(defaultPolicy.skippable.join(","))),
+  atRisk: Config.number("SLA_AT_RISK_FRACTION").pipe(Config.withDefault(defaultPolicy.atRiskFraction)),
+  failOnPurity: Config.boolean("QC_FAIL_ON_PURITY").pipe(Config.withDefault(defaultPolicy.qc.failOnPurity)),
+  minInputNg: Config.number("QC_MIN_INPUT_NG").pipe(Config.withDefault(defaultPolicy.qc.minInputNg.default)),
+  minLibraryFmol: Config.number("QC_MIN_LIBRARY_FMOL").pipe(Config.withDefault(defaultPolicy.qc.minLibraryFmol))
+}).pipe(
+  Config.mapOrFail((raw) => Either.mapLeft(parsePolicy(raw), (message) => ConfigError.InvalidData([], message)))
+)
+
+/** Reads the configuration; every value has a default that suits a laptop. */
+export const appConfig: Config.Config<AppConfig> = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  httpHost: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
+  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
+  embeddedPgPort: Config.port("EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
+  pgPoolMax: Config.integer("PG_POOL_MAX").pipe(Config.withDefault(20)),
+  runnerHost: Config.string("RUNNER_HOST").pipe(Config.withDefault("localhost")),
+  runnerPort: Config.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
+  entityMessagePollInterval: Config.duration("ENTITY_MESSAGE_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  shardLockRefreshInterval: Config.duration("SHARD_LOCK_REFRESH_INTERVAL").pipe(Config.withDefault(Duration.seconds(2))),
+  shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
+  entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
+  logFormat: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  policy: policyConfig
+})

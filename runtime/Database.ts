@@ -1,0 +1,22 @@
+/** The PostgreSQL layer: `DATABASE_URL` when set, otherwise an embedded server under DATA_DIR; migrations applied. */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { startEmbeddedPostgres } from "../persistence/EmbeddedPostgres.ts"
+import { migrate } from "../persistence/Migrations.ts"
+import { AppSettings } from "./AppSettings.ts"
+
+/** PgClient for this process, with the schema migrated before anything else uses it. */
+export const DatabaseLive = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const config = yield* AppSettings
+    const url = Option.isSome(config.databaseUrl)
+      ? config.databaseUrl.value
+      : Redacted.make(yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort }))
+    const client = PgClient.layer({
+      url,
+      maxConnections: config.pgPoolMax,
+      applicationName: `poretrack-${config.role}`
+    })
+    return Layer.effectDiscard(migrate).pipe(Layer.provideMerge(client))
+  })
+)
