@@ -457,6 +457,73 @@ const checkAllowedAgrees = (state: SampleState, now: number, policy: WorkflowPol
   }
 }
 
+/** The allowed commands, written from the domain description rather than from the implementation. */
+const specAllowed = (state: SampleState, policy: WorkflowPolicy): ReadonlyArray<CommandTag> => {
+  const edits = ["Cancel", "ChangePriority", "EditFields"] as const
+  switch (state.status) {
+    case "submitted":
+      return ["Receive", "Hold", ...edits]
+    case "in_progress": {
+      const here = state.steps[state.current]!
+      return [
+        ...(here.status === "queued" ? ["StartStep" as const] : []),
+        "CompleteStep",
+        "FailStep",
+        ...(policy.skippable.includes(here.step) ? ["SkipStep" as const] : []),
+        "Hold",
+        ...edits
+      ]
+    }
+    case "on_hold":
+      return ["Resume", ...edits]
+    case "failed":
+      return ["Rework", "Hold", ...edits]
+    case "completed":
+      return ["Archive"]
+    case "cancelled":
+    case "archived":
+      return []
+  }
+}
+
+/** Hold then Resume returns to the same place with the SLA clocks moved by the held time. */
+const checkHoldRoundTrip = (state: SampleState, now: number, policy: WorkflowPolicy): void => {
+  if (!allowedCommands(state, policy).includes("Hold")) return
+  const held = decide(state, new Hold({ reason: "pause" }), { now, policy })
+  if (Either.isLeft(held)) throw new Error(`Hold refused: ${JSON.stringify(held.left)}`)
+  expect(nextWake(held.right.state, policy)).toBeUndefined()
+  const heldMs = 7 * HOUR + 13 * MINUTE
+  const resumed = decide(held.right.state, new Resume(), { now: now + heldMs, policy })
+  if (Either.isLeft(resumed)) throw new Error(`Resume refused: ${JSON.stringify(resumed.left)}`)
+  const back = resumed.right.state
+  const shift = (c: SampleState["sla"]["step"]) => (c === undefined ? undefined : { ...c, startAt: c.startAt + heldMs, dueAt: c.dueAt + heldMs })
+  expect(back.status).toBe(state.status)
+  expect(back.hold).toBeUndefined()
+  expect(back.version).toBe(state.version + 2)
+  expect(back.sla.step).toEqual(shift(state.sla.step))
+  expect(back.sla.turnaround).toEqual(shift(state.sla.turnaround))
+  expect({ ...back, sla: null, version: 0, updatedAt: 0 }).toEqual({ ...state, sla: null, version: 0, updatedAt: 0 })
+  const wake = nextWake(state, policy)
+  expect(nextWake(back, policy)).toBe(wake === undefined ? undefined : wake + heldMs)
+}
+
+/** The turnaround clock runs from Receive: hours on the clock, or business days landing on a weekday. */
+const checkTurnaround = (state: SampleState, policy: WorkflowPolicy): void => {
+  const t = state.sla.turnaround
+  if (t === undefined) return
+  const target = policy.turnaround[state.priority]
+  if ("hours" in target) {
+    expect(t.dueAt - t.startAt).toBe(target.hours * HOUR)
+    return
+  }
+  expect((t.dueAt - t.startAt) % DAY).toBe(0)
+  const weekday = (ms: number) => ![0, 6].includes(new Date(ms).getUTCDay())
+  expect(weekday(t.dueAt)).toBe(true)
+  let weekdays = 0
+  for (let d = t.startAt + DAY; d <= t.dueAt; d += DAY) if (weekday(d)) weekdays++
+  expect(weekdays).toBe(target.businessDays)
+}
+
 /** The SLA timer never fires early and fires exactly at nextWake. */
 const checkWake = (state: SampleState, policy: WorkflowPolicy): void => {
   const wake = nextWake(state, policy)
@@ -498,6 +565,7 @@ const runScenario = (
   let state = create(scenario.sample, now).state
   let acceptedWithEvents = 0
   const completedAttempts = new Set<string>()
+  let everHeld = false
   checkShape(state, policy)
   stats.statuses.add(state.status)
 
@@ -581,7 +649,16 @@ const runScenario = (
     stats.statuses.add(state.status)
     checkShape(state, policy)
     checkAllowedAgrees(state, now, policy)
+    expect(allowedCommands(state, policy)).toEqual(specAllowed(state, policy))
     checkWake(state, policy)
+    checkHoldRoundTrip(state, now, policy)
+    // a hold moves the clocks by the held milliseconds, which may land the due time on a weekend
+    if (state.status === "on_hold") everHeld = true
+    if (!everHeld && (state.status === "in_progress" || state.status === "failed")) checkTurnaround(state, policy)
+    // the same priority is always refused
+    if (allowedCommands(state, policy).includes("ChangePriority")) {
+      expect(Either.isLeft(decide(state, new ChangePriority({ priority: state.priority }), { now, policy }))).toBe(true)
+    }
   }
 }
 

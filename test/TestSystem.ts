@@ -1,0 +1,50 @@
+/** The whole system in the test process, on a fresh database and free ports, for integration tests. */
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
+import { AppSettings } from "../runtime/AppSettings.ts"
+import type { AppConfig } from "../runtime/Config.ts"
+import { AllInOneLive } from "../runtime/Main.ts"
+import { freePort } from "./freePort.ts"
+import { createTestDatabase } from "./TestDatabase.ts"
+
+/** Where the system under test answers. */
+export class TestEndpoint extends Context.Tag("test/TestEndpoint")<TestEndpoint, {
+  readonly baseUrl: string
+  readonly databaseUrl: string
+}>() {}
+
+/** Settings for a test process; ports are free ones, the database is new. */
+export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<AppConfig> => {
+  const databaseUrl = overrides.databaseUrl ?? Option.some(Redacted.make(await createTestDatabase()))
+  return {
+    port: await freePort(),
+    httpHost: "127.0.0.1",
+    databaseUrl,
+    dataDir: "./data",
+    embeddedPgPort: 0,
+    pgPoolMax: 10,
+    runnerHost: "127.0.0.1",
+    runnerPort: await freePort(),
+    entityMessagePollInterval: Duration.millis(200),
+    shardLockRefreshInterval: Duration.seconds(2),
+    shardLockExpiration: Duration.seconds(6),
+    entityMaxIdle: Duration.minutes(1),
+    logFormat: "pretty",
+    policy: defaultPolicy,
+    ...overrides
+  }
+}
+
+/** The all-in-one system plus its endpoint, on a fresh database. */
+export const TestSystem = (options: { readonly policy?: WorkflowPolicy } = {}) =>
+  Layer.unwrapEffect(Effect.promise(async () => {
+    const settings = await testSettings(options.policy ? { policy: options.policy } : {})
+    const databaseUrl = Option.getOrThrow(settings.databaseUrl)
+    return Layer.succeed(TestEndpoint, {
+      baseUrl: `http://127.0.0.1:${settings.port}`,
+      databaseUrl: Redacted.value(databaseUrl)
+    }).pipe(
+      Layer.merge(AllInOneLive),
+      Layer.provideMerge(AppSettings.make({ ...settings, role: "all" }))
+    )
+  }))
