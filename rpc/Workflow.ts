@@ -222,6 +222,7 @@ export const StepRecord = Schema.Struct({
   queuedAt: Schema.optional(Schema.Number),
   startedAt: Schema.optional(Schema.Number),
   finishedAt: Schema.optional(Schema.Number),
+  heldMs: Schema.optional(Schema.Number),
   data: Schema.optional(Schema.Unknown),
   reason: Schema.optional(Schema.String),
   warnings: Schema.optional(Schema.Array(Schema.String))

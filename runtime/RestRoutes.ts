@@ -116,7 +116,11 @@ const command = (build: (input: unknown) => Either.Either<SampleCommand, Invalid
     })
   }))
 
-const Empty = Schema.Struct({})
+/** A body without fields: `{}` or none. (`Schema.Struct({})` would accept any non-null value, even `42` or `{"x":1}`.) */
+const Empty = Schema.Record({
+  key: Schema.String,
+  value: Schema.Never.annotations({ message: () => "unknown field: this request takes no fields" })
+}).annotations({ message: () => "the body must be empty or a JSON object without fields" })
 const ReasonBody = Schema.Struct({ reason: Schema.String })
 const AdvanceBody = Schema.Struct({ expectedStep: StepId, data: Schema.optionalWith(Schema.Unknown, { default: () => ({}) }) })
 

@@ -1,14 +1,21 @@
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
+/**
+ * A TCP port that was free a moment ago. Picked at random below the kernel's ephemeral range, so outgoing
+ * connections of concurrently running tests cannot take it between the check and its use.
+ */
 import { createServer } from "node:net"
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
+const tryPort = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
     const server = createServer()
     server.unref()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
+    server.once("error", () => resolve(false))
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)))
   })
+
+export const freePort = async (): Promise<number> => {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (await tryPort(port)) return port
+  }
+  throw new Error("no free port found in 20000-32000")
+}

@@ -1,0 +1,74 @@
+/** `runtime/start.ts` as a child process, for tests of restarts and of what `npm start` prints. */
+import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+
+export interface Child {
+  readonly baseUrl: string
+  readonly output: () => string
+  /** kill -9: no shutdown hooks run. */
+  readonly kill9: () => Promise<void>
+  /** SIGTERM and wait for the exit code. */
+  readonly stop: () => Promise<number | null>
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
+    else child.once("exit", (code) => resolve(code))
+  })
+
+/** Starts the all-in-one system and resolves when it prints that it listens (or rejects when it exits first). */
+export const startChild = (env: Record<string, string>, port: number, timeoutMs = 90_000): Promise<Child> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "runtime/start.ts"], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`no start-up banner within ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes("poretrack listening on")) {
+        clearTimeout(timer)
+        resolve({
+          baseUrl: `http://127.0.0.1:${port}`,
+          output: () => out,
+          kill9: async () => {
+            child.kill("SIGKILL")
+            await exited(child)
+          },
+          stop: async () => {
+            child.kill("SIGTERM")
+            return exited(child)
+          }
+        })
+      }
+    }
+    child.stdout?.on("data", onData)
+    child.stderr?.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code} before listening:\n${out}`))
+    })
+  })
+
+/** Stops an embedded PostgreSQL left running under `dataDir` (a kill -9 of its parent leaves it behind). */
+export const stopEmbedded = (dataDir: string) => {
+  const pidFile = join(dataDir, "pg", "postmaster.pid")
+  if (!existsSync(pidFile)) return
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0])
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, "SIGINT")
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * SLA timers are persisted messages the sample sends itself: they fire at or after their threshold, raise each event
+ * once, and follow the workflow (a moved-on step's timer does nothing).
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Chunk, Duration, Effect, Fiber, Stream } from "effect"
+import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
+import { EventLog } from "../persistence/EventLog.ts"
+import { CompleteStep, Receive } from "../rpc/Commands.ts"
+import type { SampleEvent } from "../rpc/Workflow.ts"
+import { SampleApi } from "../runtime/SampleApi.ts"
+import { query } from "./TestDatabase.ts"
+import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+
+// Sample QC is due 1.5 s after it is queued: at risk at 1.2 s, breached at 1.5 s. Library prep is due in 3 s.
+const policy = {
+  ...defaultPolicy,
+  expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 1_500, library_prep: 3_000 }
+}
+
+const newSample = Effect.flatMap(SampleApi, (api) =>
+  api.createSubmission({
+    submitterEmail: "ada@lab.example",
+    source: "api",
+    priority: "urgent",
+    flowCellType: "R10.4.1",
+    samples: [{ sampleName: "timed", libraryKit: "SQK-LSK114" }]
+  }, "test")).pipe(Effect.map((c) => c.samples[0]!.id))
+
+/** Collects this sample's live events until `done` says stop (a latch on the live feed, no sleeping). */
+const collectUntil = (sampleId: string, done: (seen: ReadonlyArray<SampleEvent>) => boolean) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog
+    const seen: Array<SampleEvent> = []
+    return yield* log.live({ sampleId }).pipe(
+      Stream.takeUntil((e) => {
+        seen.push(e)
+        return done(seen)
+      }),
+      Stream.runCollect,
+      Effect.map(Chunk.toArray),
+      Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error(`timed out; saw ${seen.map((e) => e.type).join(",")}`) }),
+      Effect.forkScoped
+    )
+  })
+
+describe("SLA timers", () => {
+  layer(TestSystem({ policy }), { excludeTestServices: true })((it) => {
+    it.scoped("at risk at 80 % and breached at 100 %, each raised once, never early", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const id = yield* newSample
+        const fiber = yield* collectUntil(id, (seen) => seen.some((e) => e.type === "SlaBreached" && (e.data as { scope: string }).scope === "step"))
+        yield* Effect.yieldNow()
+        const received = yield* api.execute(id, new Receive(), undefined, "t")
+        const receivedAt = Date.parse(received.sample.receivedAt!)
+        const events = yield* Fiber.join(fiber)
+        const sla = events.filter((e) => e.type === "SlaAtRisk" || e.type === "SlaBreached")
+        expect(sla.map((e) => e.type)).toEqual(["SlaAtRisk", "SlaBreached"])
+        for (const e of sla) {
+          const data = e.data as { thresholdAt: string; dueAt: string; scope: string; step: string }
+          expect(data.scope).toBe("step")
+          expect(data.step).toBe("sample_qc")
+          expect(Date.parse(e.at)).toBeGreaterThanOrEqual(Date.parse(data.thresholdAt))
+        }
+        expect(Date.parse(sla[0]!.at)).toBeGreaterThanOrEqual(receivedAt + 1_200)
+        expect(Date.parse(sla[1]!.at)).toBeGreaterThanOrEqual(receivedAt + 1_500)
+        const rows = yield* Effect.promise(() =>
+          query<{ type: string; n: number }>(databaseUrl, "SELECT type, count(*)::int AS n FROM sample_events WHERE sample_id = $1 AND type LIKE 'Sla%' GROUP BY type ORDER BY type", [id])
+        )
+        expect(rows).toEqual([{ type: "SlaAtRisk", n: 1 }, { type: "SlaBreached", n: 1 }])
+        const view = yield* api.get(id)
+        expect(view.sla.status).toBe("breached")
+      }))
+
+    it.scoped("a step completed in time never raises its timers; the next step gets its own clock", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const id = yield* newSample
+        // The library-prep clock (3 s) raises at risk at 2.4 s; sample QC's timers (1.2 s, 1.5 s) must stay silent.
+        const fiber = yield* collectUntil(id, (seen) => seen.some((e) => e.type === "SlaAtRisk"))
+        yield* Effect.yieldNow()
+        yield* api.execute(id, new Receive(), undefined, "t")
+        yield* api.execute(id, new CompleteStep({ record: { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } } }), undefined, "t")
+        const events = yield* Fiber.join(fiber)
+        const atRisk = events.filter((e) => e.type === "SlaAtRisk")
+        expect(atRisk).toHaveLength(1)
+        expect((atRisk[0]!.data as { step: string }).step).toBe("library_prep")
+        const rows = yield* Effect.promise(() =>
+          query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM sample_events WHERE sample_id = $1 AND data->>'step' = 'sample_qc' AND type LIKE 'Sla%'", [id])
+        )
+        expect(rows[0]!.n).toBe(0)
+      }))
+  })
+})
