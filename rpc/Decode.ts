@@ -4,11 +4,27 @@ import { SubmissionHeader, SubmissionRow, type SubmissionInput } from "./Api.ts"
 import { InvalidInput, SubmissionRejected, type FieldIssue } from "./Errors.ts"
 
 /** A parse error as a list of `path: message` issues. */
-export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<FieldIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
+export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<FieldIssue> => {
+  const raw = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
     path: [prefix, ...i.path.map(String)].filter((s) => s.length > 0).join("."),
     message: i.message
   }))
+  // A closed set of choices fails once per choice ("Expected \"a\", actual …"); say it once, listing the choices.
+  const byPath = new Map<string, Array<string>>()
+  for (const i of raw) byPath.set(i.path, [...(byPath.get(i.path) ?? []), i.message])
+  const out: Array<FieldIssue> = []
+  for (const [path, messages] of byPath) {
+    const choices = messages.map((m) => /^Expected "([^"]*)", actual (.*)$/.exec(m)).filter((m) => m !== null)
+    const rest = messages.filter((m) => !/^Expected "([^"]*)", actual /.test(m) && !/^Expected undefined, actual /.test(m))
+    if (choices.length > 1) {
+      out.push({ path, message: `must be one of ${choices.map((m) => m[1]).join(", ")}; got ${choices[0]![2]}` })
+      for (const m of rest) out.push({ path, message: m })
+    } else {
+      for (const m of messages.length > 1 ? messages.filter((m) => !/^Expected undefined, actual /.test(m)) : messages) out.push({ path, message: m })
+    }
+  }
+  return out
+}
 
 /** Decodes `input` strictly (unknown fields are errors), or an InvalidInput naming each field. */
 export const decodeStrict = <A, I>(schema: Schema.Schema<A, I>, input: unknown, what: string): Either.Either<A, InvalidInput> =>

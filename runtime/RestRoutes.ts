@@ -160,14 +160,16 @@ const query = <A, I>(schema: Schema.Schema<A, I>) =>
     return yield* decode(schema, raw, "query")
   })
 
+/** Each action decodes the body's other fields strictly, so a typo is named rather than ignored. */
+const noFields = <A>(make: () => A, what: string) => (input: unknown) => decode(Empty, input, what).pipe(Either.map(make))
 const BATCH_ACTIONS: Record<string, (input: Record<string, unknown>) => Either.Either<BatchCommand, InvalidInput>> = {
-  receive: () => Either.right(new Receive()),
+  receive: noFields(() => new Receive(), "batch receive"),
   advance: advance,
-  priority: (input) => decode(BatchCommand, { _tag: "ChangePriority", priority: input.priority }, "batch priority"),
-  hold: (input) => decode(BatchCommand, { _tag: "Hold", reason: input.reason }, "batch hold"),
-  resume: () => Either.right(new Resume()),
-  cancel: (input) => decode(BatchCommand, { _tag: "Cancel", reason: input.reason }, "batch cancel"),
-  archive: () => Either.right(new Archive())
+  priority: withTag(ChangePriority, "ChangePriority"),
+  hold: withTag(Hold, "Hold"),
+  resume: noFields(() => new Resume(), "batch resume"),
+  cancel: withTag(Cancel, "Cancel"),
+  archive: noFields(() => new Archive(), "batch archive")
 }
 const BatchBody = Schema.Struct({ sampleIds: Schema.Array(SampleId).pipe(Schema.minItems(1), Schema.maxItems(500)) }).pipe(
   Schema.extend(Schema.Record({ key: Schema.String, value: Schema.Unknown }))

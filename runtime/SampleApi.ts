@@ -43,7 +43,13 @@ const decodeCursor = <A, I>(schema: Schema.Schema<A, I>, cursor: string) =>
     Either.mapLeft(() => new InvalidInput({ message: "invalid cursor", issues: [{ path: "cursor", message: "not a cursor from a previous page" }] }))
   )
 const ListCursor = Schema.Number.pipe(Schema.int(), Schema.positive())
-const QueueCursor = Schema.Tuple(Schema.Number, Schema.NullOr(Schema.String), Schema.NullOr(Schema.String), Schema.UUID)
+const IsoTime = Schema.String.pipe(Schema.filter((s) => /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(s) && !Number.isNaN(Date.parse(s))))
+const QueueCursor = Schema.Tuple(
+  Schema.Number.pipe(Schema.int(), Schema.between(0, 3)),
+  Schema.NullOr(IsoTime),
+  Schema.NullOr(IsoTime),
+  Schema.UUID
+)
 
 /** A one-line account of a command error, for batch results. */
 export const describe = (e: CommandError): string => {
@@ -91,12 +97,12 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         { id: submissionId, number, submitterEmail: input.submitterEmail, source: input.source, data: header, actor, at },
         created.map((t) => ({ state: t.state, event: { id: randomUUID(), ...t.events[0]! } }))
       ).pipe(
+        Effect.catchTag("SqlError", Effect.die),
         Effect.catchTag("SubmissionNumberTaken", (e) =>
           Effect.fail(new SubmissionRejected({
             message: `submission ${e.number} already exists`,
             rows: [{ row: 0, issues: [{ path: "number", message: `${e.number} is already used by another submission` }] }]
-          }))),
-        Effect.orDieWith((e) => e)
+          })))
       )
       const result: CreatedSubmission = {
         submission: {
