@@ -2,13 +2,14 @@
  * The event log as consumers see it: ordered reads with a durable cursor per consumer (at least once), and a live
  * feed woken by PostgreSQL LISTEN/NOTIFY.
  *
- * Order is (tx, seq): an event becomes readable only once every transaction older than the reader's snapshot has
- * finished, so a consumer never moves its cursor past an event that commits later.
+ * Order is (tx, seq), tx being the writing transaction's xid8. An event becomes readable only below the horizon: the
+ * oldest transaction of this database still running (or, when none runs, every transaction begun so far). No event
+ * can later commit below a horizon once it was read, so a consumer never moves its cursor past an event that commits
+ * later. Transactions of other databases on the same server do not hold the horizon back.
  */
 import { PgClient } from "@effect/sql-pg"
-import { SqlClient, SqlError } from "@effect/sql"
-import { Duration, Effect, Option, PubSub, Redacted, Ref, Schedule, Stream } from "effect"
-import Pg from "pg"
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Option, PubSub, Ref, Schedule, Stream } from "effect"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { toEvent } from "./SampleRepo.ts"
 
@@ -22,53 +23,19 @@ export const START: LogPosition = { tx: "0", seq: 0 }
 
 /** Opaque cursor text for a position. */
 export const encodePosition = (p: LogPosition): string => `${p.tx}.${p.seq}`
+const MAX_XID8 = 18446744073709551615n
+/**
+ * The position in a cursor, or none when it is not one. Out-of-range numbers are refused here: PostgreSQL's xid8 input
+ * saturates silently (`'99999999999999999999'::xid8` is the maximum xid8, which would park the consumer past every
+ * future event), and a seq beyond a safe integer would lose precision or overflow bigint.
+ */
 export const decodePosition = (s: string): Option.Option<LogPosition> => {
   const m = /^(\d{1,20})\.(\d{1,19})$/.exec(s)
-  return m ? Option.some({ tx: m[1]!, seq: Number(m[2]) }) : Option.none()
+  if (!m) return Option.none()
+  const tx = BigInt(m[1]!)
+  const seq = Number(m[2])
+  return tx <= MAX_XID8 && Number.isSafeInteger(seq) ? Option.some({ tx: tx.toString(), seq }) : Option.none()
 }
-
-/**
- * Wake-ups from `LISTEN channel` on a dedicated connection, one per notification plus one per (re)connect.
- *
- * Not `PgClient.listen`: it drops notifications whose payload is empty (`if (msg.payload)`), and the
- * `sample_events_notify` trigger sends exactly that (`pg_notify('poretrack_events', '')`), so the feed only ever
- * woke on its one-second safety poll.
- */
-const listenWakes = (config: PgClient.PgClientConfig, channel: string): Stream.Stream<void, SqlError.SqlError> =>
-  Stream.asyncPush<void, SqlError.SqlError>((emit) =>
-    Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          const client = new Pg.Client({
-            connectionString: config.url ? Redacted.value(config.url) : undefined,
-            user: config.username,
-            host: config.host,
-            database: config.database,
-            password: config.password ? Redacted.value(config.password) : undefined,
-            ssl: config.ssl,
-            port: config.port,
-            application_name: `${config.applicationName ?? "poretrack"}-listen`
-          })
-          client.on("notification", (msg) => {
-            if (msg.channel === channel) emit.single(undefined)
-          })
-          client.on("error", (cause) => emit.fail(new SqlError.SqlError({ cause, message: "LISTEN connection failed" })))
-          try {
-            await client.connect()
-            await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
-          } catch (cause) {
-            await client.end().catch(() => undefined)
-            throw cause
-          }
-          // Anything committed while no connection listened is read now.
-          emit.single(undefined)
-          return client
-        },
-        catch: (cause) => new SqlError.SqlError({ cause, message: `Failed to LISTEN ${channel}` })
-      }),
-      (client) => Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.timeoutOption(1000))
-    )
-  )
 
 /** Event log reader and live feed. */
 export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
@@ -76,13 +43,25 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     const sql = yield* SqlClient.SqlClient
     const pg = yield* PgClient.PgClient
 
-    /** Events after `from`, oldest first, only those no running transaction can still precede. */
+    /**
+     * The horizon: the smallest xid8 still running in this database, else the next xid8 to be assigned. Taken in its
+     * own statement, so the read that follows (a newer snapshot) sees every transaction that finished below it.
+     */
+    const horizon = sql<{ horizon: string }>`
+      SELECT coalesce(
+        (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+          WHERE (x::text::numeric % 4294967296)::bigint IN (
+            SELECT backend_xid::text::bigint FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_xid IS NOT NULL)),
+        pg_snapshot_xmax(pg_current_snapshot()))::text AS horizon`.pipe(Effect.map((rows) => rows[0]?.horizon ?? "0"))
+
+    /** Events after `from`, oldest first, only those below the horizon. */
     const readAfter = Effect.fn("EventLog.readAfter")(function*(from: LogPosition, limit: number) {
+      const below = yield* horizon
       const rows = yield* sql<{ tx: string; seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
         SELECT tx::text AS tx, seq, id, sample_id, submission_id, type, version, actor, at, data
         FROM sample_events
-        WHERE (tx, seq) > (${from.tx}::xid8, ${from.seq})
-          AND tx < pg_snapshot_xmin(pg_current_snapshot())
+        WHERE (tx, seq) > (${from.tx}::xid8, ${from.seq}) AND tx < ${below}::xid8
         ORDER BY tx, seq LIMIT ${limit}`
       const last = rows[rows.length - 1]
       return {
@@ -114,9 +93,10 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
 
     /** The newest readable position, where a live feed starts. */
     const head = Effect.gen(function*() {
+      const below = yield* horizon
       const rows = yield* sql<{ tx: string | null; seq: string | null }>`
         SELECT tx::text AS tx, seq FROM sample_events
-        WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, seq DESC LIMIT 1`
+        WHERE tx < ${below}::xid8 ORDER BY tx DESC, seq DESC LIMIT 1`
       const row = rows[0]
       return row && row.tx !== null && row.seq !== null ? { tx: row.tx, seq: Number(row.seq) } : START
     })
@@ -135,7 +115,7 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause)))
 
-    const notifications = listenWakes(pg.config, "poretrack_events").pipe(
+    const notifications = pg.listen("poretrack_events").pipe(
       Stream.runForEach(() => wake.publish(undefined)),
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
       Effect.catchAllCause((cause) => Effect.logWarning("event feed LISTEN stopped", cause))

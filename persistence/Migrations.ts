@@ -85,7 +85,8 @@ CREATE TABLE event_consumers (
 
 CREATE FUNCTION poretrack_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('poretrack_events', '');
+  -- A non-empty payload: clients drop notifications without one.
+  PERFORM pg_notify('poretrack_events', 'events');
   RETURN NULL;
 END $$;
 CREATE TRIGGER sample_events_notify AFTER INSERT ON sample_events

@@ -300,6 +300,13 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return { items, next }
     })
 
+    /** The length of one step's queue (an index-only count on the queue index). */
+    const queueLength = Effect.fn("SampleRepo.queueLength")(function*(step: StepId) {
+      const rows = yield* sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM samples WHERE status = 'in_progress' AND current_step = ${step}`
+      return rows[0]?.n ?? 0
+    })
+
     /** Queue lengths of every step. */
     const queueCounts = Effect.fn("SampleRepo.queueCounts")(function*() {
       const rows = yield* sql<{ current_step: StepId; n: number }>`
@@ -324,7 +331,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return Option.fromNullable(rows[0])
     })
 
-    return { load, commandResult, commit, setTimer, createSubmission, get, list, queue, queueCounts, events, submission } as const
+    return { load, commandResult, commit, setTimer, createSubmission, get, list, queue, queueLength, queueCounts, events, submission } as const
   })
 }) {}
 

@@ -179,13 +179,13 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     const queue = Effect.fn("SampleApi.queue")(function*(step: StepId, cursor: string | undefined, limit: number | undefined) {
       const after = cursor === undefined ? undefined : yield* decodeCursor(QueueCursor, cursor)
       const page = yield* repo.queue({ step, after, limit: limit ?? 50 }).pipe(Effect.orDie)
-      const counts = yield* repo.queueCounts().pipe(Effect.orDie)
+      const total = yield* repo.queueLength(step).pipe(Effect.orDie)
       const t = yield* now
       return {
         step,
         items: page.items.map((s) => toView(s, t, policy)),
         nextCursor: page.next === null ? null : encodeCursor(page.next),
-        total: counts[step]
+        total
       }
     })
 

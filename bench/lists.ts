@@ -1,0 +1,105 @@
+/**
+ * Lists and queues at 100,000 samples: starts the system on a fresh database, loads BENCH_LIST_SAMPLES samples
+ * (default 100,000) straight into the tables, then times the list, filter, search and queue queries over HTTP.
+ * Run: `npm run bench:lists`. Never part of `npm test`.
+ */
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { cpus } from "node:os"
+import pg from "pg"
+
+const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const COUNT = Number(process.env.BENCH_LIST_SAMPLES ?? 100_000)
+const REPEAT = 30
+
+const freePort = () => 20_000 + Math.floor(Math.random() * 12_000)
+
+const percentile = (xs: Array<number>, p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
+}
+
+const main = async () => {
+  const dbName = `poretrack_bench_lists_${randomUUID().replace(/-/g, "").slice(0, 10)}`
+  const admin = new pg.Client({ connectionString: ADMIN })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${dbName}`)
+  const url = new URL(ADMIN)
+  url.pathname = `/${dbName}`
+  const port = freePort()
+  const child = spawn(process.execPath, ["--import", "tsx", "runtime/start.ts"], {
+    env: { ...process.env, DATABASE_URL: url.toString(), PORT: String(port), RUNNER_PORT: String(freePort()), HTTP_HOST: "127.0.0.1" },
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = ""
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString()
+        if (out.includes("poretrack listening on")) resolve()
+      })
+      child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
+    })
+    // One real sample gives the shape of the state document; the rest are variations of it.
+    const created = await fetch(`${base}/api/v1/samples`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sampleName: "template", submitterEmail: "t@lab.example", flowCellType: "R10.4.1", libraryKit: "SQK-LSK114" })
+    }).then((r) => r.json() as Promise<{ id: string; submissionId: string }>)
+    await fetch(`${base}/api/v1/samples/${created.id}/receive`, { method: "POST" })
+    const db = new pg.Client({ connectionString: url.toString() })
+    await db.connect()
+    const t0 = Date.now()
+    await db.query(`
+      INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
+        current_step, step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, state)
+      SELECT g.id, t.submission_id, 1000 + g.n, g.name, 'user' || (g.n % 500) || '@lab.example',
+        (ARRAY['low','normal','high','urgent'])[1 + g.n % 4], g.n % 4,
+        CASE WHEN g.n % 10 < 7 THEN 'in_progress' WHEN g.n % 10 < 9 THEN 'completed' ELSE 'submitted' END,
+        CASE WHEN g.n % 10 < 7 THEN (ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])[1 + g.n % 8] END,
+        CASE WHEN g.n % 10 < 7 THEN 'queued' END,
+        now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute', now() + interval '5 days',
+        now() - (${COUNT} - g.n) * interval '1 second', now(), 2,
+        jsonb_set(jsonb_set(jsonb_set(t.state, '{id}', to_jsonb(g.id::text)), '{sampleName}', to_jsonb(g.name)),
+          '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + g.n % 4]))
+      FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g,
+        (SELECT submission_id, state FROM samples WHERE id = $2) t`, [COUNT, created.id])
+    await db.query("ANALYZE samples")
+    console.log(`loaded ${COUNT} samples in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    await db.end()
+
+    const time = async (label: string, path: string) => {
+      const ms: Array<number> = []
+      let items = 0
+      for (let i = 0; i < REPEAT; i++) {
+        const s = performance.now()
+        const res = await fetch(`${base}${path}`)
+        const body = (await res.json()) as { items?: Array<unknown> }
+        ms.push(performance.now() - s)
+        if (!res.ok) throw new Error(`${path} → ${res.status}`)
+        items = body.items?.length ?? 0
+      }
+      console.log(`${label.padEnd(44)} p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms  (${items} items)`)
+    }
+    console.log(`\n${cpus().length} cores, ${new Date().toISOString()}, ${COUNT} samples, ${REPEAT} requests each, limit 50`)
+    await time("list, newest first", "/api/v1/samples?limit=50")
+    await time("list, status=in_progress", "/api/v1/samples?status=in_progress&limit=50")
+    await time("list, step=basecalling&priority=urgent", "/api/v1/samples?step=basecalling&priority=urgent&limit=50")
+    await time("list, submitter", "/api/v1/samples?submitter=user7%40lab.example&limit=50")
+    await time("list, text search q=4242", "/api/v1/samples?q=4242&limit=50")
+    await time("queue library_prep (first page)", "/api/v1/queues/library_prep?limit=50")
+    const page = (await fetch(`${base}/api/v1/samples?status=in_progress&limit=50`).then((r) => r.json())) as { nextCursor: string }
+    await time("list, second page by cursor", `/api/v1/samples?status=in_progress&limit=50&cursor=${page.nextCursor}`)
+  } finally {
+    child.kill("SIGTERM")
+    await new Promise((r) => child.once("exit", r))
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await admin.end()
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e)
+  process.exit(1)
+})
