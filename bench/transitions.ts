@@ -1,0 +1,1062 @@
+/**
+ * `npm run bench`: sample transitions per second, through HTTP (REST → Sample entity → one PostgreSQL statement)
+ * and as bare PostgreSQL statements of the same shape (the physical limit), at several concurrencies.
+ *
+ * Environment (all optional):
+ *   BENCH_DATABASE_URL   admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres);
+ *                        a database poretrack_bench_<random> is created there and dropped at the end
+ *   BENCH_TARGET_URL     benchmark an already running server instead of starting one (e.g. http://127.0.0.1:3000)
+ *   BENCH_CONCURRENCY    "1,16,64"
+ *   BENCH_SAMPLES        samples per path and concurrency (1000); each walks 9 transitions
+ *   BENCH_MAX_SECONDS    time budget of one measured run (20); workers take no new sample after it
+ *   BENCH_WARMUP         samples driven untimed before the measured runs (50)
+ *   BENCH_CHILD_NODE_OPTIONS  NODE_OPTIONS for the started server (e.g. "--require ./my-profiler.cjs"; Node 20 refuses
+ *                        --cpu-prof in NODE_OPTIONS)
+ *   BENCH_NO_NOTIFY=1    also run the bare statements with the sample_events NOTIFY trigger disabled ("bare-nn"):
+ *                        every NOTIFY-ing commit takes one database-wide lock held through its WAL flush
+ *
+ * A measurement: exits 0 whether or not the targets are met; non-zero only when the run itself fails.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { spawn, type ChildProcess } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import http from "node:http"
+import { readdirSync, readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import os from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import { migrate } from "../persistence/Migrations.ts"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------------------------
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost"])
+
+const intEnv = (name: string, fallback: number, min: number, max: number): number => {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === "") return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max}, got "${raw}"`)
+  return n
+}
+
+const localUrl = (name: string, raw: string): URL => {
+  const url = new URL(raw)
+  if (!LOCAL_HOSTS.has(url.hostname)) throw new Error(`${name} must point at 127.0.0.1 (got ${url.hostname})`)
+  return url
+}
+
+const settings = (() => {
+  const concurrency = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
+  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 512)) {
+    throw new Error(`BENCH_CONCURRENCY must be a list of integers in 1..512, got "${process.env.BENCH_CONCURRENCY ?? ""}"`)
+  }
+  const target = process.env.BENCH_TARGET_URL
+  return {
+    adminUrl: localUrl("BENCH_DATABASE_URL", process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"),
+    targetUrl: target === undefined || target === "" ? undefined : localUrl("BENCH_TARGET_URL", target),
+    concurrency,
+    samples: intEnv("BENCH_SAMPLES", 1000, 1, 100_000),
+    maxSeconds: intEnv("BENCH_MAX_SECONDS", 20, 1, 600),
+    warmup: intEnv("BENCH_WARMUP", 50, 0, 10_000),
+    poolSize: 20,
+    childNodeOptions: process.env.BENCH_CHILD_NODE_OPTIONS,
+    noNotify: process.env.BENCH_NO_NOTIFY === "1"
+  }
+})()
+
+// ---------------------------------------------------------------------------------------------------------------
+// The workflow a sample walks: receive, then the eight steps with data that passes every gate
+// ---------------------------------------------------------------------------------------------------------------
+
+const KIT = "SQK-LSK114"
+
+/** Details given at creation, the same on both paths (they end up in the state jsonb). */
+const DETAILS = {
+  sampleType: "gDNA",
+  organism: "Homo sapiens",
+  buffer: "EB",
+  volumeUl: 30,
+  concentrationNgUl: 60,
+  libraryKit: KIT,
+  basecallingModel: "hac",
+  genomeSizeMb: 3100,
+  targetCoverage: 30
+} as const
+
+const STEPS: ReadonlyArray<readonly [step: string, data: Record<string, unknown>]> = [
+  ["sample_qc", { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 72, a260_280: 1.86, a260_230: 2.05, din: 8.4 }],
+  ["library_prep", { kit: KIT, inputNg: 1000, operator: "bench" }],
+  ["library_qc", { libraryNgUl: 12.5, fmol: 50, meanFragmentLengthBp: 8500 }],
+  ["sequencing_setup", { flowCellId: "FAX12345", flowCellProductCode: "FLO-MIN114", poreCount: 1500, device: "MinION Mk1D", position: "MN40123" }],
+  ["sequencing_run", { runId: "20250101_1200_MN40123_FAX12345_abcdef12", yieldGb: 12.5, reads: 1_250_000, n50: 15_000 }],
+  ["basecalling", { model: "hac", softwareVersion: "dorado 0.9.1", passReadPercent: 92.5 }],
+  ["quality_assessment", { meanQ: 18.2, coverage: 31.5, passed: true }],
+  ["data_delivery", { method: "s3", location: "s3://facility-delivery/bench/run-0001/", retentionDays: 30 }]
+]
+
+/** Transitions per sample: receive + 8 advances. */
+const TRANSITIONS = 1 + STEPS.length
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------------------------
+
+interface RunResult {
+  readonly path: "http" | "bare" | "bare-nn"
+  readonly concurrency: number
+  readonly ok: number
+  readonly errors: number
+  readonly seconds: number
+  readonly latencies: Float64Array
+  readonly samplesStarted: number
+  readonly samplesCompleted: number
+  readonly newConnections: number
+  readonly cutShort: boolean
+  readonly cpu?: CpuSplit
+  readonly waits?: string
+}
+
+const percentile = (sorted: Float64Array, p: number): number => {
+  if (sorted.length === 0) return Number.NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i] ?? Number.NaN
+}
+
+class Latencies {
+  private buf: Float64Array
+  private n = 0
+  constructor(capacity: number) {
+    this.buf = new Float64Array(Math.max(16, capacity))
+  }
+  push(ms: number) {
+    if (this.n === this.buf.length) {
+      const bigger = new Float64Array(this.buf.length * 2)
+      bigger.set(this.buf)
+      this.buf = bigger
+    }
+    this.buf[this.n++] = ms
+  }
+  sorted(): Float64Array {
+    return this.buf.slice(0, this.n).sort()
+  }
+}
+
+/** The first few errors of a run in full, and a count of all of them by kind. */
+class ErrorLog {
+  private readonly byKind = new Map<string, number>()
+  private shown = 0
+  constructor(private readonly label: string) {}
+  add(kind: string, detail: string) {
+    this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1)
+    if (this.shown < 10) {
+      this.shown++
+      console.log(`  ! ${this.label}: ${kind}: ${detail.slice(0, 400)}`)
+    }
+  }
+  summary(): string {
+    return [...this.byKind].map(([k, n]) => `${k} × ${n}`).join(", ")
+  }
+}
+
+/** `workers` loops that each take the next sample until none is left or the time budget is spent. */
+const drive = async (
+  ids: ReadonlyArray<string>,
+  workers: number,
+  deadline: number,
+  walk: (id: string, index: number) => Promise<boolean>
+): Promise<{ started: number; completed: number; cutShort: boolean }> => {
+  let next = 0
+  let completed = 0
+  let cutShort = false
+  const worker = async () => {
+    while (next < ids.length) {
+      if (performance.now() > deadline) {
+        cutShort = true
+        return
+      }
+      const index = next++
+      const id = ids[index]
+      if (id === undefined) return
+      if (await walk(id, index)) completed++
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+  return { started: next, completed, cutShort }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP path
+// ---------------------------------------------------------------------------------------------------------------
+
+interface HttpReply {
+  readonly status: number
+  readonly body: string
+  readonly reused: boolean
+}
+
+const httpRequest = (
+  agent: http.Agent,
+  base: URL,
+  method: string,
+  pathname: string,
+  body: string | undefined,
+  headers: Record<string, string> = {}
+): Promise<HttpReply> =>
+  new Promise((resolve, reject) => {
+    const req = http.request({
+      host: base.hostname,
+      port: base.port,
+      method,
+      path: pathname,
+      agent,
+      headers: {
+        accept: "application/json",
+        ...(body !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}),
+        ...headers
+      }
+    }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), reused: req.reusedSocket }))
+      res.on("error", reject)
+    })
+    req.setTimeout(30_000, () => req.destroy(new Error("request timed out after 30 s")))
+    req.on("error", reject)
+    req.end(body)
+  })
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Creates `n` samples through POST /api/v1/submissions, 500 rows at a time; returns ids and submission ids. */
+const createViaHttp = async (base: URL, n: number, label: string) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const ids: Array<string> = []
+  const submissions: Array<string> = []
+  try {
+    for (let offset = 0; offset < n; offset += 500) {
+      const count = Math.min(500, n - offset)
+      const body = JSON.stringify({
+        submitterEmail: "bench@facility.example",
+        submitterName: "Bench Mark",
+        lab: "Genomics core",
+        source: "api",
+        priority: "normal",
+        flowCellType: "R10.4.1",
+        samples: Array.from({ length: count }, (_, i) => ({ sampleName: `${label}-${offset + i + 1}`, ...DETAILS }))
+      })
+      const reply = await httpRequest(agent, base, "POST", "/api/v1/submissions", body, { "x-actor": "bench" })
+      if (reply.status !== 201) throw new Error(`POST /api/v1/submissions → ${reply.status}: ${reply.body.slice(0, 500)}`)
+      const parsed: unknown = JSON.parse(reply.body)
+      if (!isRecord(parsed) || !Array.isArray(parsed.samples) || !isRecord(parsed.submission)) {
+        throw new Error("unexpected submission reply")
+      }
+      submissions.push(String(parsed.submission.id))
+      for (const s of parsed.samples) {
+        if (isRecord(s) && typeof s.id === "string") ids.push(s.id)
+      }
+    }
+  } finally {
+    agent.destroy()
+  }
+  if (ids.length !== n) throw new Error(`expected ${n} samples, got ${ids.length}`)
+  return { ids, submissions }
+}
+
+const httpRun = async (base: URL, ids: ReadonlyArray<string>, concurrency: number, runTag: string): Promise<RunResult> => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency })
+  const latencies = new Latencies(ids.length * TRANSITIONS)
+  const errors = new ErrorLog(`http c=${concurrency}`)
+  let ok = 0
+  let errorCount = 0
+  let newConnections = 0
+  const requests = [
+    { path: "receive", body: "{}" },
+    ...STEPS.map(([step, data]) => ({ path: "workflow/advance", body: JSON.stringify({ expectedStep: step, data }) }))
+  ]
+  const start = performance.now()
+  const { completed, cutShort, started } = await drive(ids, concurrency, start + settings.maxSeconds * 1000, async (id) => {
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i]!
+      const t0 = performance.now()
+      let reply: HttpReply
+      try {
+        reply = await httpRequest(agent, base, "POST", `/api/v1/samples/${id}/${r.path}`, r.body, {
+          "idempotency-key": `${runTag}-${id}-${i}`,
+          "x-actor": "bench"
+        })
+      } catch (e) {
+        errorCount++
+        errors.add("network", `${id} #${i}: ${e instanceof Error ? e.message : String(e)}`)
+        return false
+      }
+      const ms = performance.now() - t0
+      if (!reply.reused) newConnections++
+      if (reply.status < 200 || reply.status > 299) {
+        errorCount++
+        errors.add(`HTTP ${reply.status}`, `${id} #${i} ${r.path}: ${reply.body}`)
+        return false
+      }
+      ok++
+      latencies.push(ms)
+      if (i === requests.length - 1) {
+        const parsed: unknown = JSON.parse(reply.body)
+        const status = isRecord(parsed) && isRecord(parsed.sample) ? parsed.sample.status : undefined
+        if (status !== "completed") {
+          errors.add("not completed", `${id}: final status ${String(status)}`)
+          return false
+        }
+      }
+    }
+    return true
+  })
+  const seconds = (performance.now() - start) / 1000
+  agent.destroy()
+  if (errorCount > 0) console.log(`  http c=${concurrency} errors: ${errors.summary()}`)
+  return {
+    path: "http",
+    concurrency,
+    ok,
+    errors: errorCount,
+    seconds,
+    latencies: latencies.sorted(),
+    samplesStarted: started,
+    samplesCompleted: completed,
+    newConnections,
+    cutShort
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bare PostgreSQL path: the same statement shape as SampleRepo.commit
+// ---------------------------------------------------------------------------------------------------------------
+
+const COMMIT_SQL = `
+WITH upd AS (
+  UPDATE samples SET
+    name = $1, submitter_email = $2, priority = $3, priority_rank = $4, status = $5, current_step = $6,
+    step_state = $7, step_due_at = $8, queued_at = $9, turnaround_due_at = $10, updated_at = $11, version = $12,
+    timer_at = $13, state = $14::jsonb
+  WHERE id = $15 AND version = $16
+  RETURNING id, submission_id
+), ev AS (
+  INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+  SELECT e.id, upd.id, upd.submission_id, e.type, $12, $17, $18, e.data
+  FROM upd, ROWS FROM (jsonb_to_recordset($19::jsonb) AS (id uuid, type text, data jsonb))
+    WITH ORDINALITY AS e(id, type, data, ord)
+  ORDER BY e.ord
+  RETURNING 1
+), cmd AS (
+  INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
+  SELECT upd.id, $20::text, $21, $22, $12, $23::jsonb, $18
+  FROM upd WHERE $20::text IS NOT NULL
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
+  (SELECT count(*) FROM cmd)::int AS commands`
+
+interface SimStep {
+  step: string
+  status: string
+  attempt: number
+  queuedAt?: number
+  startedAt?: number
+  finishedAt?: number
+  data?: Record<string, unknown>
+}
+
+interface SimState {
+  id: string
+  submissionId: string
+  position: number
+  sampleName: string
+  submitterEmail: string
+  priority: string
+  flowCellType: string
+  details: typeof DETAILS
+  status: string
+  current: number
+  steps: Array<SimStep>
+  sla: { turnaround?: { key: string; startAt: number; dueAt: number }; step?: { key: string; startAt: number; dueAt: number }; raised: Array<string> }
+  createdAt: number
+  receivedAt?: number
+  completedAt?: number
+  updatedAt: number
+  version: number
+}
+
+const HOUR = 3_600_000
+
+const newSimState = (id: string, submissionId: string, position: number, name: string, now: number): SimState => ({
+  id,
+  submissionId,
+  position,
+  sampleName: name,
+  submitterEmail: "bench@facility.example",
+  priority: "normal",
+  flowCellType: "R10.4.1",
+  details: DETAILS,
+  status: "submitted",
+  current: 0,
+  steps: STEPS.map(([step]) => ({ step, status: "pending", attempt: 0 })),
+  sla: { raised: [] },
+  createdAt: now,
+  updatedAt: now,
+  version: 1
+})
+
+/** Transition `i` (0 = receive, 1..8 = complete step i-1) of a simulated sample, as the entity would compute it. */
+const simTransition = (s: SimState, i: number, now: number): { next: SimState; events: Array<{ id: string; type: string; data: Record<string, unknown> }> } => {
+  const steps = s.steps.map((x) => ({ ...x }))
+  const queueStep = (k: number) => {
+    const st = steps[k]!
+    steps[k] = { step: st.step, status: "queued", attempt: st.attempt + 1, queuedAt: now }
+    return { key: `step:${st.step}#${st.attempt + 1}`, startAt: now, dueAt: now + HOUR }
+  }
+  if (i === 0) {
+    const stepClock = queueStep(0)
+    const next: SimState = {
+      ...s, steps, status: "in_progress", current: 0, receivedAt: now,
+      sla: { raised: [], turnaround: { key: "turnaround", startAt: now, dueAt: now + 120 * HOUR }, step: stepClock },
+      updatedAt: now, version: s.version + 1
+    }
+    return { next, events: [{ id: randomUUID(), type: "SampleReceived", data: { step: STEPS[0]![0] } }] }
+  }
+  const k = i - 1
+  const [stepName, data] = STEPS[k]!
+  const cur = steps[k]!
+  steps[k] = { ...cur, status: "completed", startedAt: now, finishedAt: now, data }
+  const last = k === STEPS.length - 1
+  const completedEvent = {
+    id: randomUUID(),
+    type: "WorkflowStepCompleted",
+    data: { step: stepName, attempt: cur.attempt, data, nextStep: last ? null : STEPS[k + 1]![0] }
+  }
+  if (last) {
+    const next: SimState = { ...s, steps, status: "completed", completedAt: now, sla: { raised: [] }, updatedAt: now, version: s.version + 1 }
+    return { next, events: [completedEvent, { id: randomUUID(), type: "SampleCompleted", data: {} }] }
+  }
+  const stepClock = queueStep(k + 1)
+  const next: SimState = { ...s, steps, current: k + 1, sla: { ...s.sla, step: stepClock }, updatedAt: now, version: s.version + 1 }
+  return { next, events: [completedEvent] }
+}
+
+/** What the API would reply (and store as the idempotency record): the sample view, the event ids, the key. */
+const simResult = (s: SimState, events: ReadonlyArray<{ id: string; type: string }>, key: string) => {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+  const inFlow = s.status === "in_progress"
+  return {
+    sample: {
+      id: s.id, submissionId: s.submissionId, position: s.position, sampleName: s.sampleName, submitterEmail: s.submitterEmail,
+      priority: s.priority, flowCellType: s.flowCellType, details: s.details, status: s.status,
+      currentStep: inFlow ? s.steps[s.current]!.step : null, stepState: inFlow ? s.steps[s.current]!.status : null,
+      hold: null, failure: null, cancelReason: null,
+      sla: { status: inFlow ? "on_track" : "none", turnaroundDueAt: iso(s.sla.turnaround?.dueAt), stepDueAt: iso(s.sla.step?.dueAt), raised: s.sla.raised },
+      estimatedCompletion: iso(s.completedAt ?? s.updatedAt + 59 * HOUR), createdAt: iso(s.createdAt), receivedAt: iso(s.receivedAt),
+      completedAt: iso(s.completedAt), updatedAt: iso(s.updatedAt), version: s.version
+    },
+    events: events.map((e) => ({ id: e.id, type: e.type })),
+    idempotencyKey: key
+  }
+}
+
+const PRIORITY_RANK = 1 // "normal"
+
+/** Inserts `n` samples (one submission per 500) straight into the schema, with their SampleCreated events. */
+const createBare = async (pool: pg.Pool, n: number, label: string) => {
+  const states: Array<SimState> = []
+  const submissions: Array<string> = []
+  const now = Date.now()
+  for (let offset = 0; offset < n; offset += 500) {
+    const count = Math.min(500, n - offset)
+    const submissionId = randomUUID()
+    submissions.push(submissionId)
+    const batch = Array.from({ length: count }, (_, i) => newSimState(randomUUID(), submissionId, i + 1, `${label}-${offset + i + 1}`, now))
+    states.push(...batch)
+    const rows = batch.map((s) => ({
+      id: s.id, position: s.position, name: s.sampleName, submitter_email: s.submitterEmail, priority: s.priority,
+      priority_rank: PRIORITY_RANK, status: s.status, state: s
+    }))
+    const events = batch.map((s) => ({
+      id: randomUUID(), sample_id: s.id, position: s.position, type: "SampleCreated",
+      data: { sampleName: s.sampleName, position: s.position, priority: s.priority, flowCellType: s.flowCellType, submitterEmail: s.submitterEmail }
+    }))
+    await pool.query(`
+      WITH sub AS (
+        INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+        VALUES ($1, $2, 'bench@facility.example', 'api', $3, '{}'::jsonb, 'bench', $4) RETURNING id
+      ), smp AS (
+        INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status, created_at, updated_at, version, state)
+        SELECT r.id, sub.id, r.position, r.name, r.submitter_email, r.priority, r.priority_rank, r.status, $4, $4, 1, r.state
+        FROM sub, jsonb_to_recordset($5::jsonb) AS r(id uuid, position int, name text, submitter_email text, priority text,
+          priority_rank smallint, status text, state jsonb)
+        RETURNING 1
+      ), ev AS (
+        INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+        SELECT e.id, e.sample_id, sub.id, e.type, 1, 'bench', $4, e.data
+        FROM sub, jsonb_to_recordset($6::jsonb) AS e(id uuid, sample_id uuid, position int, type text, data jsonb)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM smp)::int AS samples, (SELECT count(*) FROM ev)::int AS events`,
+      [submissionId, `BENCH-${submissionId.slice(0, 13)}`, count, new Date(now), JSON.stringify(rows), JSON.stringify(events)])
+  }
+  return { states, submissions }
+}
+
+const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurrency: number, runTag: string, label: "bare" | "bare-nn" = "bare"): Promise<RunResult> => {
+  const byId = new Map(states.map((s) => [s.id, s]))
+  const latencies = new Latencies(states.length * TRANSITIONS)
+  const errors = new ErrorLog(`bare c=${concurrency}`)
+  let ok = 0
+  let errorCount = 0
+  const start = performance.now()
+  const { completed, cutShort, started } = await drive(states.map((s) => s.id), concurrency, start + settings.maxSeconds * 1000, async (id) => {
+    let state = byId.get(id)
+    if (state === undefined) return false
+    for (let i = 0; i < TRANSITIONS; i++) {
+      const t0 = performance.now()
+      // The work the entity does per transition in Node (compute, serialize) is part of this path too.
+      const now = Date.now()
+      const { events, next } = simTransition(state, i, now)
+      const key = `${runTag}-${id}-${i}`
+      const inFlow = next.status === "in_progress"
+      const step = inFlow ? next.steps[next.current] : undefined
+      const ts = (ms: number | undefined) => (ms === undefined ? null : new Date(ms))
+      const values = [
+        next.sampleName, next.submitterEmail, next.priority, PRIORITY_RANK, next.status, step?.step ?? null,
+        step?.status ?? null, ts(next.sla.step?.dueAt), ts(step?.queuedAt), ts(next.sla.turnaround?.dueAt), new Date(now), next.version,
+        null, JSON.stringify(next), id, state.version, "bench", new Date(now), JSON.stringify(events),
+        key, i === 0 ? "Receive" : "CompleteStep", "fingerprint-" + key, JSON.stringify(simResult(next, events, key))
+      ]
+      try {
+        const res = await pool.query<{ updated: number }>(COMMIT_SQL, values)
+        const ms = performance.now() - t0
+        if (res.rows[0]?.updated !== 1) {
+          errorCount++
+          errors.add("fence", `${id} #${i}: version ${state.version} not found`)
+          return false
+        }
+        ok++
+        latencies.push(ms)
+        state = next
+      } catch (e) {
+        errorCount++
+        errors.add("sql", `${id} #${i}: ${e instanceof Error ? e.message : String(e)}`)
+        return false
+      }
+    }
+    return true
+  })
+  const seconds = (performance.now() - start) / 1000
+  if (errorCount > 0) console.log(`  bare c=${concurrency} errors: ${errors.summary()}`)
+  return {
+    path: label,
+    concurrency,
+    ok,
+    errors: errorCount,
+    seconds,
+    latencies: latencies.sorted(),
+    samplesStarted: started,
+    samplesCompleted: completed,
+    newConnections: 0,
+    cutShort
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU accounting (Linux /proc; absent elsewhere): who spent the CPU of a run
+// ---------------------------------------------------------------------------------------------------------------
+
+const CLK_TCK = 100
+
+/** utime + stime of a process in ms, and its process group; undefined when it is gone or /proc is absent. */
+const procStat = (pid: number): { cpuMs: number; pgrp: number } | undefined => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+    const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
+    return Number.isFinite(cpuMs) ? { cpuMs, pgrp: Number(fields[2]) } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Pids of the process group `pgrp` (the started server: tsx and the node process under it). */
+const groupPids = (pgrp: number): Array<number> => {
+  try {
+    return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => procStat(pid)?.pgrp === pgrp)
+  } catch {
+    return []
+  }
+}
+
+/** Busy and total CPU ticks of the whole machine. */
+const machineTicks = (): { busy: number; total: number } | undefined => {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? ""
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number)
+    const total = v.reduce((a, b) => a + b, 0)
+    return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total }
+  } catch {
+    return undefined
+  }
+}
+
+interface CpuSnapshot {
+  readonly at: number
+  readonly server: Map<number, number>
+  readonly backends: Map<number, number>
+  readonly client: NodeJS.CpuUsage
+  readonly machine: { busy: number; total: number } | undefined
+}
+
+/** CPU ms per transition of each party, and how many cores the whole machine kept busy. */
+interface CpuSplit {
+  readonly serverMs: number | undefined
+  readonly postgresMs: number | undefined
+  readonly clientMs: number
+  readonly machineBusyCores: number | undefined
+}
+
+const cpuOf = (pids: ReadonlyArray<number>) => {
+  const out = new Map<number, number>()
+  for (const pid of pids) {
+    const st = procStat(pid)
+    if (st !== undefined) out.set(pid, st.cpuMs)
+  }
+  return out
+}
+
+/** The PostgreSQL backends serving `database` (other than the asking one). */
+const backendPids = async (admin: pg.Client, database: string): Promise<Array<number>> => {
+  const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])
+  return r.rows.map((row) => row.pid)
+}
+
+/** Samples what the run database's active backends are doing (every 100 ms) until stopped. */
+const sampleWaits = (admin: pg.Client, database: string) => {
+  const tally = new Map<string, number>()
+  let samples = 0
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await admin.query<{ w: string; n: number }>(`
+          SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n
+          FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1`, [database])
+        samples++
+        for (const row of r.rows) tally.set(row.w, (tally.get(row.w) ?? 0) + row.n)
+      } catch {
+        // sampling is best effort
+      }
+      await sleep(100)
+    }
+  })()
+  return async (): Promise<string> => {
+    running = false
+    await loop
+    if (samples === 0) return "-"
+    const top = [...tally].sort((a, b) => b[1] - a[1]).slice(0, 4)
+    return top.map(([w, n]) => `${w} ${fmt(n / samples, 1)}`).join(", ") || "idle"
+  }
+}
+
+const cpuSnapshot = async (admin: pg.Client, database: string, serverPids: ReadonlyArray<number>): Promise<CpuSnapshot> => ({
+  at: performance.now(),
+  server: cpuOf(serverPids),
+  backends: cpuOf(await backendPids(admin, database)),
+  client: process.cpuUsage(),
+  machine: machineTicks()
+})
+
+const cpuSplit = async (admin: pg.Client, database: string, serverPids: ReadonlyArray<number>, before: CpuSnapshot, transitions: number): Promise<CpuSplit> => {
+  const after = await cpuSnapshot(admin, database, serverPids)
+  const delta = (a: Map<number, number>, b: Map<number, number>) => {
+    let sum = 0
+    for (const [pid, ms] of a) sum += ms - (b.get(pid) ?? 0)
+    return sum
+  }
+  const per = (ms: number) => ms / Math.max(1, transitions)
+  const client = process.cpuUsage(before.client)
+  const m0 = before.machine
+  const m1 = after.machine
+  const seconds = (after.at - before.at) / 1000
+  return {
+    serverMs: serverPids.length > 0 && after.server.size > 0 ? per(delta(after.server, before.server)) : undefined,
+    postgresMs: after.backends.size > 0 ? per(delta(after.backends, before.backends)) : undefined,
+    clientMs: per((client.user + client.system) / 1000),
+    machineBusyCores: m0 !== undefined && m1 !== undefined && seconds > 0 ? (m1.busy - m0.busy) / CLK_TCK / seconds : undefined
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The system under test, its database, cleanup
+// ---------------------------------------------------------------------------------------------------------------
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: settings.adminUrl.toString() })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+interface Child {
+  readonly process: ChildProcess
+  readonly tail: Array<string>
+  exited: boolean
+  errorLines: number
+}
+
+const startChild = (databaseUrl: string, port: number, runnerPort: number): Child => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HTTP_HOST: "127.0.0.1",
+    RUNNER_PORT: String(runnerPort),
+    RUNNER_HOST: "127.0.0.1"
+  }
+  if (settings.childNodeOptions !== undefined) env.NODE_OPTIONS = settings.childNodeOptions
+  else delete env.NODE_OPTIONS
+  const proc = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["runtime/start.ts"], {
+    cwd: ROOT,
+    env,
+    detached: true, // its own process group, so tsx and the node process under it stop together
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const child: Child = { process: proc, tail: [], exited: false, errorLines: 0 }
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (line.trim() === "") continue
+      if (/\b(ERROR|Error|FATAL|level=Error)\b/.test(line)) child.errorLines++
+      child.tail.push(line)
+      if (child.tail.length > 60) child.tail.shift()
+    }
+  }
+  proc.stdout?.on("data", collect)
+  proc.stderr?.on("data", collect)
+  proc.on("exit", () => {
+    child.exited = true
+  })
+  return child
+}
+
+const waitReady = async (base: URL, child: Child | undefined, timeoutMs: number) => {
+  const agent = new http.Agent({ keepAlive: false })
+  const until = performance.now() + timeoutMs
+  try {
+    while (performance.now() < until) {
+      if (child?.exited) throw new Error(`the server exited during start-up:\n${child.tail.join("\n")}`)
+      try {
+        const reply = await httpRequest(agent, base, "GET", "/health/ready", undefined)
+        if (reply.status === 200) return
+      } catch {
+        // not listening yet
+      }
+      await sleep(200)
+    }
+  } finally {
+    agent.destroy()
+  }
+  throw new Error(`GET /health/ready did not answer 200 within ${timeoutMs / 1000} s${child ? `:\n${child.tail.join("\n")}` : ""}`)
+}
+
+const stopChild = async (child: Child) => {
+  const pid = child.process.pid
+  if (child.exited || pid === undefined) return
+  const exited = new Promise<void>((resolve) => child.process.once("exit", () => resolve()))
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig) // the group this script started
+    } catch {
+      // already gone
+    }
+  }
+  signal("SIGTERM")
+  const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000))
+  if ((await Promise.race([exited, timer])) === "timeout") {
+    console.log("server did not stop within 10 s of SIGTERM; sending SIGKILL")
+    signal("SIGKILL")
+    await Promise.race([exited, sleep(5_000)])
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------------------------
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-")
+const pad = (s: string, w: number) => s.padStart(w)
+const rate = (r: RunResult) => r.ok / r.seconds
+
+const printTable = (results: ReadonlyArray<RunResult>) => {
+  const head = ["path", "conc", "transitions", "errors", "samples", "seconds", "trans/s", "p50 ms", "p99 ms", "max ms", "HTTP/bare"]
+  const widths = [7, 5, 12, 7, 10, 8, 9, 8, 8, 8, 10]
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i] ?? 8)).join(" ")
+  console.log("")
+  console.log(line(head))
+  console.log(widths.map((w) => "-".repeat(w)).join(" "))
+  for (const c of settings.concurrency) {
+    const http = results.find((r) => r.path === "http" && r.concurrency === c)
+    const bare = results.find((r) => r.path === "bare" && r.concurrency === c)
+    const nn = results.find((r) => r.path === "bare-nn" && r.concurrency === c)
+    for (const r of [http, bare, nn]) {
+      if (r === undefined) continue
+      const ratio = r.path === "http" && bare !== undefined ? `${fmt((100 * rate(r)) / rate(bare), 0)} %` : ""
+      console.log(line([
+        r.path, String(c), String(r.ok), String(r.errors), `${r.samplesCompleted}/${r.samplesStarted}${r.cutShort ? "*" : ""}`,
+        fmt(r.seconds, 1), fmt(rate(r), 0), fmt(percentile(r.latencies, 50), 2), fmt(percentile(r.latencies, 99), 2),
+        fmt(percentile(r.latencies, 100), 1), ratio
+      ]))
+    }
+  }
+  if (results.some((r) => r.path === "bare-nn")) console.log("bare-nn: bare statements with the sample_events NOTIFY trigger disabled (diagnostic; not a target)")
+  if (results.some((r) => r.cutShort)) console.log(`* the ${settings.maxSeconds} s budget of the run ended before every sample was driven`)
+}
+
+const printCpu = (results: ReadonlyArray<RunResult>) => {
+  if (!results.some((r) => r.cpu !== undefined)) return
+  console.log("")
+  console.log("CPU per transition (ms) — server: the started node process; postgres: the backends of the run's database;")
+  console.log("client: this script; machine: cores busy on average during the run (everything, other users included)")
+  const head = ["path", "conc", "server", "postgres", "client", "machine", "  active backends by wait event (avg count)"]
+  const widths = [7, 5, 8, 9, 8, 12, 0]
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i] ?? 8)).join(" ")
+  console.log(line(head))
+  console.log(widths.map((w) => "-".repeat(w || 44)).join(" "))
+  for (const r of results) {
+    const c = r.cpu
+    if (c === undefined) continue
+    const f = (v: number | undefined) => (v === undefined ? "-" : fmt(v, 2))
+    const m = c.machineBusyCores === undefined ? "-" : `${fmt(c.machineBusyCores, 2)} / ${os.cpus().length}`
+    console.log(line([r.path, String(r.concurrency), f(c.serverMs), f(c.postgresMs), f(c.clientMs), m, `  ${r.waits ?? "-"}`]))
+  }
+}
+
+const printTargets = (results: ReadonlyArray<RunResult>) => {
+  const top = settings.concurrency.includes(64) ? 64 : Math.max(...settings.concurrency)
+  const http = results.find((r) => r.path === "http" && r.concurrency === top)
+  const bare = results.find((r) => r.path === "bare" && r.concurrency === top)
+  if (http === undefined) return
+  const mark = (met: boolean) => (met ? "MET    " : "NOT MET")
+  const tps = rate(http)
+  const p99 = percentile(http.latencies, 99)
+  console.log("")
+  console.log(`targets (HTTP at concurrency ${top}${top !== 64 ? "; the targets are stated for 64" : ""}):`)
+  console.log(`  ${mark(tps >= 1500)} ≥ 1,500 transitions/s          measured ${fmt(tps, 0)}/s`)
+  console.log(`  ${mark(p99 < 50)} p99 < 50 ms                    measured ${fmt(p99, 2)} ms`)
+  if (bare !== undefined) {
+    const ratio = tps / rate(bare)
+    console.log(`  ${mark(ratio >= 0.5)} ≥ 50 % of bare PostgreSQL       measured ${fmt(100 * ratio, 0)} % (bare ${fmt(rate(bare), 0)}/s)`)
+  }
+  const errors = results.filter((r) => r.path === "http").reduce((n, r) => n + r.errors, 0)
+  console.log(`  ${mark(errors === 0)} no HTTP errors                 ${errors} non-2xx / failed requests`)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------------------------
+
+const main = async (): Promise<void> => {
+  const cpus = os.cpus()
+  const [load1, load5] = os.loadavg()
+  console.log(`poretrack transition benchmark — ${new Date().toISOString()}`)
+  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}; load average ${fmt(load1 ?? 0, 2)} / ${fmt(load5 ?? 0, 2)} (1 / 5 min) at start`)
+  console.log(`settings: concurrency ${settings.concurrency.join(",")}, ${settings.samples} samples × ${TRANSITIONS} transitions per path and concurrency, ≤ ${settings.maxSeconds} s per run, warm-up ${settings.warmup} samples, pg pool ${settings.poolSize}`)
+
+  const suffix = randomUUID().replace(/-/g, "").slice(0, 12)
+  // Two databases of the same schema: the server's, and one for the bare statements (so the server's event feed,
+  // woken by NOTIFY on every event insert, does not react to the bare path's writes).
+  const serverDb = `poretrack_bench_${suffix}`
+  const bareDb = `poretrack_bench_${suffix}_bare`
+  const urlOf = (name: string) => {
+    const u = new URL(settings.adminUrl.toString())
+    u.pathname = `/${name}`
+    return u.toString()
+  }
+  const created: Array<string> = []
+  let child: Child | undefined
+  let pool: pg.Pool | undefined
+  let admin: pg.Client | undefined
+  let cleaning: Promise<void> | undefined
+
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      if (child !== undefined) await stopChild(child)
+      if (pool !== undefined) await pool.end().catch(() => undefined)
+      if (admin !== undefined) await admin.end().catch(() => undefined)
+      await sleep(200)
+      for (const name of created) {
+        await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+          .then(() => console.log(`dropped database ${name}`))
+          .catch((e: unknown) => console.error(`could not drop database ${name}: ${String(e)}`))
+      }
+    })()
+    return cleaning
+  }
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`\n${sig}: cleaning up`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+
+  try {
+    admin = new pg.Client({ connectionString: settings.adminUrl.toString(), application_name: "poretrack-bench-admin" })
+    admin.on("error", (e) => console.error(`pg admin: ${e.message}`))
+    await admin.connect()
+    const version = await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")
+    for (const name of [serverDb, bareDb]) {
+      await admin.query(`CREATE DATABASE ${name}`)
+      created.push(name)
+      // The schema (the started server finds it applied).
+      await Effect.runPromise(migrate.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(urlOf(name)) }))))
+    }
+    console.log(`databases: ${serverDb}, ${bareDb} on ${settings.adminUrl.host} (PostgreSQL ${version.rows[0]?.v ?? "?"})`)
+
+    let base: URL
+    let serverPids: Array<number> = []
+    if (settings.targetUrl !== undefined) {
+      base = settings.targetUrl
+      console.log(`target: ${base.origin} (already running; HTTP samples go to its own database, server CPU is not measured)`)
+      await waitReady(base, undefined, 10_000)
+    } else {
+      const port = await freePort()
+      const runnerPort = await freePort()
+      base = new URL(`http://127.0.0.1:${port}`)
+      const t0 = performance.now()
+      child = startChild(urlOf(serverDb), port, runnerPort)
+      await waitReady(base, child, 90_000)
+      serverPids = child.process.pid === undefined ? [] : groupPids(child.process.pid)
+      console.log(`server: ${base.origin}, runner port ${runnerPort}, pids ${serverPids.join(",") || "?"}, ready in ${fmt((performance.now() - t0) / 1000, 1)} s`)
+    }
+
+    pool = new pg.Pool({ connectionString: urlOf(bareDb), max: settings.poolSize, application_name: "poretrack-bench" })
+    // An idle connection that the server drops must not crash the run (its next query fails and is counted).
+    pool.on("error", (e) => console.error(`pg pool: ${e.message}`))
+
+    // Samples first: creation is not timed as transitions.
+    const t0 = performance.now()
+    const httpSamples = new Map<number, ReadonlyArray<string>>()
+    const httpSubmissions: Array<string> = []
+    const bareSamples = new Map<number, ReadonlyArray<SimState>>()
+    const nnSamples = new Map<number, ReadonlyArray<SimState>>()
+    const bareSubmissions: Array<string> = []
+    const warmHttp = settings.warmup > 0 ? await createViaHttp(base, settings.warmup, "warm") : undefined
+    const warmBare = settings.warmup > 0 ? await createBare(pool, settings.warmup, "warm") : undefined
+    for (const c of settings.concurrency) {
+      const h = await createViaHttp(base, settings.samples, `c${c}`)
+      httpSamples.set(c, h.ids)
+      httpSubmissions.push(...h.submissions)
+      const b = await createBare(pool, settings.samples, `bare-c${c}`)
+      bareSamples.set(c, b.states)
+      bareSubmissions.push(...b.submissions)
+      if (settings.noNotify) nnSamples.set(c, (await createBare(pool, settings.samples, `nn-c${c}`)).states)
+    }
+    console.log(`created ${settings.concurrency.length * settings.samples + settings.warmup} samples per path in ${fmt((performance.now() - t0) / 1000, 1)} s`)
+
+    const runTag = randomUUID().slice(0, 8)
+    if (warmHttp !== undefined && warmBare !== undefined) {
+      await httpRun(base, warmHttp.ids, 4, `${runTag}-warm`)
+      await bareRun(pool, warmBare.states, 4, `${runTag}-warm`)
+      console.log("warm-up done")
+    }
+
+    const adminClient = admin
+    const results: Array<RunResult> = []
+    const checkpoint = () => adminClient.query("CHECKPOINT").catch(() => undefined)
+    for (const c of settings.concurrency) {
+      await checkpoint()
+      const hBefore = await cpuSnapshot(adminClient, serverDb, serverPids)
+      const hWaits = settings.targetUrl === undefined ? sampleWaits(adminClient, serverDb) : undefined
+      const h = await httpRun(base, httpSamples.get(c) ?? [], c, `${runTag}-h${c}`)
+      const hCpu = await cpuSplit(adminClient, serverDb, serverPids, hBefore, h.ok)
+      results.push({
+        ...h,
+        cpu: settings.targetUrl === undefined ? hCpu : { ...hCpu, serverMs: undefined, postgresMs: undefined },
+        ...(hWaits !== undefined ? { waits: await hWaits() } : {})
+      })
+      console.log(`http c=${c}: ${h.ok} transitions in ${fmt(h.seconds, 1)} s = ${fmt(rate(h), 0)}/s, p50 ${fmt(percentile(h.latencies, 50), 2)} ms, p99 ${fmt(percentile(h.latencies, 99), 2)} ms, ${h.errors} errors, ${h.newConnections} connections opened`)
+      await checkpoint()
+      const bBefore = await cpuSnapshot(adminClient, bareDb, [])
+      const bWaits = sampleWaits(adminClient, bareDb)
+      const b = await bareRun(pool, bareSamples.get(c) ?? [], c, `${runTag}-b${c}`)
+      results.push({ ...b, cpu: await cpuSplit(adminClient, bareDb, [], bBefore, b.ok), waits: await bWaits() })
+      console.log(`bare c=${c}: ${b.ok} transitions in ${fmt(b.seconds, 1)} s = ${fmt(rate(b), 0)}/s, p50 ${fmt(percentile(b.latencies, 50), 2)} ms, p99 ${fmt(percentile(b.latencies, 99), 2)} ms, ${b.errors} errors`)
+      if (settings.noNotify) {
+        await pool.query("ALTER TABLE sample_events DISABLE TRIGGER sample_events_notify")
+        await checkpoint()
+        const nBefore = await cpuSnapshot(adminClient, bareDb, [])
+        const nWaits = sampleWaits(adminClient, bareDb)
+        const n = await bareRun(pool, nnSamples.get(c) ?? [], c, `${runTag}-n${c}`, "bare-nn")
+        results.push({ ...n, cpu: await cpuSplit(adminClient, bareDb, [], nBefore, n.ok), waits: await nWaits() })
+        await pool.query("ALTER TABLE sample_events ENABLE TRIGGER sample_events_notify")
+        console.log(`bare-nn c=${c}: ${n.ok} transitions in ${fmt(n.seconds, 1)} s = ${fmt(rate(n), 0)}/s, p50 ${fmt(percentile(n.latencies, 50), 2)} ms, p99 ${fmt(percentile(n.latencies, 99), 2)} ms, ${n.errors} errors`)
+      }
+    }
+
+    // Are the two paths writing rows of the same size?
+    const sizes = async (db: string, submissions: ReadonlyArray<string>) => {
+      const client = new pg.Client({ connectionString: urlOf(db) })
+      await client.connect()
+      try {
+        const r = await client.query<{ state: number | null; result: number | null; event: number | null }>(`
+          SELECT (SELECT avg(length(s.state::text)) FROM samples s WHERE s.submission_id = ANY($1::uuid[]) AND s.version > 1)::int AS state,
+                 (SELECT avg(length(c.result::text)) FROM sample_commands c JOIN samples s ON s.id = c.sample_id
+                   WHERE s.submission_id = ANY($1::uuid[]))::int AS result,
+                 (SELECT avg(length(e.data::text)) FROM sample_events e WHERE e.submission_id = ANY($1::uuid[]) AND e.version > 1)::int AS event`,
+          [submissions])
+        const row = r.rows[0]
+        return `state ${row?.state ?? "-"} B, idempotency result ${row?.result ?? "-"} B, event data ${row?.event ?? "-"} B`
+      } finally {
+        await client.end()
+      }
+    }
+    console.log("")
+    if (settings.targetUrl === undefined) console.log(`row sizes (avg JSON text) http: ${await sizes(serverDb, httpSubmissions)}`)
+    console.log(`row sizes (avg JSON text) bare: ${await sizes(bareDb, bareSubmissions)}`)
+
+    printTable(results)
+    printCpu(results)
+    printTargets(results)
+    const [end1] = os.loadavg()
+    console.log("")
+    console.log(`load average at the end: ${fmt(end1 ?? 0, 2)} (1 min) on ${cpus.length} cores`)
+    if (child !== undefined) {
+      console.log(`server log: ${child.errorLines} error lines${child.errorLines > 0 ? "; last lines:" : ""}`)
+      if (child.errorLines > 0) console.log(child.tail.slice(-15).join("\n"))
+    }
+  } finally {
+    await cleanup()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error("benchmark crashed:", e instanceof Error ? e.stack ?? e.message : e)
+    process.exit(1)
+  }
+)
