@@ -3,6 +3,12 @@ import { ClusterSchema, DeliverAt, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { DateTime, PrimaryKey, Schema } from "effect"
 import { CommandResult, SampleCommand } from "../rpc/Commands.ts"
+
+/** A sample command in its encoded form; `encodeCommand` and `decodeCommand` convert. */
+export const EncodedCommand = Schema.encodedSchema(SampleCommand)
+export type EncodedCommand = typeof EncodedCommand.Type
+export const encodeCommand = Schema.encodeSync(SampleCommand)
+export const decodeCommand = Schema.decodeSync(SampleCommand)
 import { CommandError } from "../rpc/Errors.ts"
 
 /**
@@ -11,7 +17,9 @@ import { CommandError } from "../rpc/Errors.ts"
  */
 export const Execute = Rpc.make("Execute", {
   payload: {
-    command: SampleCommand,
+    // The command travels in its encoded (JSON) form: the client validates a payload on every send, and a plain
+    // schema keeps that validation on a memoised parser (a union of classes would rebuild its parser every time).
+    command: EncodedCommand,
     idempotencyKey: Schema.String,
     actor: Schema.String
   },

@@ -7,23 +7,22 @@
 import { Entity } from "@effect/cluster"
 import { Clock, Effect, Metric, Option, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
-import { CommandResult, SampleCommand } from "../rpc/Commands.ts"
+import { CommandResult } from "../rpc/Commands.ts"
 import { IdempotencyKeyReused, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
 import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { SampleRepo, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
-import { Sample, WakeAt } from "./Sample.ts"
+import { decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { Policy } from "./WorkflowPolicy.ts"
 
-const encodeCommand = Schema.encodeSync(SampleCommand)
 const decodeStored = Schema.decodeUnknown(CommandResult.pipe(Schema.omit("replayed")))
 
 /** A stable digest of a command, to tell a replay from a different command under the same key. */
-const fingerprint = (command: SampleCommand): string =>
-  createHash("sha256").update(JSON.stringify(encodeCommand(command))).digest("base64url")
+const fingerprint = (encoded: EncodedCommand): string =>
+  createHash("sha256").update(JSON.stringify(encoded)).digest("base64url")
 
 const withIds = (events: ReadonlyArray<Emitted>): Array<NewEvent> => events.map((e) => ({ id: randomUUID(), ...e }))
 
@@ -70,12 +69,13 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
 
       return Sample.of({
         Execute: Effect.fn("Sample.Execute")(function*(envelope) {
-          const { actor, command, idempotencyKey } = envelope.payload
+          const { actor, idempotencyKey } = envelope.payload
+          const command = decodeCommand(envelope.payload.command)
           yield* Effect.annotateCurrentSpan({ sampleId: address.entityId, command: command._tag })
           const current = yield* ensureLoaded
           if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: address.entityId })
           const { commands, state, timerAt } = current.value
-          const print = fingerprint(command)
+          const print = fingerprint(envelope.payload.command)
           const used = commands.get(idempotencyKey)
           if (used !== undefined) {
             if (used !== print) {

@@ -1,16 +1,16 @@
 /**
  * The event log as consumers see it: ordered reads with a durable cursor per consumer (at least once), and a live
- * feed woken by PostgreSQL LISTEN/NOTIFY.
+ * feed woken by this process's commits and by PostgreSQL LISTEN/NOTIFY for other processes' (see EventSignal).
  *
- * Order is (tx, seq), tx being the writing transaction's xid8. An event becomes readable only below the horizon: the
- * oldest transaction of this database still running (or, when none runs, every transaction begun so far). No event
- * can later commit below a horizon once it was read, so a consumer never moves its cursor past an event that commits
- * later. Transactions of other databases on the same server do not hold the horizon back.
+ * Order is (tx, seq), tx being the writing transaction's xid8. An event becomes readable only below the horizon, the
+ * oldest transaction still running: no event can later commit below it, so a consumer never moves its cursor past
+ * an event that commits later.
  */
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, PubSub, Ref, Schedule, Stream } from "effect"
 import type { SampleEvent } from "../rpc/Workflow.ts"
+import { EVENTS_CHANNEL, EventSignal } from "./EventSignal.ts"
 import { toEvent } from "./SampleRepo.ts"
 
 /** A position in the log. `tx` is a PostgreSQL xid8, kept as text. */
@@ -42,27 +42,28 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const pg = yield* PgClient.PgClient
+    const signal = yield* EventSignal
 
     /**
-     * The horizon: the smallest xid8 still running in this database, else the next xid8 to be assigned. Taken in its
-     * own statement, so the read that follows (a newer snapshot) sees every transaction that finished below it.
+     * The horizon: the oldest transaction still running on the server (pg_snapshot_xmin). Every event below it has
+     * committed or never will, so a cursor that stays below it never passes an event that commits later. (Any long
+     * transaction on the same server, in any database, holds the horizon back: give poretrack its own server.)
      */
-    const horizon = sql<{ horizon: string }>`
-      SELECT coalesce(
-        (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-          WHERE (x::text::numeric % 4294967296)::bigint IN (
-            SELECT backend_xid::text::bigint FROM pg_stat_activity
-            WHERE datname = current_database() AND backend_xid IS NOT NULL)),
-        pg_snapshot_xmax(pg_current_snapshot()))::text AS horizon`.pipe(Effect.map((rows) => rows[0]?.horizon ?? "0"))
+    const horizon = sql<{ horizon: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`.pipe(
+      Effect.map((rows) => rows[0]?.horizon ?? "0")
+    )
 
-    /** Events after `from`, oldest first, only those below the horizon. */
+    /**
+     * Events after `from`, oldest first, only those below the horizon. Order by the xid8 column itself (`e.tx`), not
+     * by the text alias: as text, "1046" sorts before "994".
+     */
     const readAfter = Effect.fn("EventLog.readAfter")(function*(from: LogPosition, limit: number) {
       const below = yield* horizon
       const rows = yield* sql<{ tx: string; seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
-        SELECT tx::text AS tx, seq, id, sample_id, submission_id, type, version, actor, at, data
-        FROM sample_events
-        WHERE (tx, seq) > (${from.tx}::xid8, ${from.seq}) AND tx < ${below}::xid8
-        ORDER BY tx, seq LIMIT ${limit}`
+        SELECT e.tx::text AS tx, e.seq, e.id, e.sample_id, e.submission_id, e.type, e.version, e.actor, e.at, e.data
+        FROM sample_events e
+        WHERE (e.tx, e.seq) > (${from.tx}::xid8, ${from.seq}) AND e.tx < ${below}::xid8
+        ORDER BY e.tx, e.seq LIMIT ${limit}`
       const last = rows[rows.length - 1]
       return {
         events: rows.map(toEvent),
@@ -95,8 +96,8 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     const head = Effect.gen(function*() {
       const below = yield* horizon
       const rows = yield* sql<{ tx: string | null; seq: string | null }>`
-        SELECT tx::text AS tx, seq FROM sample_events
-        WHERE tx < ${below}::xid8 ORDER BY tx DESC, seq DESC LIMIT 1`
+        SELECT e.tx::text AS tx, e.seq FROM sample_events e
+        WHERE e.tx < ${below}::xid8 ORDER BY e.tx DESC, e.seq DESC LIMIT 1`
       const row = rows[0]
       return row && row.tx !== null && row.seq !== null ? { tx: row.tx, seq: Number(row.seq) } : START
     })
@@ -115,7 +116,8 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause)))
 
-    const notifications = pg.listen("poretrack_events").pipe(
+    const notifications = pg.listen(EVENTS_CHANNEL).pipe(
+      Stream.merge(signal.localWakes),
       Stream.runForEach(() => wake.publish(undefined)),
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
       Effect.catchAllCause((cause) => Effect.logWarning("event feed LISTEN stopped", cause))

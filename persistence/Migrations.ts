@@ -91,6 +91,11 @@ BEGIN
 END $$;
 CREATE TRIGGER sample_events_notify AFTER INSERT ON sample_events
   FOR EACH STATEMENT EXECUTE FUNCTION poretrack_notify_events();
+`],
+  [2, "notify_off_commit_path", `
+-- NOTIFY inside every commit serialised all commits on one lock; writers now signal after commit (EventSignal).
+DROP TRIGGER sample_events_notify ON sample_events;
+DROP FUNCTION poretrack_notify_events();
 `]
 ]
 

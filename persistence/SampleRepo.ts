@@ -4,6 +4,7 @@
  * the idempotency record land together or not at all.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
+import { EventSignal } from "./EventSignal.ts"
 import { Effect, Option, Schema } from "effect"
 import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import {
@@ -128,6 +129,7 @@ export const toEvent = (r: EventRow): SampleEvent => ({
 export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const signal = yield* EventSignal
 
     const states = (rows: ReadonlyArray<{ state: unknown }>) =>
       Effect.forEach(rows, (r) => decodeState(r.state).pipe(Effect.orDie))
@@ -179,7 +181,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
             priority_rank = ${p.priority_rank}, status = ${p.status}, current_step = ${p.current_step},
             step_state = ${p.step_state}, step_due_at = ${p.step_due_at}, queued_at = ${p.queued_at},
             turnaround_due_at = ${p.turnaround_due_at}, updated_at = ${p.updated_at}, version = ${p.version},
-            timer_at = ${ts(input.timerAt)}, state = ${JSON.stringify(encodeState(input.state))}::jsonb
+            timer_at = ${ts(input.timerAt)}, state = ${JSON.stringify(input.state)}::jsonb
           WHERE id = ${input.state.id} AND version = ${input.expectedVersion}
           RETURNING id, submission_id
         ), ev AS (
@@ -198,7 +200,9 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
         )
         SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
           (SELECT count(*) FROM cmd)::int AS commands`
-      return (rows[0]?.updated ?? 0) === 1
+      const ok = (rows[0]?.updated ?? 0) === 1
+      if (ok && input.events.length > 0) yield* signal.committed
+      return ok
     })
 
     /** Records a re-armed timer without a state change (no version bump). */
@@ -254,6 +258,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
           () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
         )
       )
+      yield* signal.committed
     })
 
     /** One sample's state, as last committed. */

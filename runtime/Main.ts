@@ -2,6 +2,7 @@
 import { Layer } from "effect"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { EventLog } from "../persistence/EventLog.ts"
+import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { AppSettings, PolicyLive } from "./AppSettings.ts"
 import { RunnerClusterLive } from "./Cluster.ts"
@@ -15,7 +16,8 @@ const Entities = Layer.unwrapEffect(
 )
 
 const Domain = Layer.mergeAll(Entities, SampleApi.Default).pipe(
-  Layer.provideMerge(Layer.mergeAll(SampleRepo.Default, EventLog.Default, PolicyLive))
+  Layer.provideMerge(Layer.mergeAll(SampleRepo.Default, EventLog.Default, PolicyLive)),
+  Layer.provideMerge(EventSignal.Default)
 )
 
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */

@@ -129,7 +129,7 @@ const advance = (input: unknown): Either.Either<CompleteStep, InvalidInput> =>
   Either.gen(function*() {
     const { data, expectedStep } = yield* decode(AdvanceBody, input, "advance request")
     const record = yield* decode(StepData, { step: expectedStep, data }, `${expectedStep} data`)
-    return new CompleteStep({ record })
+    return new CompleteStep({ record }, true) // already decoded: skip the constructor's second validation
   })
 
 const withTag = <A, I>(schema: Schema.Schema<A, I>, tag: string) => (input: unknown) =>

@@ -4,7 +4,7 @@
  */
 import { Clock, Effect, Either, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
-import { Sample } from "../actors/Sample.ts"
+import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
 import { Policy } from "../actors/WorkflowPolicy.ts"
@@ -199,7 +199,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       actor: string
     ): Effect.fn.Return<CommandResult, CommandError> {
       yield* Effect.annotateCurrentSpan({ sampleId: id, command: command._tag })
-      return yield* entity(id).Execute({ command, idempotencyKey: idempotencyKey ?? randomUUID(), actor }).pipe(
+      return yield* entity(id).Execute({ command: encodeCommand(command), idempotencyKey: idempotencyKey ?? randomUUID(), actor }).pipe(
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),

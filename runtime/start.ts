@@ -19,8 +19,10 @@ const banner = Effect.gen(function*() {
 
 const LoggerLive = Layer.unwrapEffect(Effect.map(AppSettings, (s) => (s.logFormat === "json" ? Logger.json : Logger.pretty)))
 
+// Spans cost CPU on every call; they are recorded only when a trace exporter is configured (issue: telemetry).
 const Main = Layer.effectDiscard(banner).pipe(
   Layer.provideMerge(AllInOneLive),
+  Layer.provide(Layer.setTracerEnabled(false)),
   Layer.provideMerge(LoggerLive),
   Layer.provideMerge(AppSettings.layer("all"))
 )
