@@ -1,31 +1,45 @@
-/** The process graphs: every layer of a role, composed in one place. */
-import { Layer } from "effect"
+/** The process graphs: every layer of each role, composed in one place. */
+import { Duration, Effect, Layer } from "effect"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { EventLog } from "../persistence/EventLog.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { AppSettings, PolicyLive } from "./AppSettings.ts"
-import { RunnerClusterLive } from "./Cluster.ts"
+import { ClientClusterLive, RunnerClusterLive } from "./Cluster.ts"
 import { DatabaseLive } from "./Database.ts"
-import { HttpServerLive } from "./HttpServer.ts"
+import { HttpServerLive, RunnerHttpLive } from "./HttpServer.ts"
 import { SampleApi } from "./SampleApi.ts"
-import { Duration, Effect } from "effect"
 
 const Entities = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) => SampleEntityLive({ maxIdleTime: Duration.toMillis(s.entityMaxIdle) }))
 )
 
-const Domain = Layer.mergeAll(Entities, SampleApi.Default).pipe(
-  Layer.provideMerge(Layer.mergeAll(SampleRepo.Default, EventLog.Default, PolicyLive)),
-  Layer.provideMerge(EventSignal.Default)
-)
+/** Data access shared by every role. */
+const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive).pipe(Layer.provideMerge(EventSignal.Default))
+
+/** What serves clients: the application service and the event log's live feed. */
+const ClientFacing = SampleApi.Default.pipe(Layer.provideMerge(EventLog.Default))
 
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */
 export const AllInOneLive = HttpServerLive.pipe(
-  Layer.provideMerge(Domain),
+  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing)),
+  Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
 )
 
-/** The all-in-one graph with settings from the environment. */
-export const AllInOneFromEnv = AllInOneLive.pipe(Layer.provideMerge(AppSettings.layer("all")))
+/** A shard node: hosts Sample entities and their timers; serves probes and metrics only. */
+export const RunnerLive = RunnerHttpLive.pipe(
+  Layer.provideMerge(Entities),
+  Layer.provideMerge(Storage),
+  Layer.provideMerge(RunnerClusterLive),
+  Layer.provideMerge(DatabaseLive)
+)
+
+/** A stateless gateway: a client-only cluster member serving REST, RPC, probes and metrics. */
+export const GatewayLive = HttpServerLive.pipe(
+  Layer.provideMerge(ClientFacing),
+  Layer.provideMerge(Storage),
+  Layer.provideMerge(ClientClusterLive),
+  Layer.provideMerge(DatabaseLive)
+)

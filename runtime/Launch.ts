@@ -1,0 +1,50 @@
+/** Runs one role as a process: settings from the environment, logging, a start-up banner, graceful shutdown. */
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Layer, Logger, Option } from "effect"
+import { AppSettings, type Role } from "./AppSettings.ts"
+import { AllInOneLive, GatewayLive, RunnerLive } from "./Main.ts"
+
+const GRAPHS = { all: AllInOneLive, runner: RunnerLive, gateway: GatewayLive } as const
+
+const banner = Effect.gen(function*() {
+  const s = yield* AppSettings
+  const host = s.httpHost === "0.0.0.0" ? "localhost" : s.httpHost
+  const what = s.role === "all" ? "poretrack" : `poretrack ${s.role}`
+  yield* Console.log(`${what} listening on http://${host}:${s.port}  (HTTP_HOST=${s.httpHost}, PORT=${s.port})`)
+  yield* Console.log(
+    Option.isSome(s.databaseUrl)
+      ? "  database: DATABASE_URL"
+      : `  database: embedded PostgreSQL, data under ${s.dataDir}/pg, port ${s.embeddedPgPort} (default; set DATABASE_URL to use your own server)`
+  )
+  if (s.role !== "gateway") {
+    yield* Console.log(`  runner:   ${s.runnerHost}:${s.runnerPort} (RUNNER_HOST/RUNNER_PORT), timers polled every ${s.entityMessagePollInterval.toString()}`)
+  }
+  yield* Console.log(
+    s.role === "runner"
+      ? `  probes:   http://${host}:${s.port}/health/ready   metrics: /metrics`
+      : `  REST:     http://${host}:${s.port}/api/v1   RPC: http://${host}:${s.port}/rpc   health: /health/ready   metrics: /metrics`
+  )
+})
+
+/** The scaled roles share one PostgreSQL: an embedded one per process would make separate clusters. */
+const requireSharedDatabase = Effect.gen(function*() {
+  const s = yield* AppSettings
+  if (s.role !== "all" && Option.isNone(s.databaseUrl)) {
+    return yield* Effect.dieMessage(`the ${s.role} role needs DATABASE_URL: every runner and gateway must share one PostgreSQL`)
+  }
+})
+
+/** Starts `role` and runs until SIGINT/SIGTERM. */
+export const launch = (role: Role) => {
+  const Settings = AppSettings.layer(role)
+  const LoggerLive = Layer.unwrapEffect(Effect.map(AppSettings, (s) => (s.logFormat === "json" ? Logger.json : Logger.pretty)))
+  const Main = Layer.effectDiscard(banner).pipe(
+    Layer.provideMerge(GRAPHS[role]),
+    Layer.provideMerge(Layer.effectDiscard(requireSharedDatabase)),
+    // Spans cost CPU on every call; they are recorded only when a trace exporter is configured.
+    Layer.provide(Layer.setTracerEnabled(false)),
+    Layer.provideMerge(LoggerLive),
+    Layer.provideMerge(Settings)
+  )
+  Layer.launch(Main).pipe(NodeRuntime.runMain({ disablePrettyLogger: true }))
+}

@@ -1,0 +1,4 @@
+/** `npm run gateway`: a stateless gateway (needs DATABASE_URL shared with the runners). */
+import { launch } from "./Launch.ts"
+
+launch("gateway")
