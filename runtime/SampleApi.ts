@@ -2,7 +2,7 @@
  * The operations behind both the REST bridge and the RPC server: reads from PostgreSQL, commands through the Sample
  * entities (one writer per sample), submissions created atomically.
  */
-import { Clock, Effect, Either, Option, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
@@ -49,6 +49,12 @@ const QueueCursor = Schema.Tuple(
   Schema.NullOr(IsoTime),
   Schema.NullOr(IsoTime),
   Schema.UUID
+)
+
+/** Retries of a command whose shard is moving: quick at first, then every second, for at most 15 s. */
+const MOVING_RETRY = Schedule.exponential(Duration.millis(50)).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(1))),
+  Schedule.upTo(Duration.seconds(15))
 )
 
 /** A one-line account of a command error, for batch results. */
@@ -199,12 +205,26 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       actor: string
     ): Effect.fn.Return<CommandResult, CommandError> {
       yield* Effect.annotateCurrentSpan({ sampleId: id, command: command._tag })
-      return yield* entity(id).Execute({ command: encodeCommand(command), idempotencyKey: idempotencyKey ?? randomUUID(), actor }).pipe(
+      const payload = { command: encodeCommand(command), idempotencyKey: idempotencyKey ?? randomUUID(), actor }
+      // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
+      // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
+      return yield* entity(id).Execute(payload).pipe(
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           PersistenceError: (e) => Effect.die(e)
-        })
+        }),
+        Effect.sandbox,
+        Effect.retry({ while: (cause) => Option.isNone(Cause.failureOption(cause)), schedule: MOVING_RETRY }),
+        Effect.catchAll((cause) =>
+          Option.match(Cause.failureOption(cause), {
+            onSome: Effect.fail,
+            onNone: () =>
+              Effect.logWarning("command unanswered while its shard moved; giving up", { sampleId: id }, cause).pipe(
+                Effect.zipRight(Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is moving between runners; retry shortly" })))
+              )
+          })
+        )
       )
     })
 

@@ -5,6 +5,7 @@ import { join } from "node:path"
 
 export interface Child {
   readonly baseUrl: string
+  readonly pid: number
   readonly output: () => string
   /** kill -9: no shutdown hooks run. */
   readonly kill9: () => Promise<void>
@@ -18,10 +19,15 @@ const exited = (child: ChildProcess) =>
     else child.once("exit", (code) => resolve(code))
   })
 
-/** Starts the all-in-one system and resolves when it prints that it listens (or rejects when it exits first). */
-export const startChild = (env: Record<string, string>, port: number, timeoutMs = 90_000): Promise<Child> =>
+/** Starts a role (all-in-one by default) and resolves when it prints that it listens (or rejects when it exits first). */
+export const startChild = (
+  env: Record<string, string>,
+  port: number,
+  timeoutMs = 90_000,
+  role: "start" | "runner" | "gateway" = "start"
+): Promise<Child> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "runtime/start.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", `runtime/${role}.ts`], {
       cwd: process.cwd(),
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"]
@@ -33,10 +39,11 @@ export const startChild = (env: Record<string, string>, port: number, timeoutMs 
     }, timeoutMs)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
-      if (out.includes("poretrack listening on")) {
+      if (/poretrack( runner| gateway)? listening on/.test(out)) {
         clearTimeout(timer)
         resolve({
           baseUrl: `http://127.0.0.1:${port}`,
+          pid: child.pid ?? 0,
           output: () => out,
           kill9: async () => {
             child.kill("SIGKILL")
