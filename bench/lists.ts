@@ -55,14 +55,14 @@ const main = async () => {
       INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
         current_step, step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, state)
       SELECT g.id, t.submission_id, 1000 + g.n, g.name, 'user' || (g.n % 500) || '@lab.example',
-        (ARRAY['low','normal','high','urgent'])[1 + g.n % 4], g.n % 4,
+        (ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4], (g.n / 8) % 4,
         CASE WHEN g.n % 10 < 7 THEN 'in_progress' WHEN g.n % 10 < 9 THEN 'completed' ELSE 'submitted' END,
         CASE WHEN g.n % 10 < 7 THEN (ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])[1 + g.n % 8] END,
         CASE WHEN g.n % 10 < 7 THEN 'queued' END,
         now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute', now() + interval '5 days',
         now() - (${COUNT} - g.n) * interval '1 second', now(), 2,
         jsonb_set(jsonb_set(jsonb_set(t.state, '{id}', to_jsonb(g.id::text)), '{sampleName}', to_jsonb(g.name)),
-          '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + g.n % 4]))
+          '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4]))
       FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g,
         (SELECT submission_id, state FROM samples WHERE id = $2) t`, [COUNT, created.id])
     await db.query("ANALYZE samples")

@@ -96,6 +96,10 @@ CREATE TRIGGER sample_events_notify AFTER INSERT ON sample_events
 -- NOTIFY inside every commit serialised all commits on one lock; writers now signal after commit (EventSignal).
 DROP TRIGGER sample_events_notify ON sample_events;
 DROP FUNCTION poretrack_notify_events();
+`],
+  [3, "list_step_priority", `
+-- Lists filtered by step and priority together (a technician's "urgent samples in basecalling").
+CREATE INDEX samples_by_step_priority ON samples (current_step, priority, seq DESC);
 `]
 ]
 
