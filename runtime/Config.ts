@@ -18,6 +18,8 @@ export interface AppConfig {
   readonly shardLockExpiration: Duration.Duration
   readonly entityMaxIdle: Duration.Duration
   readonly logFormat: "pretty" | "json"
+  /** OTLP/HTTP collector base URL (e.g. http://collector:4318); traces are recorded only when it is set. */
+  readonly otlpEndpoint: Option.Option<string>
   readonly policy: WorkflowPolicy
 }
 
@@ -105,5 +107,6 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
   entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
   logFormat: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   policy: policyConfig
 })

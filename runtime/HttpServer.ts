@@ -1,14 +1,15 @@
 /**
  * The HTTP side of a process: health probes and `/metrics` on every role; the REST bridge and `/rpc` where clients
  * are served (all-in-one and gateway). Every response carries an `X-Request-Id` (the client's, or a new one), which
- * also annotates the request's logs; request counts and latencies are metrics by route and status.
+ * also annotates the request's logs, with the trace id when tracing is on; request counts and latencies are metrics
+ * by route and status.
  */
 import { Sharding } from "@effect/cluster"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { Duration, Effect, Layer, Metric, MetricBoundaries, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
@@ -60,7 +61,12 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
     const given = request.headers["x-request-id"]
     const requestId = given !== undefined && RequestIdPattern.test(given) ? given : randomUUID()
     const started = performance.now()
-    const response = yield* httpApp.pipe(Effect.annotateLogs("requestId", requestId))
+    const span = yield* Effect.option(Effect.currentSpan)
+    const annotations: Record<string, string> = Option.match(span, {
+      onNone: () => ({ requestId }),
+      onSome: (s) => ({ requestId, traceId: s.traceId })
+    })
+    const response = yield* httpApp.pipe(Effect.annotateLogs(annotations))
     const route = routeOf(request.url)
     yield* Metric.update(
       Metric.tagged(Metric.tagged(Metric.tagged(requests, "route", route), "method", request.method), "status", String(response.status)),

@@ -3,6 +3,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Logger, Option } from "effect"
 import { AppSettings, type Role } from "./AppSettings.ts"
 import { AllInOneLive, GatewayLive, RunnerLive } from "./Main.ts"
+import { TelemetryLive } from "./Telemetry.ts"
 
 const GRAPHS = { all: AllInOneLive, runner: RunnerLive, gateway: GatewayLive } as const
 
@@ -41,8 +42,7 @@ export const launch = (role: Role) => {
   const Main = Layer.effectDiscard(banner).pipe(
     Layer.provideMerge(GRAPHS[role]),
     Layer.provideMerge(Layer.effectDiscard(requireSharedDatabase)),
-    // Spans cost CPU on every call; they are recorded only when a trace exporter is configured.
-    Layer.provide(Layer.setTracerEnabled(false)),
+    Layer.provide(TelemetryLive),
     Layer.provideMerge(LoggerLive),
     Layer.provideMerge(Settings)
   )

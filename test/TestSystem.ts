@@ -30,6 +30,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     shardLockExpiration: Duration.seconds(6),
     entityMaxIdle: Duration.minutes(1),
     logFormat: "pretty",
+    otlpEndpoint: Option.none(),
     policy: defaultPolicy,
     ...overrides
   }
