@@ -7,8 +7,8 @@ import { MessageStorage, RunnerAddress, RunnerHealth, Runners, ShardingConfig, S
 import type { Sharding } from "@effect/cluster"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import { RpcSerialization } from "@effect/rpc"
-import type { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { AppSettings } from "./AppSettings.ts"
 
 const shardingConfig = Layer.effect(
@@ -27,19 +27,41 @@ const shardingConfig = Layer.effect(
 
 const storage = Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer), Layer.orDie(SqlRunnerStorage.layer))
 
+/**
+ * Builds `layer` while holding a PostgreSQL advisory lock: the cluster storage creates its tables on first use without
+ * a lock of its own, so processes starting together on a fresh database would race ("cluster_migrations already
+ * exists").
+ */
+const oneAtATime = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R | SqlClient.SqlClient> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // The lock's connection goes back to the pool once the layer is built; the layer itself lives in the outer scope.
+    const lockScope = yield* Scope.make()
+    const connection = yield* Effect.orDie(sql.reserve.pipe(Scope.extend(lockScope)))
+    yield* Effect.orDie(connection.executeRaw("SELECT pg_advisory_lock(7243002)", []))
+    const context = yield* Layer.build(layer).pipe(
+      Effect.ensuring(
+        Effect.ignore(connection.executeRaw("SELECT pg_advisory_unlock(7243002)", [])).pipe(
+          Effect.zipRight(Scope.close(lockScope, Exit.void))
+        )
+      )
+    )
+    return Layer.succeedContext(context)
+  }))
+
 /** A shard node: hosts entities and listens on RUNNER_HOST:RUNNER_PORT. */
 export const RunnerClusterLive: Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient | AppSettings> =
-  Layer.provide(SocketRunner.layer, [Layer.orDie(layerSocketServer), layerClientProtocol]).pipe(
+  oneAtATime(Layer.provide(SocketRunner.layer, [Layer.orDie(layerSocketServer), layerClientProtocol]).pipe(
     Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))),
     Layer.provideMerge(storage),
     Layer.provide(shardingConfig),
     Layer.provide(RpcSerialization.layerMsgPack)
-  )
+  ))
 
 /** A client-only member (gateway): sends to entities, hosts none. */
 export const ClientClusterLive: Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient | AppSettings> =
-  Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol).pipe(
+  oneAtATime(Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol).pipe(
     Layer.provideMerge(storage),
     Layer.provide(shardingConfig),
     Layer.provide(RpcSerialization.layerMsgPack)
-  )
+  ))
