@@ -16,6 +16,7 @@ import { decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
+import { EntityAdmission } from "./EntityAdmission.ts"
 import { Policy } from "./WorkflowPolicy.ts"
 
 const decodeStored = Schema.decodeUnknown(CommandResult.pipe(Schema.omit("replayed")))
@@ -31,6 +32,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
   Sample.toLayer(
     Effect.gen(function*() {
       const address = yield* Entity.CurrentAddress
+      yield* (yield* EntityAdmission).admit
       const repo = yield* SampleRepo
       const policy = yield* Policy
       const self = (yield* Sample.client)(address.entityId)

@@ -45,6 +45,7 @@ const main = async () => {
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),
     entityMaxIdle: Duration.hours(1),
+    maxResidentEntities: 1_000_000,
     logFormat: "pretty",
     otlpEndpoint: Option.none(),
     policy: defaultPolicy

@@ -17,6 +17,8 @@ export interface AppConfig {
   readonly shardLockRefreshInterval: Duration.Duration
   readonly shardLockExpiration: Duration.Duration
   readonly entityMaxIdle: Duration.Duration
+  /** Admission control: at most this many sample entities resident per runner. */
+  readonly maxResidentEntities: number
   readonly logFormat: "pretty" | "json"
   /** OTLP/HTTP collector base URL (e.g. http://collector:4318); traces are recorded only when it is set. */
   readonly otlpEndpoint: Option.Option<string>
@@ -106,6 +108,10 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   shardLockRefreshInterval: Config.duration("SHARD_LOCK_REFRESH_INTERVAL").pipe(Config.withDefault(Duration.seconds(2))),
   shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
   entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
+  maxResidentEntities: Config.integer("MAX_RESIDENT_ENTITIES").pipe(Config.withDefault(20_000), Config.validate({
+    message: "MAX_RESIDENT_ENTITIES must be at least 1",
+    validation: (n) => n >= 1
+  })),
   logFormat: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   policy: policyConfig

@@ -1,5 +1,6 @@
 /** The process graphs: every layer of each role, composed in one place. */
 import { Duration, Effect, Layer } from "effect"
+import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { EventLog } from "../persistence/EventLog.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
@@ -11,7 +12,10 @@ import { HttpServerLive, RunnerHttpLive } from "./HttpServer.ts"
 import { SampleApi } from "./SampleApi.ts"
 
 const Entities = Layer.unwrapEffect(
-  Effect.map(AppSettings, (s) => SampleEntityLive({ maxIdleTime: Duration.toMillis(s.entityMaxIdle) }))
+  Effect.map(AppSettings, (s) =>
+    SampleEntityLive({ maxIdleTime: Duration.toMillis(s.entityMaxIdle) }).pipe(
+      Layer.provide(EntityAdmission.layer(s.maxResidentEntities))
+    ))
 )
 
 /** Data access shared by every role. */

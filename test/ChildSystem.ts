@@ -11,6 +11,10 @@ export interface Child {
   readonly kill9: () => Promise<void>
   /** SIGTERM and wait for the exit code. */
   readonly stop: () => Promise<number | null>
+  /** Sends a signal (e.g. SIGSTOP/SIGCONT) without waiting. */
+  readonly signal: (signal: NodeJS.Signals) => void
+  /** Resolves with the exit code when the process has exited, however it ended. */
+  readonly exited: Promise<number | null>
 }
 
 const exited = (child: ChildProcess) =>
@@ -52,7 +56,11 @@ export const startChild = (
           stop: async () => {
             child.kill("SIGTERM")
             return exited(child)
-          }
+          },
+          signal: (signal) => {
+            child.kill(signal)
+          },
+          exited: exited(child)
         })
       }
     }

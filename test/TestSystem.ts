@@ -29,6 +29,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),
     entityMaxIdle: Duration.minutes(1),
+    maxResidentEntities: 20_000,
     logFormat: "pretty",
     otlpEndpoint: Option.none(),
     policy: defaultPolicy,
@@ -37,9 +38,9 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
 }
 
 /** The all-in-one system plus its endpoint, on a fresh database. */
-export const TestSystem = (options: { readonly policy?: WorkflowPolicy } = {}) =>
+export const TestSystem = (options: { readonly policy?: WorkflowPolicy; readonly settings?: Partial<AppConfig> } = {}) =>
   Layer.unwrapEffect(Effect.promise(async () => {
-    const settings = await testSettings(options.policy ? { policy: options.policy } : {})
+    const settings = await testSettings({ ...(options.policy ? { policy: options.policy } : {}), ...options.settings })
     const databaseUrl = Option.getOrThrow(settings.databaseUrl)
     return Layer.succeed(TestEndpoint, {
       baseUrl: `http://127.0.0.1:${settings.port}`,

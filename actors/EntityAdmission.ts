@@ -1,0 +1,37 @@
+/**
+ * Admission control for resident entities on this runner: an entity takes a place when it activates and gives it
+ * back when it is passivated, so at most `maxResident` sample entities live in memory at once (about 28 KiB each).
+ * Past the cap, an activation waits for an idle entity to be passivated: a backlog of persisted messages for many
+ * distinct samples is then worked through at the pace of passivation instead of materialising every entity at once.
+ */
+import { Context, Effect, Layer, Metric, type Scope } from "effect"
+
+const resident = Metric.gauge("poretrack_resident_entities", { description: "Sample entities resident on this runner" })
+const waiting = Metric.gauge("poretrack_entity_admissions_waiting", { description: "Entity activations waiting for a place" })
+
+export class EntityAdmission extends Context.Tag("poretrack/EntityAdmission")<EntityAdmission, {
+  /** Takes a place for the current entity until its scope closes (passivation). */
+  readonly admit: Effect.Effect<void, never, Scope.Scope>
+}>() {
+  /** At most `maxResident` entities at once. */
+  static layer = (maxResident: number) =>
+    Layer.effect(EntityAdmission, Effect.gen(function*() {
+      const places = yield* Effect.makeSemaphore(maxResident)
+      let inside = 0
+      let queued = 0
+      const admit = Effect.acquireRelease(
+        Effect.suspend(() => {
+          queued++
+          return Metric.set(waiting, queued).pipe(
+            Effect.zipRight(places.take(1)),
+            Effect.ensuring(Effect.suspend(() => {
+              queued--
+              return Metric.set(waiting, queued)
+            }))
+          )
+        }).pipe(Effect.zipRight(Effect.suspend(() => Metric.set(resident, ++inside)))),
+        () => places.release(1).pipe(Effect.zipRight(Effect.suspend(() => Metric.set(resident, --inside))))
+      )
+      return { admit }
+    }))
+}
