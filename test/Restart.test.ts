@@ -67,7 +67,7 @@ describe("npm start as a process", () => {
       RUNNER_PORT: String(await freePort()),
       HTTP_HOST: "127.0.0.1",
       ENTITY_MESSAGE_POLL_INTERVAL: "200 millis",
-      STEP_EXPECTED_DURATIONS: "sample_qc=8s"
+      STEP_EXPECTED_DURATIONS: "sample_qc=10s"
     }
     const port = await freePort()
     const first = await startChild(env, port)
@@ -98,7 +98,9 @@ describe("npm start as a process", () => {
     children.push(second)
 
     const sx = await get(second.baseUrl, `/api/v1/samples/${x}`)
-    expect(sx.body).toMatchObject({ status: "in_progress", currentStep: "sample_qc", version: 2 })
+    // Version 2 (received), or more if its SLA timer already fired on the new process (a slow restart).
+    expect(sx.body).toMatchObject({ status: "in_progress", currentStep: "sample_qc" })
+    expect((sx.body as { version: number }).version).toBeGreaterThanOrEqual(2)
     const sy = await get(second.baseUrl, `/api/v1/samples/${y}`)
     expect(sy.body).toMatchObject({ status: "in_progress", currentStep: "library_prep", version: 3 })
     const replay = await post(second.baseUrl, `/api/v1/samples/${x}/receive`, {}, "receive-x")
@@ -106,16 +108,19 @@ describe("npm start as a process", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true")
     expect(replay.body.sample).toEqual(received.body.sample)
 
-    // The timer armed before the kill fires on the new process: at risk at 6.4 s, breached at 8 s after receipt.
+    // The timer armed before the kill fires on the new process: at risk at 8 s, breached at 10 s after receipt.
     const before = await get(second.baseUrl, `/api/v1/samples/${x}/events`)
     const already = (before.body as Array<SampleEvent>).some((e) => e.type === "SlaBreached")
     if (!already) await watchUntil(second.baseUrl, x, (e) => e.type === "SlaBreached")
     const events = (await get(second.baseUrl, `/api/v1/samples/${x}/events`)).body as Array<SampleEvent>
     const sla = events.filter((e) => e.type.startsWith("Sla"))
     expect(sla.map((e) => e.type)).toEqual(["SlaAtRisk", "SlaBreached"])
-    expect(Date.parse(sla[0]!.at)).toBeGreaterThanOrEqual(receivedAt + 6_400)
-    expect(Date.parse(sla[1]!.at)).toBeGreaterThanOrEqual(receivedAt + 8_000)
-    expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4])
+    expect(Date.parse(sla[0]!.at)).toBeGreaterThanOrEqual(receivedAt + 8_000)
+    expect(Date.parse(sla[1]!.at)).toBeGreaterThanOrEqual(receivedAt + 10_000)
+    // One transition per version, gap-free; a timer that fires late (after the restart) raises both in one transition.
+    const versions = [...new Set(events.map((e) => e.version))]
+    expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1))
+    expect(versions.length).toBeGreaterThanOrEqual(3)
 
     const code = await second.stop()
     expect(code).toBe(0)

