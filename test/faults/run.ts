@@ -2,7 +2,8 @@
  * `npm run test:faults`: every fault kind, repeated (FAULT_REPEAT, default 2), in a seeded random order.
  * `npm run soak`: random faults at random times for SOAK_MINUTES (default 10).
  * FAULT_KILLS=n: n kill -9s of a random runner, for failover times. FAULT_PLAN=kill9,sigstop,…: exactly these faults.
- * FAULT_RUNNERS (3) and FAULT_SAMPLES (40, the workload's lanes and batch size) size the run.
+ * FAULT_RUNNERS (3) and FAULT_SAMPLES (40, the workload's lanes and batch size) size the run; FAULT_LOG_DIR keeps
+ * every process's output (written to a temporary folder anyway when there is a violation).
  *
  * FAULT_SEED replays a run's plan. Prints the seed, recovery times per fault kind (p50/p99) and the checker's
  * verdict; exits 1 on a violation.
@@ -51,7 +52,8 @@ const main = async () => {
     seed,
     plan,
     runners: intEnv("FAULT_RUNNERS", 3, 2, 8),
-    lanes: intEnv("FAULT_SAMPLES", 40, 1, 500)
+    lanes: intEnv("FAULT_SAMPLES", 40, 1, 500),
+    ...(process.env.FAULT_LOG_DIR ? { logDir: process.env.FAULT_LOG_DIR } : {})
   })
   console.log(`\n${report(result)}`)
   process.exitCode = result.violations.length === 0 ? 0 : 1

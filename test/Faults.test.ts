@@ -1,0 +1,37 @@
+/**
+ * The seeded fault suite, short: its own PostgreSQL, three runners and a gateway as processes, a workload of samples
+ * walking all eight steps with SLA clocks short enough to fire, and one fault of every kind (kill -9, SIGTERM, a
+ * runner joining, pg_terminate_backend of one runner's sessions, SIGSTOP beyond the lock expiration, a PostgreSQL
+ * restart) at seeded times. Nothing acknowledged is lost or doubled, versions stay gap-free, SLA events fire once and
+ * never early, every sample completes, and every fault heals within bounds. The long run: `npm run test:faults`.
+ */
+import { afterAll, describe, expect, it } from "vitest"
+import { report, runFaults, stopAllRuns } from "./faults/FaultRun.ts"
+
+const SEED = 20_250_601
+
+describe("fault suite (short, seeded)", () => {
+  // The run stops its processes itself; this covers a test that timed out while they ran.
+  afterAll(stopAllRuns)
+
+  it("every fault kind once: the checker finds no violation and each fault heals", async () => {
+    const result = await runFaults({
+      seed: SEED,
+      plan: { _tag: "list", faults: ["kill9", "pgTerminate", "sigstop", "sigterm", "pgRestart", "join"] },
+      runners: 3,
+      lanes: 24,
+      gapMs: [500, 1_500],
+      log: () => {}
+    })
+    console.log(report(result))
+    expect(result.violations).toEqual([])
+    expect(result.faults.map((f) => f.kind)).toEqual(["kill9", "pgTerminate", "sigstop", "sigterm", "pgRestart", "join"])
+    expect(result.verdict.stats.completed).toBe(result.samples)
+    expect(result.verdict.stats.slaAtRisk).toBeGreaterThan(0)
+    expect(result.verdict.stats.slaBreached).toBeGreaterThan(0)
+    for (const f of result.faults) {
+      // Failover is bounded by the lock expiration (4 s) plus refreshes; a pause by its length; the rest is handover.
+      expect(f.afterSettledMs, `${f.kind} ${f.target}`).toBeLessThan(15_000)
+    }
+  }, 240_000)
+})
