@@ -5,7 +5,7 @@
  * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next.
  */
 import { Entity } from "@effect/cluster"
-import { Clock, Effect, Metric, Option, Schema } from "effect"
+import { Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CommandResult } from "../rpc/Commands.ts"
 import { IdempotencyKeyReused, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
@@ -18,6 +18,12 @@ import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { EntityAdmission } from "./EntityAdmission.ts"
 import { Policy } from "./WorkflowPolicy.ts"
+
+/** Retries of a timer whose database work failed: quick at first, then every 2 s, for at most 30 s, then a defect. */
+const WAKE_RETRY = Schedule.exponential(Duration.millis(200)).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(2))),
+  Schedule.upTo(Duration.seconds(30))
+)
 
 const decodeStored = Schema.decodeUnknown(CommandResult.pipe(Schema.omit("replayed")))
 
@@ -136,8 +142,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           }))),
 
         Wake: Effect.fn("Sample.Wake")(function*(envelope) {
-          // Failures stay defects here: a persisted timer is delivered again after one, a typed failure would end it.
-          const current = yield* Effect.orDie(ensureLoaded)
+          const current = yield* ensureLoaded
           if (Option.isNone(current)) return
           const { commands, state } = current.value
           const firedAt = envelope.payload.at
@@ -147,9 +152,9 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const decision = decide(state, new SlaCheck(), { now, policy })
           if (decision._tag === "Left") return
           const { state: next, events } = decision.right
-          const armed = yield* Effect.orDie(armFor(next, timerAt))
+          const armed = yield* armFor(next, timerAt)
           if (events.length === 0) {
-            if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed).pipe(Effect.orDie)
+            if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed)
             loaded = { state, timerAt: armed, commands }
             return
           }
@@ -160,14 +165,25 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             actor: "system:sla",
             command: null,
             timerAt: armed
-          }).pipe(Effect.orDie)
+          })
           if (!ok) {
             // Delivery is at least once: a retried timer finds the new owner's state.
             return yield* fenceLost(state).pipe(Effect.orDie)
           }
           loaded = { state: next, timerAt: armed, commands }
           yield* SampleMetrics.recordSla(events)
-        })
+        }, (effect) =>
+          effect.pipe(
+            // PostgreSQL briefly unreachable: check again from the row rather than defect. A defect would restart the
+            // entity under the shared, growing restart backoff (and could keep restarting every 10 s, holding up the
+            // runner's shutdown); a typed failure would end the persisted timer. A commit that failed may have landed,
+            // so the copy is reloaded: the state then shows the thresholds already raised, and nothing fires twice.
+            Effect.tapError(() => Effect.sync(() => {
+              loaded = undefined
+            })),
+            Effect.retry(WAKE_RETRY),
+            Effect.orDie
+          ))
       })
     }),
     { maxIdleTime: options.maxIdleTime, concurrency: 1 }
