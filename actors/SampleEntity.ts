@@ -17,6 +17,7 @@ import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { EntityAdmission } from "./EntityAdmission.ts"
+import { makeMailbox } from "./Mailbox.ts"
 import { Policy } from "./WorkflowPolicy.ts"
 
 /** Retries of a timer whose database work failed: quick at first, then every 2 s, for at most 30 s, then a defect. */
@@ -43,6 +44,8 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const policy = yield* Policy
       const self = (yield* Sample.client)(address.entityId)
       const sampleId = Schema.decodeOption(SampleId)(address.entityId)
+      // One message at a time, in arrival order, with its depth and waits measured (see Mailbox.ts).
+      const mailbox = yield* makeMailbox("Sample")
 
       // The in-memory copy of this sample's row; the row is the truth and this entity its only writer.
       let loaded: LoadedSample | undefined = undefined
@@ -89,7 +92,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           return yield* new SampleBusy({ sampleId: state.id, message: "the sample moved to another owner; retry" })
         })
 
-      return Sample.of({
+      const handlers = Sample.of({
         Execute: Effect.fn("Sample.Execute")(function*(envelope) {
           const { actor, idempotencyKey } = envelope.payload
           const command = decodeCommand(envelope.payload.command)
@@ -185,6 +188,11 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             Effect.orDie
           ))
       })
+      return Sample.of({
+        Execute: (envelope) => mailbox("Execute", handlers.Execute(envelope)),
+        Wake: (envelope) => mailbox("Wake", handlers.Wake(envelope))
+      })
     }),
-    { maxIdleTime: options.maxIdleTime, concurrency: 1 }
+    // The cluster hands every message over as it arrives; the mailbox above processes them one at a time.
+    { maxIdleTime: options.maxIdleTime, concurrency: "unbounded" }
   )

@@ -4,7 +4,7 @@
  * Run: `npm run bench:memory` (node --expose-gc). Never part of `npm test`.
  */
 import { Sharding } from "@effect/cluster"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import pg from "pg"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
@@ -44,9 +44,11 @@ const main = async () => {
     entityMessagePollInterval: Duration.seconds(1),
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),
+    refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.hours(1),
     maxResidentEntities: 1_000_000,
     logFormat: "pretty",
+    logLevel: LogLevel.Info,
     otlpEndpoint: Option.none(),
     policy: defaultPolicy
   })

@@ -9,6 +9,7 @@ import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/No
 import { RpcSerialization } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
 import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { BACKLOG_INDEX_DDL } from "../persistence/ClusterBacklog.ts"
 import { AppSettings } from "./AppSettings.ts"
 
 const shardingConfig = Layer.effect(
@@ -20,6 +21,7 @@ const shardingConfig = Layer.effect(
     entityMessagePollInterval: s.entityMessagePollInterval,
     shardLockRefreshInterval: s.shardLockRefreshInterval,
     shardLockExpiration: s.shardLockExpiration,
+    refreshAssignmentsInterval: s.refreshAssignmentsInterval,
     entityMaxIdleTime: s.entityMaxIdle,
     simulateRemoteSerialization: false
   }))
@@ -40,6 +42,8 @@ const oneAtATime = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R |
     const connection = yield* Effect.orDie(sql.reserve.pipe(Scope.extend(lockScope)))
     yield* Effect.orDie(connection.executeRaw("SELECT pg_advisory_lock(7243002)", []))
     const context = yield* Layer.build(layer).pipe(
+      // The cluster tables exist now: add the partial index the backlog metrics read (ClusterBacklog.ts).
+      Effect.tap(() => Effect.orDie(connection.executeRaw(BACKLOG_INDEX_DDL, []))),
       Effect.ensuring(
         Effect.ignore(connection.executeRaw("SELECT pg_advisory_unlock(7243002)", [])).pipe(
           Effect.zipRight(Scope.close(lockScope, Exit.void))

@@ -1,5 +1,5 @@
 /** All configuration, read once from the environment. Domain code never reads `process.env`. */
-import { Config, ConfigError, Duration, Either, type Option, type Redacted } from "effect"
+import { Config, ConfigError, Duration, Either, LogLevel, type Option, type Redacted } from "effect"
 import { defaultPolicy, type Turnaround, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { PRIORITIES, STEP_IDS, type Priority, type StepId } from "../rpc/Workflow.ts"
 
@@ -16,10 +16,13 @@ export interface AppConfig {
   readonly entityMessagePollInterval: Duration.Duration
   readonly shardLockRefreshInterval: Duration.Duration
   readonly shardLockExpiration: Duration.Duration
+  /** How often every process re-reads the runner list: how soon a departed or new runner is noticed. */
+  readonly refreshAssignmentsInterval: Duration.Duration
   readonly entityMaxIdle: Duration.Duration
   /** Admission control: at most this many sample entities resident per runner. */
   readonly maxResidentEntities: number
   readonly logFormat: "pretty" | "json"
+  readonly logLevel: LogLevel.LogLevel
   /** OTLP/HTTP collector base URL (e.g. http://collector:4318); traces are recorded only when it is set. */
   readonly otlpEndpoint: Option.Option<string>
   readonly policy: WorkflowPolicy
@@ -107,12 +110,14 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   entityMessagePollInterval: Config.duration("ENTITY_MESSAGE_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   shardLockRefreshInterval: Config.duration("SHARD_LOCK_REFRESH_INTERVAL").pipe(Config.withDefault(Duration.seconds(2))),
   shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
+  refreshAssignmentsInterval: Config.duration("REFRESH_ASSIGNMENTS_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
   maxResidentEntities: Config.integer("MAX_RESIDENT_ENTITIES").pipe(Config.withDefault(20_000), Config.validate({
     message: "MAX_RESIDENT_ENTITIES must be at least 1",
     validation: (n) => n >= 1
   })),
   logFormat: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   policy: policyConfig
 })

@@ -12,6 +12,7 @@ import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Metric, MetricBoundaries, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
+import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { AppSettings } from "./AppSettings.ts"
 import { exposition } from "./Prometheus.ts"
@@ -31,9 +32,9 @@ export const HealthRoutes = HttpLayerRouter.addAll([
   }))
 ])
 
-/** Prometheus scrape endpoint. */
-export const MetricsRoute = HttpLayerRouter.add("GET", "/metrics", Effect.map(exposition, (text) =>
-  HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })))
+/** Prometheus scrape endpoint (the cluster's persisted-message backlog is read at each scrape). */
+export const MetricsRoute = HttpLayerRouter.add("GET", "/metrics", Effect.zipRight(sampleBacklog, exposition).pipe(Effect.map((text) =>
+  HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))))
 
 /** The REST bridge and the RPC server. */
 export const ApiRoutes = Layer.mergeAll(

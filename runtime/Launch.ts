@@ -38,7 +38,8 @@ const requireSharedDatabase = Effect.gen(function*() {
 /** Starts `role` and runs until SIGINT/SIGTERM. */
 export const launch = (role: Role) => {
   const Settings = AppSettings.layer(role)
-  const LoggerLive = Layer.unwrapEffect(Effect.map(AppSettings, (s) => (s.logFormat === "json" ? Logger.json : Logger.pretty)))
+  const LoggerLive = Layer.unwrapEffect(Effect.map(AppSettings, (s) =>
+    Layer.merge(s.logFormat === "json" ? Logger.json : Logger.pretty, Logger.minimumLogLevel(s.logLevel))))
   const Main = Layer.effectDiscard(banner).pipe(
     Layer.provideMerge(GRAPHS[role]),
     Layer.provideMerge(Layer.effectDiscard(requireSharedDatabase)),

@@ -32,7 +32,10 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
       entry(n, help, "gauge").lines.push(`${n}${labels(key.tags)} ${num(state.value)}`)
     } else if (MetricState.isHistogramState(state)) {
       const e = entry(n, help, "histogram")
-      for (const [le, count] of state.buckets) e.lines.push(`${n}_bucket${labels(key.tags, { le: num(le) })} ${count}`)
+      // Effect's boundaries end with +Inf already; a histogram must still have exactly one +Inf bucket.
+      for (const [le, count] of state.buckets) {
+        if (le !== Number.POSITIVE_INFINITY) e.lines.push(`${n}_bucket${labels(key.tags, { le: num(le) })} ${count}`)
+      }
       e.lines.push(`${n}_bucket${labels(key.tags, { le: "+Inf" })} ${state.count}`)
       e.lines.push(`${n}_sum${labels(key.tags)} ${num(state.sum)}`)
       e.lines.push(`${n}_count${labels(key.tags)} ${state.count}`)

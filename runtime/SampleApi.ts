@@ -2,7 +2,7 @@
  * The operations behind both the REST bridge and the RPC server: reads from PostgreSQL, commands through the Sample
  * entities (one writer per sample), submissions created atomically.
  */
-import { Cause, Clock, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
@@ -51,11 +51,25 @@ const QueueCursor = Schema.Tuple(
   Schema.UUID
 )
 
-/** Retries of a command whose shard is moving: quick at first, then every second, for at most 15 s. */
+/**
+ * Retries of a command whose shard is moving: quick at first, then every 250 ms (a handover takes a few hundred ms, and
+ * a longer backoff would answer late after the shard is back), for at most 15 s.
+ */
 const MOVING_RETRY = Schedule.exponential(Duration.millis(50)).pipe(
-  Schedule.union(Schedule.spaced(Duration.seconds(1))),
+  Schedule.union(Schedule.spaced(Duration.millis(250))),
   Schedule.upTo(Duration.seconds(15))
 )
+
+const requestsSent = Metric.counter("poretrack_cluster_requests_total", {
+  description: "Messages sent to Sample entities from this process (resends after a shard moved included)",
+  incremental: true
+}).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
+const responses = Metric.counter("poretrack_cluster_responses_total", {
+  description: "Commands answered by Sample entities, by outcome: success, refused (a typed refusal), busy (503), unanswered (shard moving too long)",
+  incremental: true
+}).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
+const answered = (outcome: "success" | "refused" | "busy") => Metric.tagged(responses, "outcome", outcome)
+const unanswered = Metric.tagged(responses, "outcome", "unanswered")
 
 /** A one-line account of a command error, for batch results. */
 export const describe = (e: CommandError): string => {
@@ -208,11 +222,17 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       const payload = { command: encodeCommand(command), idempotencyKey: idempotencyKey ?? randomUUID(), actor }
       // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
       // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
-      return yield* entity(id).Execute(payload).pipe(
+      return yield* Metric.update(requestsSent, 1).pipe(
+        Effect.zipRight(entity(id).Execute(payload)),
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           PersistenceError: (e) => Effect.die(e)
+        }),
+        // A typed answer ends the retries below, so each command's answer is counted once here.
+        Effect.tapBoth({
+          onSuccess: () => Metric.update(answered("success"), 1),
+          onFailure: (e) => Metric.update(answered(e._tag === "SampleBusy" ? "busy" : "refused"), 1)
         }),
         Effect.sandbox,
         Effect.retry({ while: (cause) => Option.isNone(Cause.failureOption(cause)), schedule: MOVING_RETRY }),
@@ -221,6 +241,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
             onSome: Effect.fail,
             onNone: () =>
               Effect.logWarning("command unanswered while its shard moved; giving up", { sampleId: id }, cause).pipe(
+                Effect.zipRight(Metric.update(unanswered, 1)),
                 Effect.zipRight(Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is moving between runners; retry shortly" })))
               )
           })

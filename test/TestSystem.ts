@@ -1,5 +1,5 @@
 /** The whole system in the test process, on a fresh database and free ports, for integration tests. */
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
 import type { AppConfig } from "../runtime/Config.ts"
@@ -28,9 +28,11 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     entityMessagePollInterval: Duration.millis(200),
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),
+    refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.minutes(1),
     maxResidentEntities: 20_000,
     logFormat: "pretty",
+    logLevel: LogLevel.Info,
     otlpEndpoint: Option.none(),
     policy: defaultPolicy,
     ...overrides

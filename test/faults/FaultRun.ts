@@ -65,6 +65,10 @@ export interface FaultOutcome {
   readonly recoveryMs: number
   /** From the moment the fault was fully in place (e.g. SIGCONT sent, server back) until every sample answered. */
   readonly afterSettledMs: number
+  /** SIGTERM: from the signal until the other runners held every shard. */
+  readonly handoverMs?: number | undefined
+  /** Requests answered with a failure the client had to retry (503, other 5xx, no answer) from the fault's start until recovery: the workload's and the probes'. */
+  readonly failedRequests: number
   readonly detail: string
 }
 
@@ -133,8 +137,19 @@ const clientPortsOf = async (pid: number, port: number): Promise<Array<number>> 
 
 export const summarize = (faults: ReadonlyArray<FaultOutcome>) =>
   FAULT_KINDS.flatMap((kind) => {
-    const ms = faults.filter((f) => f.kind === kind).map((f) => f.recoveryMs)
-    return ms.length === 0 ? [] : [{ kind, n: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: Math.max(...ms) }]
+    const of = faults.filter((f) => f.kind === kind)
+    const ms = of.map((f) => f.recoveryMs)
+    const failed = of.reduce((n, f) => n + f.failedRequests, 0)
+    const handover = of.flatMap((f) => (f.handoverMs === undefined ? [] : [f.handoverMs]))
+    return ms.length === 0 ? [] : [{
+      kind,
+      n: ms.length,
+      p50: percentile(ms, 50),
+      p99: percentile(ms, 99),
+      max: Math.max(...ms),
+      failed,
+      handover: handover.length === 0 ? undefined : { p50: percentile(handover, 50), p99: percentile(handover, 99), max: Math.max(...handover) }
+    }]
   })
 
 export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResult> => {
@@ -256,6 +271,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
      * so that a disruption that shows up a refresh interval after the fault still counts.
      */
     let slowest = { ms: 0, what: "" }
+    const probeFailures: Array<number> = []
     const recovered = async (): Promise<{ at: number; unanswered: number }> => {
       const ids = workload.firstBatch()
       const deadline = Date.now() + PROBE_DEADLINE_MS
@@ -277,6 +293,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
               return
             }
             clean = false
+            if (answer === "retry") probeFailures.push(Date.now())
             if (answer !== "retry") {
               harness.push(`probe of ${id}: ${answer}`)
               return
@@ -311,6 +328,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
       let detail = ""
       let t0 = Date.now()
       let settledAt = t0
+      let handoverMs: number | undefined = undefined
       const replace = async () => {
         if (runners.length >= runnerCount) return
         const t = Date.now()
@@ -332,9 +350,21 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
           target = victim.name
           retire(victim)
           t0 = Date.now()
-          const code = await victim.child.stop()
+          const exiting = victim.child.stop()
+          // The handover: from the signal until the remaining runners hold every shard's lock.
+          const handover = (async () => {
+            for (;;) {
+              const counts = await shardLocks(runners)
+              if (counts.reduce<number>((n, c) => n + (c ?? 0), 0) === SHARDS) return Date.now() - t0
+              if (Date.now() - t0 > SETTLE_DEADLINE_MS) return undefined
+              await delay(25)
+            }
+          })()
+          const code = await exiting
           settledAt = Date.now()
-          detail = `exited ${code} after ${settledAt - t0} ms`
+          handoverMs = await handover
+          detail = `exited ${code} after ${settledAt - t0} ms, shards held by the others ${handoverMs ?? "never"} ms after the signal`
+          if (handoverMs === undefined) harness.push(`${victim.name}: its shards were not taken over within ${SETTLE_DEADLINE_MS} ms of SIGTERM`)
           if (code !== 0) harness.push(`${victim.name}: SIGTERM exit code ${code}`)
           break
         }
@@ -411,9 +441,11 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
         atMs: t0 - started,
         recoveryMs: done - t0,
         afterSettledMs: done - settledAt,
+        ...(handoverMs !== undefined ? { handoverMs } : {}),
+        failedRequests: [...workload.failures, ...probeFailures].filter((at) => at >= t0 && at <= done).length,
         detail
       }
-      log(`  fault ${index} ${kind} ${target} at ${outcome.atMs} ms: recovered in ${outcome.recoveryMs} ms (${outcome.afterSettledMs} ms after it was in place) ${detail}`)
+      log(`  fault ${index} ${kind} ${target} at ${outcome.atMs} ms: recovered in ${outcome.recoveryMs} ms (${outcome.afterSettledMs} ms after it was in place), ${outcome.failedRequests} failed requests; ${detail}`)
       if (kind === "kill9" || kind === "sigterm") await replace()
       return outcome
     }
@@ -462,7 +494,7 @@ export const report = (result: FaultRunResult): string => {
     `seed ${result.seed} (FAULT_SEED=${result.seed} replays the plan)`,
     `${result.faults.length} faults in ${(result.durationMs / 1000).toFixed(1)} s; ${result.samples} samples, ${result.commands} commands, ${result.resends} resends`,
     "recovery per fault kind (ms, from the fault's start until every probed sample answered):",
-    ...summarize(result.faults).map((s) => `  ${s.kind.padEnd(12)} n=${String(s.n).padEnd(3)} p50 ${String(s.p50).padStart(6)}  p99 ${String(s.p99).padStart(6)}  max ${String(s.max).padStart(6)}`),
+    ...summarize(result.faults).map((s) => `  ${s.kind.padEnd(12)} n=${String(s.n).padEnd(3)} p50 ${String(s.p50).padStart(6)}  p99 ${String(s.p99).padStart(6)}  max ${String(s.max).padStart(6)}  failed requests ${s.failed}${s.handover === undefined ? "" : `; shards handed over p50 ${s.handover.p50} p99 ${s.handover.p99} max ${s.handover.max}`}`),
     `SLA events: ${result.verdict.stats.slaAtRisk} SlaAtRisk, ${result.verdict.stats.slaBreached} SlaBreached; late after threshold p50 ${result.verdict.stats.slaLateMs[0]} ms, p99 ${result.verdict.stats.slaLateMs[1]} ms, max ${result.verdict.stats.slaLateMs[2]} ms`,
     `fencing failures (version fence failed in runner logs): ${result.fencingFailures}`,
     `checker: ${result.verdict.stats.completed}/${result.verdict.stats.samples} samples completed, ${result.verdict.stats.events} events, ${result.verdict.stats.commands} stored commands`,

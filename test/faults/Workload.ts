@@ -86,6 +86,8 @@ export interface Workload {
   /** The first batch: the samples recovery probes address. */
   readonly firstBatch: () => ReadonlyArray<string>
   readonly counts: { commands: number; resends: number; replayed: number }
+  /** When a command was answered with a failure the client had to retry (503, other 5xx, no answer), ms epoch. */
+  readonly failures: Array<number>
   /** Resolves when every lane has finished. */
   readonly done: Promise<void>
   /** Resolves once the first batch exists. */
@@ -103,6 +105,7 @@ export const startWorkload = (
   const violations: Array<string> = []
   const sampleIds: Array<string> = []
   const counts = { commands: 0, resends: 0, replayed: 0 }
+  const failures: Array<number> = []
   const pool: Array<{ id: string; ordinal: number }> = []
   let batches = 0
   let first: ReadonlyArray<string> = []
@@ -179,6 +182,7 @@ export const startWorkload = (
         violations.push(`${sampleId} ${path} (${key}, attempt ${attempt + 1}): ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`)
         return false
       }
+      failures.push(Date.now())
       if (Date.now() > deadline) {
         violations.push(`${sampleId} ${path} (${key}): not acknowledged within ${options.commandDeadlineMs} ms (last ${res.status} ${JSON.stringify(res.body).slice(0, 200)})`)
         return false
@@ -210,7 +214,7 @@ export const startWorkload = (
   const done = ready.then(() => Promise.all(Array.from({ length: options.lanes }, lane))).then(() => {
     options.log(`workload: ${sampleIds.length} samples, ${counts.commands} commands (${counts.resends} resends, ${counts.replayed} replayed)`)
   })
-  return { acked, received, violations, sampleIds, firstBatch: () => first, counts, done, ready }
+  return { acked, received, violations, sampleIds, firstBatch: () => first, counts, failures, done, ready }
 }
 
 /**
