@@ -123,17 +123,23 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             events: stored.map((e) => ({ id: e.id, type: e.type })),
             idempotencyKey
           }
-          const ok = yield* repo.commit({
+          // The commit and the copy's update happen together or not at all: an interruption (the caller gave up, the
+          // shard moved) waits for the statement, so the copy never lags behind a write that landed.
+          const ok = yield* Effect.uninterruptible(repo.commit({
             expectedVersion: state.version,
             state: next,
             events: stored,
             actor,
             command: { key: idempotencyKey, tag: command._tag, fingerprint: print, result },
             timerAt: armed
-          })
+          }).pipe(Effect.tap((ok) =>
+            Effect.sync(() => {
+              if (!ok) return
+              commands.set(idempotencyKey, print)
+              loaded = { state: next, timerAt: armed, commands }
+            })
+          )))
           if (!ok) return yield* fenceLost(state)
-          commands.set(idempotencyKey, print)
-          loaded = { state: next, timerAt: armed, commands }
           yield* SampleMetrics.recordTransition(command, state, next, events, now)
           return { ...result, replayed: false }
         }, (effect) =>
@@ -161,19 +167,22 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             loaded = { state, timerAt: armed, commands }
             return
           }
-          const ok = yield* repo.commit({
+          const ok = yield* Effect.uninterruptible(repo.commit({
             expectedVersion: state.version,
             state: next,
             events: withIds(events),
             actor: "system:sla",
             command: null,
             timerAt: armed
-          })
+          }).pipe(Effect.tap((ok) =>
+            Effect.sync(() => {
+              if (ok) loaded = { state: next, timerAt: armed, commands }
+            })
+          )))
           if (!ok) {
             // Delivery is at least once: a retried timer finds the new owner's state.
             return yield* fenceLost(state).pipe(Effect.orDie)
           }
-          loaded = { state: next, timerAt: armed, commands }
           yield* SampleMetrics.recordSla(events)
         }, (effect) =>
           effect.pipe(

@@ -15,7 +15,8 @@ export const DatabaseLive = Layer.unwrapScoped(
     const client = PgClient.layer({
       url,
       maxConnections: config.pgPoolMax,
-      applicationName: `poretrack-${config.role}`
+      // Which process a session belongs to, in pg_stat_activity: a runner by its runner address.
+      applicationName: config.role === "gateway" ? "poretrack-gateway" : `poretrack-${config.role} ${config.runnerHost}:${config.runnerPort}`.slice(0, 63)
     })
     return Layer.effectDiscard(migrate).pipe(Layer.provideMerge(client))
   })

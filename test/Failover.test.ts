@@ -5,43 +5,11 @@
  */
 import { afterAll, describe, expect, it } from "vitest"
 import { startChild, type Child } from "./ChildSystem.ts"
+import { command, metricSum, post, type Acked } from "./Client.ts"
 import { freePort } from "./freePort.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
 
-interface Acked {
-  readonly sampleId: string
-  readonly key: string
-  readonly version: number
-}
-
-const post = async (base: string, path: string, body: unknown, key?: string) => {
-  const res = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000)
-  })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-}
-
-/** What a careful client does: retry a command with the same idempotency key until it is answered. */
-const command = async (base: string, sampleId: string, path: string, body: unknown, key: string, deadline: number) => {
-  for (let attempt = 1; ; attempt++) {
-    const started = Date.now()
-    const res = await post(base, `/api/v1/samples/${sampleId}${path}`, body, key).catch((e: unknown) => ({ status: 0, body: { error: String(e) } as Record<string, unknown> }))
-    if (res.status === 200) {
-      const sample = res.body.sample as { version: number }
-      return { acked: { sampleId, key, version: sample.version }, attempts: attempt, lastLatency: Date.now() - started }
-    }
-    if (res.status !== 503 && res.status !== 0 && res.status < 500) throw new Error(`${path} ${sampleId}: ${res.status} ${JSON.stringify(res.body)}`)
-    if (Date.now() > deadline) throw new Error(`${path} ${sampleId}: not answered in time (last ${res.status})`)
-  }
-}
-
-const transitionsOf = async (base: string) => {
-  const text = await fetch(`${base}/metrics`).then((r) => r.text())
-  return text.split("\n").filter((l) => l.startsWith("poretrack_transitions_total")).reduce((n, l) => n + Number(l.split(" ").pop()), 0)
-}
+const transitionsOf = (base: string) => metricSum(base, "poretrack_transitions_total")
 
 describe("runners and a gateway as separate processes", () => {
   const children: Array<Child> = []

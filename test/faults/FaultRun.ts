@@ -218,7 +218,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
       try {
         const rows = await db.query<{ port: number; n: number }>(
           `SELECT a.client_port AS port, count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'poretrack-runner'
+           WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'poretrack-runner %'
              AND l.objid NOT IN (7243001, 7243002)
            GROUP BY a.client_port`
         )
@@ -395,7 +395,7 @@ export const runFaults = async (options: FaultRunOptions): Promise<FaultRunResul
           t0 = Date.now()
           const rows = await db.query<{ n: number }>(
             `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-             WHERE client_port = ANY($1::int[]) AND application_name = 'poretrack-runner'`,
+             WHERE client_port = ANY($1::int[]) AND application_name LIKE 'poretrack-runner %'`,
             [ports]
           )
           settledAt = Date.now()
