@@ -60,9 +60,6 @@ const MOVING_RETRY = Schedule.exponential(Duration.millis(50)).pipe(
   Schedule.upTo(Duration.seconds(15))
 )
 
-/** How long one attempt to reach a sample's entity may go unanswered before it is sent again (same key). */
-const ATTEMPT_TIMEOUT = Duration.seconds(4)
-
 const requestsSent = Metric.counter("poretrack_cluster_requests_total", {
   description: "Messages sent to Sample entities from this process (resends after a shard moved included)",
   incremental: true
@@ -226,17 +223,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
       // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
       return yield* Metric.update(requestsSent, 1).pipe(
-        Effect.zipRight(entity(id).Execute(payload).pipe(
-          // A runner that went silent (paused, or its host gone without closing the connection) would hold the
-          // request until the connection's ping timeout (10–20 s). An attempt unanswered for ATTEMPT_TIMEOUT is
-          // abandoned in the background and sent again, by then to the shard's new owner if it moved.
-          Effect.disconnect,
-          Effect.timeoutOption(ATTEMPT_TIMEOUT),
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.dieMessage(`no answer within ${Duration.format(ATTEMPT_TIMEOUT)}`),
-            onSome: Effect.succeed
-          }))
-        )),
+        Effect.zipRight(entity(id).Execute(payload)),
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),

@@ -112,6 +112,9 @@ describe("fencing across processes", () => {
     expect(runnerB.output()).toMatch(/version fence failed: another owner wrote this sample/)
     runnerA.signal("SIGCONT")
 
+    // A, resumed, finds its shard locks gone and stops its entities: the stale copy of the sample is dropped.
+    await until("A holds no sample entity", 30_000, async () => (await metricSum(runnerA.baseUrl, "effect_cluster_entities", 'type="Sample"')) === 0)
+
     // Both clients are answered (the fenced one after its retry with the same key), each command applied once.
     const t = Date.now()
     const [qc, prio] = await Promise.all([first!, second!])
