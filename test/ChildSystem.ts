@@ -23,6 +23,16 @@ const exited = (child: ChildProcess) =>
     else child.once("exit", (code) => resolve(code))
   })
 
+/** Settings of runners and gateways in the multi-process tests: loopback, and lock timings short enough for a test. */
+export const clusterEnv = (databaseUrl: string): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  HTTP_HOST: "127.0.0.1",
+  RUNNER_HOST: "127.0.0.1",
+  SHARD_LOCK_REFRESH_INTERVAL: "1 second",
+  SHARD_LOCK_EXPIRATION: "4 seconds",
+  ENTITY_MESSAGE_POLL_INTERVAL: "200 millis"
+})
+
 /** Starts a role (all-in-one by default) and resolves when it prints that it listens (or rejects when it exits first). */
 export const startChild = (
   env: Record<string, string>,

@@ -9,17 +9,9 @@ import { Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
-import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-const submit = (n: number, prefix: string) =>
-  Effect.flatMap(SampleApi, (api) =>
-    api.createSubmission({
-      submitterEmail: "ada@lab.example",
-      source: "api",
-      priority: "normal",
-      flowCellType: "R10.4.1",
-      samples: Array.from({ length: n }, (_, i) => ({ sampleName: `${prefix}-${i + 1}` }))
-    }, "test"))
+const submit = (n: number, prefix: string) => submitSamples(n, { prefix, withKit: false })
 
 const receiveAll = (ids: ReadonlyArray<SampleId>, concurrency: number) =>
   Effect.flatMap(SampleApi, (api) => Effect.forEach(ids, (id) => api.execute(id, new Receive(), undefined, "tech"), { concurrency }))

@@ -4,7 +4,7 @@
  * database exactly once, versions stay gap-free. A SIGTERM'd runner hands its shards over without failed requests.
  */
 import { afterAll, describe, expect, it } from "vitest"
-import { startChild, type Child } from "./ChildSystem.ts"
+import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
 import { command, metricSum, post, type Acked } from "./Client.ts"
 import { freePort } from "./freePort.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
@@ -19,14 +19,7 @@ describe("runners and a gateway as separate processes", () => {
 
   it("kill -9 of a runner: its samples serve again from the other runner, nothing acknowledged is lost or doubled", async () => {
     const databaseUrl = await createTestDatabase()
-    const common = {
-      DATABASE_URL: databaseUrl,
-      HTTP_HOST: "127.0.0.1",
-      RUNNER_HOST: "127.0.0.1",
-      SHARD_LOCK_REFRESH_INTERVAL: "1 second",
-      SHARD_LOCK_EXPIRATION: "4 seconds",
-      ENTITY_MESSAGE_POLL_INTERVAL: "200 millis"
-    }
+    const common = clusterEnv(databaseUrl)
     const runnerA = await startChild({ ...common, RUNNER_PORT: String(await freePort()) }, await freePort(), 90_000, "runner")
     children.push(runnerA)
     const runnerB = await startChild({ ...common, RUNNER_PORT: String(await freePort()) }, await freePort(), 90_000, "runner")

@@ -8,7 +8,7 @@
  */
 import pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
-import { startChild, type Child } from "./ChildSystem.ts"
+import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
 import { command, metricSum, post } from "./Client.ts"
 import { freePort } from "./freePort.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
@@ -37,14 +37,7 @@ describe("fencing across processes", () => {
 
   it("a runner that lost its shard locks mid-write and the new owner: one write lands, the other is fenced", async () => {
     const databaseUrl = await createTestDatabase()
-    const common = {
-      DATABASE_URL: databaseUrl,
-      HTTP_HOST: "127.0.0.1",
-      RUNNER_HOST: "127.0.0.1",
-      SHARD_LOCK_REFRESH_INTERVAL: "1 second",
-      SHARD_LOCK_EXPIRATION: "4 seconds",
-      ENTITY_MESSAGE_POLL_INTERVAL: "200 millis"
-    }
+    const common = clusterEnv(databaseUrl)
     const ports = [await freePort(), await freePort()]
     const runners: Array<Child> = []
     for (const port of ports) {

@@ -9,7 +9,7 @@ import { EventLog } from "../persistence/EventLog.ts"
 import { EditFields, Receive } from "../rpc/Commands.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
-import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
 // Sample QC is due 3 s after it is queued: its at-risk timer (80 %) is due 2.4 s after receipt.
 const policy = { ...defaultPolicy, expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 3_000 } }
@@ -41,15 +41,7 @@ const scrapeUntil = (ready: (text: string) => boolean) =>
     Effect.orElse(() => scrape)
   )
 
-const newSamples = (n: number) =>
-  Effect.flatMap(SampleApi, (api) =>
-    api.createSubmission({
-      submitterEmail: "ada@lab.example",
-      source: "api",
-      priority: "normal",
-      flowCellType: "R10.4.1",
-      samples: Array.from({ length: n }, (_, i) => ({ sampleName: `m-${i + 1}`, libraryKit: "SQK-LSK114" }))
-    }, "test")).pipe(Effect.map((c) => c.samples.map((s) => s.id)))
+const newSamples = (n: number) => submitSamples(n, { prefix: "m" }).pipe(Effect.map((c) => c.samples.map((s) => s.id)))
 
 describe("metrics", () => {
   layer(TestSystem({ policy }), { excludeTestServices: true })((it) => {

@@ -4,17 +4,9 @@ import { Effect, Either, Exit } from "effect"
 import { CompleteStep, Hold, Receive, Resume, StartStep } from "../rpc/Commands.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
-import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { TestEndpoint, submitSamples, TestSystem } from "./TestSystem.ts"
 
-const submit = (n = 1) =>
-  Effect.flatMap(SampleApi, (api) =>
-    api.createSubmission({
-      submitterEmail: "ada@lab.example",
-      source: "api",
-      priority: "normal",
-      flowCellType: "R10.4.1",
-      samples: Array.from({ length: n }, (_, i) => ({ sampleName: `S-${i + 1}`, libraryKit: "SQK-LSK114" as const }))
-    }, "test"))
+const submit = (n = 1) => submitSamples(n)
 
 const qc = new CompleteStep({ record: { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } } })
 

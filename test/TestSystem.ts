@@ -2,6 +2,7 @@
 import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
+import { SampleApi } from "../runtime/SampleApi.ts"
 import type { AppConfig } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { freePort } from "./freePort.ts"
@@ -52,3 +53,17 @@ export const TestSystem = (options: { readonly policy?: WorkflowPolicy; readonly
       Layer.provideMerge(AppSettings.make({ ...settings, role: "all" }))
     )
   }))
+
+/** A web submission of `n` samples named `<prefix>-1…n` (with a library kit unless told otherwise). */
+export const submitSamples = (n: number, options: { readonly prefix?: string; readonly withKit?: boolean } = {}) =>
+  Effect.flatMap(SampleApi, (api) =>
+    api.createSubmission({
+      submitterEmail: "ada@lab.example",
+      source: "api",
+      priority: "normal",
+      flowCellType: "R10.4.1",
+      samples: Array.from({ length: n }, (_, i) => ({
+        sampleName: `${options.prefix ?? "S"}-${i + 1}`,
+        ...(options.withKit === false ? {} : { libraryKit: "SQK-LSK114" as const })
+      }))
+    }, "test"))
