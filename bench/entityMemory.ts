@@ -46,6 +46,7 @@ const main = async () => {
     shardLockExpiration: Duration.seconds(6),
     refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.hours(1),
+    clusterMessageRetention: Duration.days(7),
     maxResidentEntities: 1_000_000,
     logFormat: "pretty",
     logLevel: LogLevel.Info,

@@ -8,7 +8,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Duration, Effect, Metric } from "effect"
 
 /** Milliseconds since 1970 at which @effect/cluster's snowflake ids start (the id's upper bits count from here). */
-const SNOWFLAKE_EPOCH_MS = Date.UTC(2025, 0, 1)
+export const SNOWFLAKE_EPOCH_MS = Date.UTC(2025, 0, 1)
 
 const due = Metric.gauge("poretrack_cluster_messages_due", {
   description: "Persisted cluster messages that are due and not yet processed (cluster-wide)"

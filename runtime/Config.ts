@@ -19,6 +19,8 @@ export interface AppConfig {
   /** How often every process re-reads the runner list: how soon a departed or new runner is noticed. */
   readonly refreshAssignmentsInterval: Duration.Duration
   readonly entityMaxIdle: Duration.Duration
+  /** Processed persisted cluster messages (fired timers) are deleted after this. */
+  readonly clusterMessageRetention: Duration.Duration
   /** Admission control: at most this many sample entities resident per runner. */
   readonly maxResidentEntities: number
   readonly logFormat: "pretty" | "json"
@@ -112,6 +114,7 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
   refreshAssignmentsInterval: Config.duration("REFRESH_ASSIGNMENTS_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
+  clusterMessageRetention: Config.duration("CLUSTER_MESSAGE_RETENTION").pipe(Config.withDefault(Duration.days(7))),
   maxResidentEntities: Config.integer("MAX_RESIDENT_ENTITIES").pipe(Config.withDefault(20_000), Config.validate({
     message: "MAX_RESIDENT_ENTITIES must be at least 1",
     validation: (n) => n >= 1

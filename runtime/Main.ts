@@ -2,6 +2,7 @@
 import { Duration, Effect, Layer } from "effect"
 import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
+import { retentionJob } from "../persistence/ClusterRetention.ts"
 import { EventLog } from "../persistence/EventLog.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
@@ -18,6 +19,11 @@ const Entities = Layer.unwrapEffect(
     ))
 )
 
+/** Hourly deletion of processed persisted messages older than CLUSTER_MESSAGE_RETENTION (where entities run). */
+const Retention = Layer.scopedDiscard(
+  Effect.flatMap(AppSettings, (s) => retentionJob(s.clusterMessageRetention, Duration.hours(1)))
+)
+
 /** Data access shared by every role. */
 const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive).pipe(Layer.provideMerge(EventSignal.Default))
 
@@ -26,7 +32,7 @@ const ClientFacing = SampleApi.Default.pipe(Layer.provideMerge(EventLog.Default)
 
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */
 export const AllInOneLive = HttpServerLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing)),
+  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing, Retention)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
@@ -34,7 +40,7 @@ export const AllInOneLive = HttpServerLive.pipe(
 
 /** A shard node: hosts Sample entities and their timers; serves probes and metrics only. */
 export const RunnerLive = RunnerHttpLive.pipe(
-  Layer.provideMerge(Entities),
+  Layer.provideMerge(Layer.merge(Entities, Retention)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)

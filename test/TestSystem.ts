@@ -31,6 +31,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     shardLockExpiration: Duration.seconds(6),
     refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.minutes(1),
+    clusterMessageRetention: Duration.days(7),
     maxResidentEntities: 20_000,
     logFormat: "pretty",
     logLevel: LogLevel.Info,
