@@ -43,10 +43,9 @@ const metricsOf = memo((entityType: string) => ({
   depth: Metric.tagged(depth, "entity_type", entityType),
   wait: Metric.tagged(wait, "entity_type", entityType),
   received: memo((message) => Metric.tagged(Metric.tagged(received, "entity_type", entityType), "message", message)),
-  replied: memo((key) => {
-    const [message, outcome] = key.split("/") as [string, string]
-    return Metric.tagged(Metric.tagged(Metric.tagged(replied, "entity_type", entityType), "message", message), "outcome", outcome)
-  })
+  replied: memo((message) =>
+    memo((outcome) => Metric.tagged(Metric.tagged(Metric.tagged(replied, "entity_type", entityType), "message", message), "outcome", outcome))
+  )
 }))
 
 /** A mailbox for one entity: `process(tag, effect)` runs `effect` when every earlier message is done. */
@@ -61,7 +60,7 @@ export const makeMailbox = (entityType: string) =>
         ),
         (arrived) =>
           turn.withPermits(1)(Effect.suspend(() => Metric.update(metrics.wait, (performance.now() - arrived) / 1000)).pipe(Effect.zipRight(effect))).pipe(
-            Effect.onExit((exit) => Metric.update(metrics.replied(`${tag}/${outcomeOf(exit)}`), 1))
+            Effect.onExit((exit) => Metric.update(metrics.replied(tag)(outcomeOf(exit)), 1))
           ),
         () => Metric.incrementBy(metrics.depth, -1)
       )
