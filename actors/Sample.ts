@@ -3,13 +3,25 @@ import { ClusterSchema, DeliverAt, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { DateTime, PrimaryKey, Schema } from "effect"
 import { CommandResult, SampleCommand } from "../rpc/Commands.ts"
+import { CommandError } from "../rpc/Errors.ts"
 
 /** A sample command in its encoded form; `encodeCommand` and `decodeCommand` convert. */
 export const EncodedCommand = Schema.encodedSchema(SampleCommand)
 export type EncodedCommand = typeof EncodedCommand.Type
 export const encodeCommand = Schema.encodeSync(SampleCommand)
-export const decodeCommand = Schema.decodeSync(SampleCommand)
-import { CommandError } from "../rpc/Errors.ts"
+export const decodeCommand = Schema.decodeEither(SampleCommand, { errors: "all" })
+
+/**
+ * The entity hit a bug or bad data (a database error that is not an outage, a stored record it cannot read). Internal
+ * to the entity protocol: a real defect in the handler would restart the entity and run the same command again under
+ * @effect/cluster's restart backoff while the caller waits; this reply ends the command at once, and the gateway turns
+ * it into a defect (HTTP 500). Never part of a public contract.
+ */
+export class CommandDefect extends Schema.TaggedError<CommandDefect>()("CommandDefect", {
+  sampleId: Schema.String,
+  message: Schema.String,
+  sqlState: Schema.optional(Schema.String)
+}) {}
 
 /**
  * A command for the sample. Volatile on purpose: the caller waits for the reply, and the idempotency record is written
@@ -24,7 +36,7 @@ export const Execute = Rpc.make("Execute", {
     actor: Schema.String
   },
   success: CommandResult,
-  error: CommandError
+  error: Schema.Union(CommandError, CommandDefect)
 })
 
 /** An SLA timer: held in PostgreSQL until `at`, delivered at least once, de-duplicated per sample by its time. */

@@ -5,14 +5,17 @@
  * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next.
  */
 import { Entity } from "@effect/cluster"
-import { Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
+import type { ClusterError } from "@effect/cluster"
+import type { SqlError } from "@effect/sql"
+import { Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CommandResult } from "../rpc/Commands.ts"
-import { IdempotencyKeyReused, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
+import { issuesOf } from "../rpc/Decode.ts"
+import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
 import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
-import { SampleRepo, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
-import { decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
+import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
+import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
@@ -63,12 +66,35 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
        * runner and grows to 10 s, and holds the caller's request unanswered meanwhile (over 20 s after a short
        * PostgreSQL restart). A commit that failed may still have landed, so the copy is dropped and reloaded: the
        * caller's retry with the same key then replays the first result or runs the command once.
+       * Any other database error (bad data, a violated constraint, a syntax error) is a bug: retrying cannot help, so
+       * it is logged with its SQLSTATE and the command ends as a CommandDefect (the gateway's 500), never SampleBusy.
        */
-      const unavailable = (cause: unknown) =>
+      const databaseError = (error: SqlError.SqlError | ClusterError.PersistenceError) =>
         Effect.gen(function*() {
           loaded = undefined
-          yield* Effect.logWarning("database unavailable; command refused as busy", { sampleId: address.entityId }, cause)
-          return yield* new SampleBusy({ sampleId: address.entityId, message: "the database is unavailable; retry shortly" })
+          const sqlError = error._tag === "SqlError" ? error : isSqlError(error.cause) ? error.cause : undefined
+          if (sqlError === undefined || isDatabaseOutage(sqlError)) {
+            yield* Effect.logWarning("database unavailable; command refused as busy", { sampleId: address.entityId }, error)
+            return yield* new SampleBusy({ sampleId: address.entityId, message: "the database is unavailable; retry shortly" })
+          }
+          const sqlState = sqlStateOf(sqlError)
+          yield* Effect.logError("database error that is not an outage; command ended as a defect", {
+            sampleId: address.entityId,
+            sqlState: sqlState ?? "none"
+          }, error)
+          return yield* new CommandDefect({
+            sampleId: address.entityId,
+            message: `database error${sqlState === undefined ? "" : ` ${sqlState}`}: ${sqlError.message}`,
+            ...(sqlState === undefined ? {} : { sqlState })
+          })
+        })
+
+      /** A defect in the handler: logged, the copy dropped, and the command ended at once (see CommandDefect). */
+      const defect = (cause: unknown) =>
+        Effect.gen(function*() {
+          loaded = undefined
+          yield* Effect.logError("defect while executing a command; command ended as a defect", { sampleId: address.entityId }, cause)
+          return yield* new CommandDefect({ sampleId: address.entityId, message: `defect: ${String(cause)}` })
         })
 
       /** Arms a timer for the next threshold when none is armed at or before it; returns the armed time. */
@@ -95,7 +121,12 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const handlers = Sample.of({
         Execute: Effect.fn("Sample.Execute")(function*(envelope) {
           const { actor, idempotencyKey } = envelope.payload
-          const command = decodeCommand(envelope.payload.command)
+          const decoded = decodeCommand(envelope.payload.command)
+          // The gateway validates every command; one that still fails here bypassed it (or comes from another version).
+          if (Either.isLeft(decoded)) {
+            return yield* new InvalidInput({ message: "invalid command", issues: issuesOf(decoded.left, "command") })
+          }
+          const command = decoded.right
           yield* Effect.annotateCurrentSpan({ sampleId: address.entityId, command: command._tag })
           const current = yield* ensureLoaded
           if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: address.entityId })
@@ -143,12 +174,15 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           yield* SampleMetrics.recordTransition(command, state, next, events, now)
           return { ...result, replayed: false }
         }, (effect) =>
-          effect.pipe(Effect.catchTags({
-            SqlError: unavailable,
-            PersistenceError: unavailable,
-            MailboxFull: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" }),
-            AlreadyProcessingMessage: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" })
-          }))),
+          effect.pipe(
+            Effect.catchTags({
+              SqlError: databaseError,
+              PersistenceError: databaseError,
+              MailboxFull: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" }),
+              AlreadyProcessingMessage: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" })
+            }),
+            Effect.catchAllDefect(defect)
+          )),
 
         Wake: Effect.fn("Sample.Wake")(function*(envelope) {
           const current = yield* ensureLoaded

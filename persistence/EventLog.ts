@@ -9,6 +9,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, PubSub, Ref, Schedule, Stream } from "effect"
+import { InvalidInput } from "../rpc/Errors.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { EVENTS_CHANNEL, EventSignal } from "./EventSignal.ts"
 import { toEvent } from "./SampleRepo.ts"
@@ -20,6 +21,22 @@ export interface LogPosition {
 }
 
 export const START: LogPosition = { tx: "0", seq: 0 }
+
+/** The owner of consumers read without a principal (before accounts): one shared namespace. */
+export const ANONYMOUS_OWNER = ""
+
+/**
+ * Migration 6 "consumer_owner": consumers are namespaced by their owner (the principal that reads them), so a name
+ * used by one owner is invisible to another. Existing consumers keep their cursor under the anonymous owner ('').
+ * Idempotent DDL.
+ */
+export const CONSUMER_OWNER_DDL = `
+ALTER TABLE event_consumers ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';
+ALTER TABLE event_consumers DROP CONSTRAINT IF EXISTS event_consumers_pkey;
+CREATE UNIQUE INDEX IF NOT EXISTS event_consumers_owner_name ON event_consumers (owner, name);
+`
+
+const after = (a: LogPosition, b: LogPosition) => BigInt(a.tx) > BigInt(b.tx) || (a.tx === b.tx && a.seq > b.seq)
 
 /** Opaque cursor text for a position. */
 export const encodePosition = (p: LogPosition): string => `${p.tx}.${p.seq}`
@@ -71,24 +88,35 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       }
     })
 
-    /** The durable cursor of a consumer (the start of the log for a new one). */
-    const position = Effect.fn("EventLog.position")(function*(consumer: string) {
-      const rows = yield* sql<{ tx: string; seq: string }>`SELECT tx::text AS tx, seq FROM event_consumers WHERE name = ${consumer}`
+    /** The durable cursor of `owner`'s consumer (the start of the log for a new one). */
+    const position = Effect.fn("EventLog.position")(function*(owner: string, consumer: string) {
+      const rows = yield* sql<{ tx: string; seq: string }>`
+        SELECT tx::text AS tx, seq FROM event_consumers WHERE owner = ${owner} AND name = ${consumer}`
       const row = rows[0]
       return row ? { tx: row.tx, seq: Number(row.seq) } : START
     })
 
-    /** The next batch for a consumer, from its durable cursor. Nothing moves until `ack`. */
-    const read = Effect.fn("EventLog.read")(function*(consumer: string, limit: number) {
-      const from = yield* position(consumer)
+    /** The next batch for `owner`'s consumer, from its durable cursor. Nothing moves until `ack`. */
+    const read = Effect.fn("EventLog.read")(function*(owner: string, consumer: string, limit: number) {
+      const from = yield* position(owner, consumer)
       return yield* readAfter(from, limit)
     })
 
-    /** Moves a consumer's cursor forward (never back). */
-    const ack = Effect.fn("EventLog.ack")(function*(consumer: string, to: LogPosition) {
+    /**
+     * Moves `owner`'s consumer cursor forward (never back). A position beyond the newest readable event is refused:
+     * it would park the consumer past events not yet written, which it would then never see.
+     */
+    const ack = Effect.fn("EventLog.ack")(function*(owner: string, consumer: string, to: LogPosition) {
+      const newest = yield* head
+      if (after(to, newest)) {
+        return yield* new InvalidInput({
+          message: "cursor beyond the end of the log",
+          issues: [{ path: "cursor", message: "is beyond the newest event; ack only cursors returned by Events.Read" }]
+        })
+      }
       yield* sql`
-        INSERT INTO event_consumers (name, tx, seq, updated_at) VALUES (${consumer}, ${to.tx}::xid8, ${to.seq}, now())
-        ON CONFLICT (name) DO UPDATE SET tx = excluded.tx, seq = excluded.seq, updated_at = now()
+        INSERT INTO event_consumers (owner, name, tx, seq, updated_at) VALUES (${owner}, ${consumer}, ${to.tx}::xid8, ${to.seq}, now())
+        ON CONFLICT (owner, name) DO UPDATE SET tx = excluded.tx, seq = excluded.seq, updated_at = now()
         WHERE (event_consumers.tx, event_consumers.seq) < (excluded.tx, excluded.seq)`
     })
 

@@ -4,6 +4,7 @@
  * the idempotency record land together or not at all.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlErrorTypeId } from "@effect/sql/SqlError"
 import { EventSignal } from "./EventSignal.ts"
 import { Effect, Option, Schema } from "effect"
 import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
@@ -68,6 +69,28 @@ export interface NewSubmission {
   readonly data: Record<string, unknown>
   readonly actor: string
   readonly at: number
+}
+
+/**
+ * Migration 5 "creation_keys": idempotency keys of creations (samples, submissions), scoped per principal, with a
+ * fingerprint of the request so that a different request under the same key is refused. Idempotent DDL.
+ */
+export const CREATION_KEYS_DDL = `
+CREATE TABLE IF NOT EXISTS creation_keys (
+  principal text NOT NULL,
+  key text NOT NULL,
+  fingerprint text NOT NULL,
+  submission_id uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (principal, key)
+);
+`
+
+/** The idempotency record of a creation request. */
+export interface CreationKey {
+  readonly principal: string
+  readonly key: string
+  readonly fingerprint: string
 }
 
 /** A submission number that already exists. */
@@ -210,10 +233,15 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       yield* sql`UPDATE samples SET timer_at = ${ts(timerAt)} WHERE id = ${id} AND version = ${version}`
     })
 
-    /** Creates a submission and all its samples, with their SampleCreated events, in one statement. */
+    /**
+     * Creates a submission and all its samples, with their SampleCreated events, in one statement. With a creation
+     * key, the key is recorded in the same statement, and when it is already taken nothing is written and the result
+     * is false (the caller replays the first creation).
+     */
     const createSubmission = Effect.fn("SampleRepo.createSubmission")(function*(
       submission: NewSubmission,
-      samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>
+      samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>,
+      creationKey?: CreationKey | undefined
     ) {
       const at = new Date(submission.at)
       const rows = JSON.stringify(samples.map(({ state }) => {
@@ -230,11 +258,19 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
         }
       }))
       const events = JSON.stringify(samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position })))
-      yield* sql`
-        WITH sub AS (
+      const keyed = creationKey === undefined
+        ? sql`SELECT 1 AS taken WHERE false`
+        : sql`INSERT INTO creation_keys (principal, key, fingerprint, submission_id, created_at)
+          VALUES (${creationKey.principal}, ${creationKey.key}, ${creationKey.fingerprint}, ${submission.id}, ${at})
+          ON CONFLICT (principal, key) DO NOTHING
+          RETURNING 1 AS taken`
+      const result = yield* sql<{ submissions: number }>`
+        WITH ckey AS (${keyed}), sub AS (
           INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
-          VALUES (${submission.id}, ${submission.number}, ${submission.submitterEmail.toLowerCase()}, ${submission.source},
-            ${samples.length}, ${JSON.stringify(submission.data)}::jsonb, ${submission.actor}, ${at})
+          SELECT ${submission.id}::uuid, ${submission.number}::text, ${submission.submitterEmail.toLowerCase()}::text,
+            ${submission.source}::text, ${samples.length}::int, ${JSON.stringify(submission.data)}::jsonb,
+            ${submission.actor}::text, ${at}::timestamptz
+          WHERE ${creationKey === undefined} OR EXISTS (SELECT 1 FROM ckey)
           RETURNING id
         ), smp AS (
           INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
@@ -252,13 +288,36 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
           ORDER BY e.position
           RETURNING 1
         )
-        SELECT (SELECT count(*) FROM smp)::int AS samples, (SELECT count(*) FROM ev)::int AS events`.pipe(
+        SELECT (SELECT count(*) FROM sub)::int AS submissions, (SELECT count(*) FROM smp)::int AS samples,
+          (SELECT count(*) FROM ev)::int AS events`.pipe(
         Effect.catchIf(
           (e: SqlError.SqlError) => isUniqueViolation(e, "submissions_number_key"),
           () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
         )
       )
-      yield* signal.committed
+      const written = (result[0]?.submissions ?? 0) === 1
+      if (written) yield* signal.committed
+      return written
+    })
+
+    /** The creation recorded under `principal`'s idempotency `key`, if any. */
+    const creationKey = Effect.fn("SampleRepo.creationKey")(function*(principal: string, key: string) {
+      const rows = yield* sql<{ fingerprint: string; submission_id: string }>`
+        SELECT fingerprint, submission_id::text AS submission_id FROM creation_keys WHERE principal = ${principal} AND key = ${key}`
+      const row = rows[0]
+      return row === undefined ? Option.none() : Option.some({ fingerprint: row.fingerprint, submissionId: row.submission_id })
+    })
+
+    /** The warnings each sample of a submission was created with (rows 1-based, only rows with warnings). */
+    const creationWarnings = Effect.fn("SampleRepo.creationWarnings")(function*(id: SubmissionId) {
+      const rows = yield* sql<{ position: number; warnings: unknown }>`
+        SELECT s.position, e.data -> 'warnings' AS warnings
+        FROM sample_events e JOIN samples s ON s.id = e.sample_id
+        WHERE e.submission_id = ${id} AND e.type = 'SampleCreated'
+        ORDER BY s.position`
+      return rows.flatMap((r) =>
+        Array.isArray(r.warnings) && r.warnings.length > 0 ? [{ row: r.position, warnings: r.warnings.map(String) }] : []
+      )
     })
 
     /** One sample's state, as last committed. */
@@ -336,11 +395,56 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return Option.fromNullable(rows[0])
     })
 
-    return { load, commandResult, commit, setTimer, createSubmission, get, list, queue, queueLength, queueCounts, events, submission } as const
+    return {
+      load,
+      commandResult,
+      commit,
+      setTimer,
+      createSubmission,
+      creationKey,
+      creationWarnings,
+      get,
+      list,
+      queue,
+      queueLength,
+      queueCounts,
+      events,
+      submission
+    } as const
   })
 }) {}
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+/** True when `u` is an @effect/sql SqlError (for causes that arrive untyped, e.g. inside a cluster PersistenceError). */
+export const isSqlError = (u: unknown): u is SqlError.SqlError =>
+  typeof u === "object" && u !== null && SqlErrorTypeId in u && (u as { _tag?: unknown })._tag === "SqlError"
+
+/**
+ * The SQLSTATE of a PostgreSQL error, or undefined when the server never answered (a socket error, a timeout): five
+ * digits or capitals, as the server sends them; Node's own codes (ECONNRESET, EPIPE …) start with E, no class does.
+ */
+export const sqlStateOf = (e: SqlError.SqlError): string | undefined => {
+  const cause = e.cause
+  if (typeof cause !== "object" || cause === null) return undefined
+  const code = (cause as { code?: unknown }).code
+  return typeof code === "string" && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) ? code : undefined
+}
+
+/** SQLSTATEs that mean "try again shortly": the server is going away, full, or a transaction lost a race. */
+const TRANSIENT_SQLSTATES: ReadonlySet<string> = new Set(["57P01", "57P02", "57P03", "53300", "40001", "40P01"])
+
+/**
+ * True when `e` means PostgreSQL is (briefly) unavailable rather than that the statement is wrong: connection
+ * exceptions (class 08), admin/crash shutdown and "cannot connect now" (57P01-57P03), too many connections (53300),
+ * serialization failures and deadlocks (40001, 40P01), and errors without a SQLSTATE (the connection failed or timed
+ * out before the server answered). Anything else (data exceptions 22xxx, integrity 23xxx, syntax 42xxx …) is a bug or
+ * bad data that a retry cannot fix.
+ */
+export const isDatabaseOutage = (e: SqlError.SqlError): boolean => {
+  const state = sqlStateOf(e)
+  return state === undefined || state.startsWith("08") || TRANSIENT_SQLSTATES.has(state)
+}
 
 /** True when `e` is a unique-constraint violation (of `constraint`, when given). */
 export const isUniqueViolation = (e: SqlError.SqlError, constraint?: string): boolean => {

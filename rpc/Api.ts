@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { Archive, Cancel, ChangePriority, CommandResult, CompleteStep, Hold, Receive, Resume } from "./Commands.ts"
 import { FieldIssue } from "./Errors.ts"
 import { SampleId, SubmissionId } from "./Ids.ts"
+import { SafeText } from "./SafeText.ts"
 import {
   Email,
   FlowCellType,
@@ -36,21 +37,21 @@ export type SubmissionRow = typeof SubmissionRow.Type
 
 /** The submission header: who, lab, billing, requested service. */
 export const SubmissionHeader = Schema.Struct({
-  number: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/))),
+  number: Schema.optional(SafeText.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/))),
   submitterEmail: Email,
-  submitterName: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  lab: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  pi: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  submitterName: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
+  lab: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
+  pi: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
   billing: Schema.optional(Schema.Struct({
-    chartField: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
-    account: Schema.optional(Schema.String.pipe(Schema.maxLength(100)))
+    chartField: Schema.optional(SafeText.pipe(Schema.maxLength(100))),
+    account: Schema.optional(SafeText.pipe(Schema.maxLength(100)))
   })),
   service: Schema.optional(Schema.Struct({
-    kit: Schema.optional(Schema.String.pipe(Schema.maxLength(60))),
-    device: Schema.optional(Schema.String.pipe(Schema.maxLength(60))),
-    basecalling: Schema.optional(Schema.String.pipe(Schema.maxLength(60))),
-    outputFormat: Schema.optional(Schema.String.pipe(Schema.maxLength(60))),
-    deliveryMethod: Schema.optional(Schema.String.pipe(Schema.maxLength(60))),
+    kit: Schema.optional(SafeText.pipe(Schema.maxLength(60))),
+    device: Schema.optional(SafeText.pipe(Schema.maxLength(60))),
+    basecalling: Schema.optional(SafeText.pipe(Schema.maxLength(60))),
+    outputFormat: Schema.optional(SafeText.pipe(Schema.maxLength(60))),
+    deliveryMethod: Schema.optional(SafeText.pipe(Schema.maxLength(60))),
     notificationEmails: Schema.optional(Schema.Array(Email).pipe(Schema.maxItems(20)))
   })),
   source: Schema.optionalWith(Schema.Literal("web", "csv", "pdf", "api"), { default: () => "api" as const }),
@@ -78,14 +79,20 @@ export const Submission = Schema.Struct({
 })
 export type Submission = typeof Submission.Type
 
-/** A created sample, with warnings about combinations that make no sense. */
-export const CreatedSample = Schema.Struct({ sample: SampleView, warnings: Schema.Array(Schema.String) })
+/** A created sample, with warnings about combinations that make no sense; `replayed` when an idempotency key repeated. */
+export const CreatedSample = Schema.Struct({
+  sample: SampleView,
+  warnings: Schema.Array(Schema.String),
+  replayed: Schema.optional(Schema.Boolean)
+})
 export type CreatedSample = typeof CreatedSample.Type
 
 export const CreatedSubmission = Schema.Struct({
   submission: Submission,
   samples: Schema.Array(SampleView),
-  warnings: Schema.Array(Schema.Struct({ row: Schema.Number, warnings: Schema.Array(Schema.String) }))
+  warnings: Schema.Array(Schema.Struct({ row: Schema.Number, warnings: Schema.Array(Schema.String) })),
+  /** True when this answers a repeated idempotency key: the first request's submission, nothing written. */
+  replayed: Schema.optional(Schema.Boolean)
 })
 export type CreatedSubmission = typeof CreatedSubmission.Type
 
@@ -95,9 +102,9 @@ export const ListSamples = Schema.Struct({
   step: Schema.optional(StepId),
   priority: Schema.optional(Priority),
   submissionId: Schema.optional(SubmissionId),
-  submitter: Schema.optional(Schema.String.pipe(Schema.maxLength(254))),
-  q: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(120))),
-  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  submitter: Schema.optional(SafeText.pipe(Schema.maxLength(254))),
+  q: Schema.optional(SafeText.pipe(Schema.minLength(1), Schema.maxLength(120))),
+  cursor: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
   limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 500)), { default: () => 50 })
 })
 export type ListSamples = typeof ListSamples.Type
@@ -157,4 +164,4 @@ export const EventBatch = Schema.Struct({
 })
 export type EventBatch = typeof EventBatch.Type
 
-export const ConsumerName = Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9_.-]{0,62}$/))
+export const ConsumerName = SafeText.pipe(Schema.pattern(/^[a-z0-9][a-z0-9_.-]{0,62}$/))

@@ -1,8 +1,9 @@
 /** The commands a Sample accepts: each one is a transition of its state machine. */
 import { Schema } from "effect"
+import { SafeText } from "./SafeText.ts"
 import { Email, FlowCellType, Priority, SampleDetails, SampleName, SampleView, StepData, StepId } from "./Workflow.ts"
 
-const Reason = Schema.String.pipe(
+const Reason = SafeText.pipe(
   Schema.minLength(1, { message: () => "a reason is required" }),
   Schema.maxLength(2000)
 )

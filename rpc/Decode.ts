@@ -4,14 +4,26 @@ import { SubmissionHeader, SubmissionRow, type SubmissionInput } from "./Api.ts"
 import { InvalidInput, SubmissionRejected, type FieldIssue } from "./Errors.ts"
 
 /** A parse error as a list of `path: message` issues. */
-export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<FieldIssue> => {
-  const raw = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
+export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<FieldIssue> =>
+  formatIssues(ParseResult.ArrayFormatter.formatErrorSync(error), prefix)
+
+/** Formatted parse issues (ArrayFormatter's) as `path: message` issues, one message per closed set of choices. */
+export const formatIssues = (
+  issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>,
+  prefix = ""
+): Array<FieldIssue> => {
+  const raw = issues.map((i) => ({
     path: [prefix, ...i.path.map(String)].filter((s) => s.length > 0).join("."),
     message: i.message
   }))
   // A closed set of choices fails once per choice ("Expected \"a\", actual …"); say it once, listing the choices.
   const byPath = new Map<string, Array<string>>()
-  for (const i of raw) byPath.set(i.path, [...(byPath.get(i.path) ?? []), i.message])
+  // An optional struct with a bad field also fails as "Expected undefined" at the struct itself: the field says it.
+  const nested = (path: string) => raw.some((j) => j.path.startsWith(`${path}.`) || (path === "" && j.path !== ""))
+  for (const i of raw) {
+    if (/^Expected undefined, actual /.test(i.message) && nested(i.path)) continue
+    byPath.set(i.path, [...(byPath.get(i.path) ?? []), i.message])
+  }
   const out: Array<FieldIssue> = []
   for (const [path, messages] of byPath) {
     const choices = messages.map((m) => /^Expected "([^"]*)", actual (.*)$/.exec(m)).filter((m) => m !== null)
@@ -26,11 +38,64 @@ export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<Fiel
   return out
 }
 
-/** Decodes `input` strictly (unknown fields are errors), or an InvalidInput naming each field. */
-export const decodeStrict = <A, I>(schema: Schema.Schema<A, I>, input: unknown, what: string): Either.Either<A, InvalidInput> =>
-  Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(input).pipe(
+/** Object keys that could reach an object's prototype when copied or merged; refused anywhere in a request. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"])
+
+/** How deep a request body may nest (objects and arrays); far beyond any valid request. */
+export const MAX_JSON_DEPTH = 64
+
+const joinPath = (path: ReadonlyArray<string | number>) => path.map(String).join(".")
+
+/**
+ * Walks `value` without recursion (so no input can overflow the stack) and returns the issues: nesting deeper than
+ * `max`, and (when `keys` is set) an own key `__proto__`, `constructor` or `prototype` in any object, with its path.
+ */
+const inspect = (value: unknown, max: number, keys: boolean): Array<FieldIssue> => {
+  const issues: Array<FieldIssue> = []
+  const stack: Array<{ readonly value: unknown; readonly path: ReadonlyArray<string | number> }> = [{ value, path: [] }]
+  while (stack.length > 0) {
+    const { path, value: node } = stack.pop()!
+    if (typeof node !== "object" || node === null) continue
+    if (path.length >= max) {
+      return [{ path: joinPath(path.slice(0, max)), message: `nests deeper than ${max} levels of objects and arrays` }]
+    }
+    const entries: Array<readonly [string | number, unknown]> = Array.isArray(node)
+      ? node.map((v, i) => [i, v] as const)
+      : Object.keys(node).map((k) => [k, (node as Record<string, unknown>)[k]] as const)
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!
+      if (keys && typeof key === "string" && FORBIDDEN_KEYS.has(key)) {
+        issues.push({ path: joinPath([...path, key]), message: `the key ${key} is not allowed` })
+        continue
+      }
+      stack.push({ value: child, path: [...path, key] })
+    }
+  }
+  return issues
+}
+
+/**
+ * Refuses a parsed JSON value that nests deeper than `max` (a typed InvalidInput naming where, never a stack
+ * overflow); the HTTP layer calls it on every body before decoding.
+ */
+export const checkJsonDepth = (value: unknown, max = MAX_JSON_DEPTH): Either.Either<unknown, InvalidInput> => {
+  const issues = inspect(value, max, false)
+  return issues.length === 0
+    ? Either.right(value)
+    : Either.left(new InvalidInput({ message: `the request nests deeper than ${max} levels`, issues }))
+}
+
+/**
+ * Decodes `input` strictly (unknown fields are errors), or an InvalidInput naming each field. Keys that could reach a
+ * prototype (`__proto__`, `constructor`, `prototype`) are refused anywhere in the input, as is nesting deeper than 64.
+ */
+export const decodeStrict = <A, I>(schema: Schema.Schema<A, I>, input: unknown, what: string): Either.Either<A, InvalidInput> => {
+  const issues = inspect(input, MAX_JSON_DEPTH, true)
+  if (issues.length > 0) return Either.left(new InvalidInput({ message: `invalid ${what}`, issues }))
+  return Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(input).pipe(
     Either.mapLeft((e) => new InvalidInput({ message: `invalid ${what}`, issues: issuesOf(e) }))
   )
+}
 
 /**
  * Decodes a submission row by row: any bad row rejects the whole submission, naming every row (1-based) and field.

@@ -1,6 +1,7 @@
 /** The workflow vocabulary: steps, priorities, step data, the persisted sample state and its public views. */
 import { Schema } from "effect"
 import { EventId, SampleId, SubmissionId } from "./Ids.ts"
+import { SafeText } from "./SafeText.ts"
 
 /** A closed set of literals whose error message lists the choices once. */
 export const oneOf = <const L extends ReadonlyArray<string>>(...values: L) =>
@@ -65,17 +66,17 @@ export type SampleType = typeof SampleType.Type
 export const Control = oneOf("positive", "blank")
 export type Control = typeof Control.Type
 
-export const Barcode = Schema.String.pipe(
+export const Barcode = SafeText.pipe(
   Schema.pattern(/^barcode(0[1-9]|[1-8][0-9]|9[0-6])$/),
   Schema.annotations({ description: "barcode01 … barcode96" })
 )
 
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Positive = Schema.Number.pipe(Schema.finite(), Schema.positive())
-const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
+const Text = (max: number) => SafeText.pipe(Schema.minLength(1), Schema.maxLength(max))
 const Int = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 
-export const SampleName = Schema.String.pipe(
+export const SampleName = SafeText.pipe(
   Schema.minLength(1, { message: () => "sampleName must not be empty" }),
   Schema.maxLength(120),
   Schema.pattern(/^[A-Za-z0-9_.\- ]+$/, {
@@ -83,7 +84,7 @@ export const SampleName = Schema.String.pipe(
   })
 )
 
-export const Email = Schema.String.pipe(
+export const Email = SafeText.pipe(
   Schema.maxLength(254),
   Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "must be an e-mail address" })
 )
@@ -115,7 +116,7 @@ export const LibraryQcData = Schema.Struct({
 })
 /** Step 4 record. */
 export const SequencingSetupData = Schema.Struct({
-  flowCellId: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{3,32}$/)),
+  flowCellId: SafeText.pipe(Schema.pattern(/^[A-Za-z0-9_-]{3,32}$/)),
   flowCellProductCode: FlowCellProduct,
   poreCount: Int,
   device: Text(80),
@@ -195,7 +196,7 @@ export const SampleDetails = Schema.Struct({
   targetCoverage: Schema.optional(Positive),
   humanDna: Schema.optional(Schema.Boolean),
   control: Schema.optional(Control),
-  notes: Schema.optional(Schema.String.pipe(Schema.maxLength(4000)))
+  notes: Schema.optional(SafeText.pipe(Schema.maxLength(4000)))
 })
 export type SampleDetails = typeof SampleDetails.Type
 

@@ -2,8 +2,8 @@
  * The operations behind both the REST bridge and the RPC server: reads from PostgreSQL, commands through the Sample
  * entities (one writer per sample), submissions created atomically.
  */
-import { Cause, Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } from "effect"
-import { randomUUID } from "node:crypto"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, Option, Predicate, Schedule, Schema } from "effect"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
@@ -13,6 +13,7 @@ import { SampleRepo } from "../persistence/SampleRepo.ts"
 import type { BatchCommand, BatchItem, BatchResult, CreatedSubmission, ListSamples, NewSampleInput, SubmissionInput } from "../rpc/Api.ts"
 import type { CommandResult, SampleCommand } from "../rpc/Commands.ts"
 import {
+  IdempotencyKeyReused,
   InvalidInput,
   SampleBusy,
   SampleNotFound,
@@ -31,10 +32,36 @@ const DETAIL_KEYS: ReadonlyArray<keyof SampleDetails> = [
 const pickDetails = (row: Partial<Record<keyof SampleDetails, unknown>>): SampleDetails =>
   Object.fromEntries(DETAIL_KEYS.filter((k) => row[k] !== undefined).map((k) => [k, row[k]])) as SampleDetails
 
-const newSubmissionNumber = (now: number) => {
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+/**
+ * A new submission number: `PT-<yyyymmdd>-` and 13 Crockford base32 characters (65 random bits: a chance collision
+ * needs billions of submissions in one day); a collision is still drawn again by createSubmission.
+ */
+export const newSubmissionNumber = (now: number): string => {
   const d = new Date(now).toISOString().slice(0, 10).replace(/-/g, "")
-  return `PT-${d}-${randomUUID().slice(0, 6).toUpperCase()}`
+  let bits = BigInt(`0x${randomBytes(9).toString("hex")}`)
+  let tail = ""
+  for (let i = 0; i < 13; i++) {
+    tail += CROCKFORD[Number(bits & 31n)]
+    bits >>= 5n
+  }
+  return `PT-${d}-${tail}`
 }
+
+/** How often a generated submission number is drawn again after it collided with an existing one. */
+const NUMBER_ATTEMPTS = 3
+
+/** JSON with object keys sorted at every level: the same request always gives the same text. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v)
+
+/** A digest of a creation request, to tell a replay from a different request under the same idempotency key. */
+const requestFingerprint = (kind: "sample" | "submission", input: unknown): string =>
+  createHash("sha256").update(`${kind}\n${canonicalJson(input)}`).digest("base64url")
 
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
 const decodeCursor = <A, I>(schema: Schema.Schema<A, I>, cursor: string) =>
@@ -65,11 +92,32 @@ const requestsSent = Metric.counter("poretrack_cluster_requests_total", {
   incremental: true
 }).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
 const responses = Metric.counter("poretrack_cluster_responses_total", {
-  description: "Commands answered by Sample entities, by outcome: success, refused (a typed refusal), busy (503), unanswered (shard moving too long)",
+  description: "Commands answered by Sample entities, by outcome: success, refused (a typed refusal), busy (503), defect (500), unanswered (shard moving too long)",
   incremental: true
 }).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
-const answered = (outcome: "success" | "refused" | "busy") => Metric.tagged(responses, "outcome", outcome)
+const answered = (outcome: "success" | "refused" | "busy" | "defect") => Metric.tagged(responses, "outcome", outcome)
 const unanswered = Metric.tagged(responses, "outcome", "unanswered")
+
+/** Errors of @effect/cluster that mean the entity's shard is between runners, or its runner went away. */
+const MOVING_DEFECTS: ReadonlySet<string> = new Set([
+  "EntityNotAssignedToRunner",
+  "RunnerUnavailable",
+  "RunnerNotRegistered",
+  "MailboxFull",
+  "AlreadyProcessingMessage"
+])
+
+/**
+ * True when a command ended without a typed answer because its shard is moving: the entity was interrupted (its
+ * runner stopped or lost the shard) or the cluster could not reach an owner. Safe to resend with the same key. Any
+ * other defect (a bug, a database error that is not an outage) is not: it surfaces at once.
+ */
+export const isShardMoving = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.isEmpty(cause) || Option.isSome(Cause.failureOption(cause))) return false
+  const defects = Chunk.toReadonlyArray(Cause.defects(cause))
+  if (defects.length === 0) return Cause.isInterrupted(cause)
+  return defects.every((d) => Predicate.hasProperty(d, "_tag") && typeof d._tag === "string" && MOVING_DEFECTS.has(d._tag))
+}
 
 /** A one-line account of a command error, for batch results. */
 export const describe = (e: CommandError): string => {
@@ -96,7 +144,48 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
 
     const now = Clock.currentTimeMillis
 
-    const createSubmission = Effect.fn("SampleApi.createSubmission")(function*(input: SubmissionInput, actor: string) {
+    /** The first result of a creation key, read back for a replay (the submission as it is now, same ids). */
+    const replayCreation = (submissionId: SubmissionId) =>
+      Effect.gen(function*() {
+        const found = yield* submission(submissionId).pipe(Effect.catchTag("SubmissionNotFound", Effect.die))
+        const warnings = yield* repo.creationWarnings(submissionId).pipe(Effect.orDie)
+        const result: CreatedSubmission = { ...found, warnings, replayed: true }
+        return result
+      })
+
+    /** Looks a creation key up: nothing, or the first result when the request is the same, else IdempotencyKeyReused. */
+    const priorCreation = (principal: string, key: string, print: string) =>
+      Effect.gen(function*() {
+        const prior = yield* repo.creationKey(principal, key).pipe(Effect.orDie)
+        if (Option.isNone(prior)) return Option.none<CreatedSubmission>()
+        if (prior.value.fingerprint !== print) {
+          return yield* new IdempotencyKeyReused({
+            sampleId: "",
+            idempotencyKey: key,
+            firstCommand: `a different creation request (submission ${prior.value.submissionId})`
+          })
+        }
+        return Option.some(yield* replayCreation(SubmissionId.make(prior.value.submissionId)))
+      })
+
+    /**
+     * Creates a submission and its samples atomically. With an idempotency key (scoped to `principal`), a repeat of
+     * the same request returns the first result (`replayed: true`) and writes nothing; the same key with a different
+     * request (or a sample request under a submission's key) is IdempotencyKeyReused. A generated submission number
+     * that collides is drawn again.
+     */
+    const createWith = (
+      kind: "sample" | "submission",
+      input: SubmissionInput,
+      actor: string,
+      principal: string,
+      idempotencyKey: string | undefined
+    ) => Effect.gen(function*() {
+      const print = requestFingerprint(kind, input)
+      if (idempotencyKey !== undefined) {
+        const prior = yield* priorCreation(principal, idempotencyKey, print)
+        if (Option.isSome(prior)) return prior.value
+      }
       const at = yield* now
       const submissionId = SubmissionId.make(randomUUID())
       const created = input.samples.map((row, i) =>
@@ -112,18 +201,33 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         }, at)
       )
       const { samples: _samples, ...header } = input
-      const number = input.number ?? newSubmissionNumber(at)
-      yield* repo.createSubmission(
-        { id: submissionId, number, submitterEmail: input.submitterEmail, source: input.source, data: header, actor, at },
-        created.map((t) => ({ state: t.state, event: { id: randomUUID(), ...t.events[0]! } }))
-      ).pipe(
-        Effect.catchTag("SqlError", Effect.die),
-        Effect.catchTag("SubmissionNumberTaken", (e) =>
-          Effect.fail(new SubmissionRejected({
-            message: `submission ${e.number} already exists`,
-            rows: [{ row: 0, issues: [{ path: "number", message: `${e.number} is already used by another submission` }] }]
-          })))
-      )
+      const rows = created.map((t) => ({ state: t.state, event: { id: randomUUID(), ...t.events[0]! } }))
+      const creationKey = idempotencyKey === undefined ? undefined : { principal, key: idempotencyKey, fingerprint: print }
+      const insert = (number: string) =>
+        repo.createSubmission(
+          { id: submissionId, number, submitterEmail: input.submitterEmail, source: input.source, data: header, actor, at },
+          rows,
+          creationKey
+        ).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map((written) => ({ number, written })))
+      // A client's number that exists is refused; a generated one is drawn again (65 random bits: practically never).
+      const { number, written } = input.number !== undefined
+        ? yield* insert(input.number).pipe(
+          Effect.catchTag("SubmissionNumberTaken", (e) =>
+            Effect.fail(new SubmissionRejected({
+              message: `submission ${e.number} already exists`,
+              rows: [{ row: 0, issues: [{ path: "number", message: `${e.number} is already used by another submission` }] }]
+            })))
+        )
+        : yield* Effect.suspend(() => insert(newSubmissionNumber(at))).pipe(
+          Effect.retry({ while: (e) => e._tag === "SubmissionNumberTaken", times: NUMBER_ATTEMPTS - 1 }),
+          Effect.catchTag("SubmissionNumberTaken", Effect.die)
+        )
+      if (creationKey !== undefined && !written) {
+        // Another request with the same key committed first (and nothing of ours was written): answer as its replay.
+        const prior = yield* priorCreation(creationKey.principal, creationKey.key, print)
+        if (Option.isSome(prior)) return prior.value
+        return yield* Effect.dieMessage(`creation key ${creationKey.key} was taken but is not stored`)
+      }
       const result: CreatedSubmission = {
         submission: {
           id: submissionId,
@@ -139,21 +243,38 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         warnings: created.flatMap((t, i) => {
           const w = t.events[0]?.data.warnings
           return Array.isArray(w) && w.length > 0 ? [{ row: i + 1, warnings: w.map(String) }] : []
-        })
+        }),
+        replayed: false
       }
       return result
     })
 
-    const createSample = Effect.fn("SampleApi.createSample")(function*(input: NewSampleInput, actor: string) {
+    /** A submission of 1–500 samples, all or nothing; idempotent per principal under `idempotencyKey`. */
+    const createSubmission = Effect.fn("SampleApi.createSubmission")(function*(
+      input: SubmissionInput,
+      actor: string,
+      idempotencyKey: string | undefined = undefined,
+      principal: string = actor
+    ) {
+      return yield* createWith("submission", input, actor, principal, idempotencyKey)
+    })
+
+    /** Creates one sample (a submission of one); idempotent under `idempotencyKey` like createSubmission. */
+    const createSample = Effect.fn("SampleApi.createSample")(function*(
+      input: NewSampleInput,
+      actor: string,
+      idempotencyKey: string | undefined = undefined,
+      principal: string = actor
+    ) {
       const { flowCellType, priority, sampleName, submitterEmail, ...details } = input
-      const created = yield* createSubmission({
+      const created = yield* createWith("sample", {
         submitterEmail,
         source: "web",
         priority,
         flowCellType,
         samples: [{ sampleName, priority, flowCellType, ...details }]
-      }, actor)
-      return { sample: created.samples[0]!, warnings: created.warnings[0]?.warnings ?? [] }
+      }, actor, principal, idempotencyKey)
+      return { sample: created.samples[0]!, warnings: created.warnings[0]?.warnings ?? [], replayed: created.replayed ?? false }
     })
 
     const state = (id: SampleId) =>
@@ -227,7 +348,9 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
-          PersistenceError: (e) => Effect.die(e)
+          PersistenceError: (e) => Effect.die(e),
+          // The entity hit a bug or bad data and logged it: a defect here (HTTP 500), never retried.
+          CommandDefect: (e) => Effect.die(e)
         }),
         // A typed answer ends the retries below, so each command's answer is counted once here.
         Effect.tapBoth({
@@ -235,15 +358,17 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
           onFailure: (e) => Metric.update(answered(e._tag === "SampleBusy" ? "busy" : "refused"), 1)
         }),
         Effect.sandbox,
-        Effect.retry({ while: (cause) => Option.isNone(Cause.failureOption(cause)), schedule: MOVING_RETRY }),
+        Effect.retry({ while: isShardMoving, schedule: MOVING_RETRY }),
         Effect.catchAll((cause) =>
           Option.match(Cause.failureOption(cause), {
             onSome: Effect.fail,
             onNone: () =>
-              Effect.logWarning("command unanswered while its shard moved; giving up", { sampleId: id }, cause).pipe(
-                Effect.zipRight(Metric.update(unanswered, 1)),
-                Effect.zipRight(Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is moving between runners; retry shortly" })))
-              )
+              isShardMoving(cause)
+                ? Effect.logWarning("command unanswered while its shard moved; giving up", { sampleId: id }, cause).pipe(
+                  Effect.zipRight(Metric.update(unanswered, 1)),
+                  Effect.zipRight(Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is moving between runners; retry shortly" })))
+                )
+                : Metric.update(answered("defect"), 1).pipe(Effect.zipRight(Effect.failCause(cause)))
           })
         )
       )
@@ -257,8 +382,17 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       actor: string
     ) {
       const key = idempotencyKey ?? randomUUID()
-      const unique = [...new Set(sampleIds)]
-      const results = yield* Effect.forEach(unique, (id) =>
+      const seen = new Set<string>()
+      const duplicated = new Set<string>()
+      for (const id of sampleIds) (seen.has(id) ? duplicated : seen).add(id)
+      if (duplicated.size > 0) {
+        const ids = [...duplicated].join(", ")
+        return yield* new InvalidInput({
+          message: "a batch names each sample once; nothing was executed",
+          issues: [{ path: "sampleIds", message: `duplicated sample ids: ${ids}` }]
+        })
+      }
+      const results = yield* Effect.forEach(sampleIds, (id) =>
         execute(id, command, `${key}:${id}`, actor).pipe(
           Effect.match({
             onSuccess: (result): BatchItem => ({ sampleId: id, ok: true, result }),
@@ -299,17 +433,19 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       }
     })
 
-    const readEvents = Effect.fn("EventLog.consumerRead")(function*(consumer: string, limit: number) {
-      const batch = yield* log.read(consumer, limit).pipe(Effect.orDie)
+    /** The next events for `consumer` in `owner`'s namespace (consumers of different owners never meet). */
+    const readEvents = Effect.fn("EventLog.consumerRead")(function*(owner: string, consumer: string, limit: number) {
+      const batch = yield* log.read(owner, consumer, limit).pipe(Effect.orDie)
       return { consumer, events: batch.events, cursor: encodePosition(batch.position) }
     })
 
-    const ackEvents = Effect.fn("EventLog.consumerAck")(function*(consumer: string, cursor: string) {
+    /** Moves `owner`'s consumer to `cursor`: never back, never past the newest readable event. */
+    const ackEvents = Effect.fn("EventLog.consumerAck")(function*(owner: string, consumer: string, cursor: string) {
       const position = decodePosition(cursor)
       if (Option.isNone(position)) {
         return yield* new InvalidInput({ message: "invalid cursor", issues: [{ path: "cursor", message: "not a cursor from Events.Read" }] })
       }
-      yield* log.ack(consumer, position.value).pipe(Effect.orDie)
+      yield* log.ack(owner, consumer, position.value).pipe(Effect.catchTag("SqlError", Effect.die))
     })
 
     return {

@@ -2,12 +2,13 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { randomUUID } from "node:crypto"
 import pg from "pg"
-import { Effect, Either, Fiber, Option, ParseResult, Ref, Schema, Stream } from "effect"
+import { Effect, Either, Fiber, Layer, Option, ParseResult, Ref, Schema, Stream } from "effect"
 import { decodePosition, EventLog, START, type LogPosition } from "../persistence/EventLog.ts"
 import { EventBatch } from "../rpc/Api.ts"
 import { Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
+import { PendingMigrations } from "./PendingMigrations.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -31,16 +32,25 @@ const http = (method: "GET" | "POST", path: string, body?: unknown) =>
     })
   })
 
-/** `GET /api/v1/events`: one batch for a consumer, decoded with the published schema. */
-const restRead = (consumer: string, limit: number) =>
+/** The owner (principal) whose consumer namespace these tests read in. */
+const OWNER = "test-owner"
+
+/** One batch for a consumer through the consumer API, decoded with the published schema. */
+const restRead = (consumer: string, limit: number, owner = OWNER) =>
   Effect.gen(function*() {
-    const res = yield* http("GET", `/api/v1/events?consumer=${encodeURIComponent(consumer)}&limit=${limit}`)
-    expect(res.status).toBe(200)
-    return yield* Schema.decodeUnknown(EventBatch)(res.body)
+    const api = yield* SampleApi
+    return yield* Schema.decodeUnknown(EventBatch)(yield* api.readEvents(owner, consumer, limit))
   })
 
-/** `POST /api/v1/events/ack`: the HTTP status and error body. */
-const restAck = (consumer: string, cursor: string) => http("POST", "/api/v1/events/ack", { consumer, cursor })
+/** An ack through the consumer API, as the HTTP status it maps to (204, or 422 for InvalidInput) and the error body. */
+const restAck = (consumer: string, cursor: string, owner = OWNER) =>
+  Effect.gen(function*() {
+    const api = yield* SampleApi
+    const result = yield* api.ackEvents(owner, consumer, cursor).pipe(Effect.either)
+    return Either.isRight(result)
+      ? { status: 204, body: null as unknown }
+      : { status: 422, body: { error: result.left._tag, issues: result.left.issues } as unknown }
+  })
 
 /** Every event in the table, in log order, optionally within (after, upTo]. */
 const tableEvents = (databaseUrl: string, after: LogPosition = START, upTo?: LogPosition) =>
@@ -56,7 +66,7 @@ const tableEvents = (databaseUrl: string, after: LogPosition = START, upTo?: Log
 
 const storedCursor = (databaseUrl: string, consumer: string) =>
   Effect.promise(() =>
-    query<{ pos: string }>(databaseUrl, "SELECT tx::text || '.' || seq AS pos FROM event_consumers WHERE name = $1", [consumer])
+    query<{ pos: string }>(databaseUrl, "SELECT tx::text || '.' || seq AS pos FROM event_consumers WHERE owner = $1 AND name = $2", [OWNER, consumer])
   ).pipe(Effect.map((rows) => rows.map((r) => r.pos)))
 
 const positionOf = (cursor: string) =>
@@ -90,14 +100,14 @@ const settled = (databaseUrl: string) =>
   })
 
 describe("event log consumers", () => {
-  layer(TestSystem(), { excludeTestServices: true })((it) => {
+  layer(Layer.provideMerge(PendingMigrations, TestSystem()), { excludeTestServices: true })((it) => {
     it.effect("a new consumer reads the whole log from the start, in (tx, seq) order", () =>
       Effect.gen(function*() {
         const { databaseUrl } = yield* TestEndpoint
         const log = yield* EventLog
         const { samples } = yield* submit(3, "START")
         yield* receiveAll(samples.map((s) => s.id), 1)
-        expect(yield* log.position("c-start")).toEqual(START)
+        expect(yield* log.position(OWNER, "c-start")).toEqual(START)
         yield* settled(databaseUrl)
         const batch = yield* restRead("c-start", 1000)
         const table = yield* tableEvents(databaseUrl)
@@ -127,7 +137,7 @@ describe("event log consumers", () => {
         expect(first.events).toHaveLength(3)
         expect(second.events).toEqual(first.events)
         expect(second.cursor).toBe(first.cursor)
-        const viaService = yield* log.read("c-again", 3)
+        const viaService = yield* log.read(OWNER, "c-again", 3)
         expect(viaService.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id))
       }))
 
@@ -144,10 +154,10 @@ describe("event log consumers", () => {
         expect(acked.status).toBe(204)
         // The cursor is in the table, and an independent read path (the service, not HTTP) sees it.
         expect(yield* storedCursor(databaseUrl, "c-ack")).toEqual([page1.cursor])
-        expect(yield* log.position("c-ack")).toEqual(yield* positionOf(page1.cursor))
+        expect(yield* log.position(OWNER, "c-ack")).toEqual(yield* positionOf(page1.cursor))
         const page2 = yield* restRead("c-ack", 3)
         expect(page2.events.map((e) => e.id)).toEqual(table.slice(2, 5).map((r) => r.id))
-        const viaService = yield* log.read("c-ack", 3)
+        const viaService = yield* log.read(OWNER, "c-ack", 3)
         expect(viaService.events.map((e) => e.id)).toEqual(page2.events.map((e) => e.id))
         // An ack never moves a cursor back.
         expect((yield* restAck("c-ack", "0.0")).status).toBe(204)
@@ -181,7 +191,7 @@ describe("event log consumers", () => {
         const log = yield* EventLog
         const consumer = "c-concurrent"
         const start = yield* log.head.pipe(Effect.orDie)
-        yield* log.ack(consumer, start).pipe(Effect.orDie)
+        yield* log.ack(OWNER, consumer, start).pipe(Effect.orDie)
 
         const { samples } = yield* submit(50, "CONC")
         const ids = samples.map((s) => s.id)
@@ -192,7 +202,7 @@ describe("event log consumers", () => {
           events.filter((e) => e.type === "SampleReceived" && ours.has(e.sampleId)).length
 
         // The consumer pages (and acks) while the commands commit. On an empty page it waits for the next live event.
-        const consume: Effect.Effect<string, ParseResult.ParseError, EventLog | TestEndpoint> = Effect.gen(function*() {
+        const consume: Effect.Effect<string, ParseResult.ParseError, EventLog | SampleApi> = Effect.gen(function*() {
           const batch = yield* restRead(consumer, 7)
           if (batch.events.length > 0) {
             yield* Ref.update(seen, (s) => [...s, ...batch.events])
@@ -239,7 +249,7 @@ describe("event log consumers", () => {
         const log = yield* EventLog
         const consumer = "c-late"
         const start = yield* log.head.pipe(Effect.orDie)
-        yield* log.ack(consumer, start).pipe(Effect.orDie)
+        yield* log.ack(OWNER, consumer, start).pipe(Effect.orDie)
         const { samples } = yield* submit(10, "LATE")
         const ids = samples.map((s) => s.id)
         const first = samples[0]
@@ -278,7 +288,7 @@ describe("event log consumers", () => {
 
         yield* Effect.promise(() => writer.query("COMMIT"))
         const seen = yield* Ref.make<ReadonlyArray<string>>([])
-        const page: Effect.Effect<string, ParseResult.ParseError, TestEndpoint | EventLog> = Effect.gen(function*() {
+        const page: Effect.Effect<string, ParseResult.ParseError, SampleApi | EventLog> = Effect.gen(function*() {
           const batch = yield* restRead(consumer, 4)
           yield* Ref.update(seen, (s) => [...s, ...batch.events.map((e) => e.id)])
           if (batch.events.length > 0) expect((yield* restAck(consumer, batch.cursor)).status).toBe(204)
@@ -320,7 +330,7 @@ describe("event log consumers", () => {
           const res = yield* restAck("c-bad", cursor)
           expect({ cursor, status: res.status }).toEqual({ cursor, status: 422 })
           expect(res.body).toMatchObject({ error: "InvalidInput" })
-          const typed = yield* api.ackEvents("c-bad", cursor).pipe(Effect.either)
+          const typed = yield* api.ackEvents(OWNER, "c-bad", cursor).pipe(Effect.either)
           if (Either.isRight(typed)) return expect.fail(`cursor ${JSON.stringify(cursor)} was accepted`)
           expect(typed.left._tag).toBe("InvalidInput")
           expect(typed.left.issues.map((i) => i.path)).toEqual(["cursor"])
@@ -334,6 +344,54 @@ describe("event log consumers", () => {
         const next = yield* restRead("c-bad", 1)
         const table = yield* tableEvents(databaseUrl)
         expect(next.events.map((e) => e.id)).toEqual(table.slice(2, 3).map((r) => r.id))
+      }))
+
+    it.effect("an ack beyond the newest event is InvalidInput on cursor and moves nothing", () =>
+      Effect.gen(function*() {
+        const { databaseUrl } = yield* TestEndpoint
+        const log = yield* EventLog
+        yield* submit(1, "PAST")
+        yield* settled(databaseUrl)
+        const page = yield* restRead("c-past", 1)
+        expect((yield* restAck("c-past", page.cursor)).status).toBe(204)
+        const head = yield* log.head.pipe(Effect.orDie)
+        const beyond = [
+          `${head.tx}.${head.seq + 1}`,
+          `${BigInt(head.tx) + 1n}.0`,
+          "18446744073709551615.9007199254740991"
+        ]
+        for (const cursor of beyond) {
+          const res = yield* restAck("c-past", cursor)
+          expect({ cursor, status: res.status }).toEqual({ cursor, status: 422 })
+          expect(res.body).toMatchObject({ error: "InvalidInput", issues: [{ path: "cursor" }] })
+          const direct = yield* log.ack(OWNER, "c-past", yield* positionOf(cursor)).pipe(Effect.either)
+          expect(Either.isLeft(direct) && direct.left._tag).toBe("InvalidInput")
+        }
+        expect(yield* storedCursor(databaseUrl, "c-past")).toEqual([page.cursor])
+        // The head itself is a valid cursor.
+        expect((yield* restAck("c-past", `${head.tx}.${head.seq}`)).status).toBe(204)
+        expect(yield* storedCursor(databaseUrl, "c-past")).toEqual([`${head.tx}.${head.seq}`])
+      }))
+
+    it.effect("consumers are namespaced by owner: the same name under another owner is another cursor", () =>
+      Effect.gen(function*() {
+        const { databaseUrl } = yield* TestEndpoint
+        yield* settled(databaseUrl)
+        const table = yield* tableEvents(databaseUrl)
+        const mine = yield* restRead("shared-name", 2, "alice")
+        expect((yield* restAck("shared-name", mine.cursor, "alice")).status).toBe(204)
+        // Bob's consumer of the same name starts from the beginning and does not see Alice's cursor.
+        const theirs = yield* restRead("shared-name", 2, "bob")
+        expect(theirs.events.map((e) => e.id)).toEqual(table.slice(0, 2).map((r) => r.id))
+        expect((yield* restAck("shared-name", table[0]!.pos, "bob")).status).toBe(204)
+        const rows = yield* Effect.promise(() =>
+          query<{ owner: string; pos: string }>(databaseUrl, "SELECT owner, tx::text || '.' || seq AS pos FROM event_consumers WHERE name = 'shared-name' ORDER BY owner")
+        )
+        expect(rows).toEqual([{ owner: "alice", pos: mine.cursor }, { owner: "bob", pos: table[0]!.pos }])
+        const aliceNext = yield* restRead("shared-name", 1, "alice")
+        expect(aliceNext.events.map((e) => e.id)).toEqual(table.slice(2, 3).map((r) => r.id))
+        const bobNext = yield* restRead("shared-name", 1, "bob")
+        expect(bobNext.events.map((e) => e.id)).toEqual(table.slice(1, 2).map((r) => r.id))
       }))
   })
 })
