@@ -87,16 +87,25 @@ export const startChild = (
     })
   })
 
-/** Stops an embedded PostgreSQL left running under `dataDir` (a kill -9 of its parent leaves it behind). */
-export const stopEmbedded = (dataDir: string) => {
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Stops an embedded PostgreSQL left running under `dataDir` (a kill -9 of its parent leaves it behind) and waits,
+ * at most 30 s, until it has exited: removing its folder while it still writes its shutdown checkpoint fails.
+ */
+export const stopEmbedded = async (dataDir: string) => {
   const pidFile = join(dataDir, "pg", "postmaster.pid")
   if (!existsSync(pidFile)) return
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0])
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, "SIGINT")
-    } catch {
-      // already gone
-    }
-  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return
+  process.kill(pid, "SIGINT")
+  const deadline = Date.now() + 30_000
+  while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
 }

@@ -2,15 +2,10 @@
  * `npm start` end to end, as a process: embedded PostgreSQL when DATABASE_URL is unset, what it prints, and that a
  * kill -9 loses nothing: samples, events, idempotency records and pending SLA timers survive, and timers fire once.
  */
-import { FetchHttpClient } from "@effect/platform"
-import { RpcClient, RpcSerialization } from "@effect/rpc"
-import { Chunk, Duration, Effect, Layer, Stream } from "effect"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
-import { SampleId } from "../rpc/Ids.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { startChild, stopEmbedded, type Child } from "./ChildSystem.ts"
 import { freePort } from "./freePort.ts"
@@ -28,23 +23,16 @@ const get = async (base: string, path: string) => {
   return { status: res.status, body: (await res.json()) as unknown }
 }
 
-/** Live events of one sample over typed RPC until the predicate holds (a latch on the feed, not a sleep). */
-const watchUntil = (base: string, sampleId: string, done: (e: SampleEvent) => boolean) =>
-  Effect.gen(function*() {
-    const client = yield* RpcClient.make(PoretrackRpcs)
-    return yield* client.Events.Watch({ sampleId: SampleId.make(sampleId) }).pipe(
-      Stream.takeUntil(done),
-      Stream.runCollect,
-      Effect.map(Chunk.toArray),
-      Effect.timeout(Duration.seconds(40))
-    )
-  }).pipe(
-    Effect.scoped,
-    Effect.provide(RpcClient.layerProtocolHttp({ url: `${base}/rpc` }).pipe(
-      Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
-    )),
-    Effect.runPromise
-  )
+/** One sample's audit trail, read every 100 ms until `done` holds (at most 60 s). */
+const untilEvents = async (base: string, sampleId: string, done: (events: Array<SampleEvent>) => boolean) => {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const events = (await get(base, `/api/v1/samples/${sampleId}/events`)).body as Array<SampleEvent>
+    if (done(events)) return events
+    if (Date.now() > deadline) throw new Error(`the audit trail never met the condition: ${events.map((e) => e.type).join(", ")}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
 
 describe("npm start as a process", () => {
   const dirs: Array<string> = []
@@ -52,8 +40,8 @@ describe("npm start as a process", () => {
   afterAll(async () => {
     for (const c of children) await c.kill9()
     for (const d of dirs) {
-      stopEmbedded(d)
-      await rm(d, { recursive: true, force: true })
+      await stopEmbedded(d)
+      await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
     }
   })
 
@@ -109,10 +97,9 @@ describe("npm start as a process", () => {
     expect(replay.body.sample).toEqual(received.body.sample)
 
     // The timer armed before the kill fires on the new process: at risk at 8 s, breached at 10 s after receipt.
-    const before = await get(second.baseUrl, `/api/v1/samples/${x}/events`)
-    const already = (before.body as Array<SampleEvent>).some((e) => e.type === "SlaBreached")
-    if (!already) await watchUntil(second.baseUrl, x, (e) => e.type === "SlaBreached")
-    const events = (await get(second.baseUrl, `/api/v1/samples/${x}/events`)).body as Array<SampleEvent>
+    // Read the audit trail (a state) until the breach is in it: watching the live feed after a first read would miss
+    // a breach committed between the read and the subscription.
+    const events = await untilEvents(second.baseUrl, x, (all) => all.some((e) => e.type === "SlaBreached"))
     const sla = events.filter((e) => e.type.startsWith("Sla"))
     expect(sla.map((e) => e.type)).toEqual(["SlaAtRisk", "SlaBreached"])
     expect(Date.parse(sla[0]!.at)).toBeGreaterThanOrEqual(receivedAt + 8_000)
