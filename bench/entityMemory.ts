@@ -51,7 +51,9 @@ const main = async () => {
     logFormat: "pretty",
     logLevel: LogLevel.Info,
     otlpEndpoint: Option.none(),
-    policy: defaultPolicy
+    policy: defaultPolicy,
+    adminToken: Option.none(),
+    sessionTtl: Duration.hours(12)
   })
   const program = Effect.gen(function*() {
     const api = yield* SampleApi

@@ -100,6 +100,71 @@ DROP FUNCTION poretrack_notify_events();
   [3, "list_step_priority", `
 -- Lists filtered by step and priority together (a technician's "urgent samples in basecalling").
 CREATE INDEX samples_by_step_priority ON samples (current_step, priority, seq DESC);
+`],
+  [4, "auth", `
+-- People: e-mails stored lower-cased (unique), passwords as scrypt$N$r$p$salt$hash, never in clear.
+CREATE TABLE users (
+  id uuid PRIMARY KEY,
+  email text NOT NULL UNIQUE CHECK (email = lower(email)),
+  name text NOT NULL,
+  role text NOT NULL CHECK (role IN ('submitter', 'technician', 'manager', 'admin')),
+  password_hash text NOT NULL,
+  disabled boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_sign_in_at timestamptz
+);
+
+-- Browser sessions: only the sha256 of the random token is stored.
+CREATE TABLE sessions (
+  token_hash text PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  csrf_token text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+-- Integrators' keys: the secret is shown once; only its sha256 (high-entropy secret, so a fast hash) is stored.
+CREATE TABLE api_keys (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  prefix text NOT NULL,
+  secret_hash text NOT NULL UNIQUE,
+  scopes text[] NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+
+-- Security events, read newest first by admins.
+CREATE TABLE audit_events (
+  seq bigserial PRIMARY KEY,
+  type text NOT NULL,
+  actor text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  data jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_events_newest ON audit_events (seq DESC);
+
+-- Failed sign-ins of the last minutes: the throttle counts them by e-mail and by client address.
+CREATE TABLE sign_in_failures (
+  id bigserial PRIMARY KEY,
+  email text NOT NULL,
+  client_address text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sign_in_failures_by_email ON sign_in_failures (email, at);
+CREATE INDEX sign_in_failures_by_address ON sign_in_failures (client_address, at);
+
+-- One-time links that create the first admin while no user exists (hashed, 24 h).
+CREATE TABLE setup_tokens (
+  token_hash text PRIMARY KEY,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL
+);
 `]
 ]
 

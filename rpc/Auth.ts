@@ -135,3 +135,40 @@ export type SignIn = typeof SignIn.Type
 /** What a signed-in browser learns: who it is and the CSRF token to echo on writes. */
 export const Session = Schema.Struct({ principal: Principal, csrfToken: Schema.String, expiresAt: Schema.String })
 export type Session = typeof Session.Type
+
+/** 404: no user has this id. */
+export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
+  userId: Schema.String
+}) {}
+
+/** 404: no API key has this id. */
+export class ApiKeyNotFound extends Schema.TaggedError<ApiKeyNotFound>()("ApiKeyNotFound", {
+  apiKeyId: Schema.String
+}) {}
+
+/** An admin's request for a new account (the password is set by the admin and changed by its owner). */
+export const NewUser = Schema.Struct({ email: Email, name: PersonName, role: Role, password: Password })
+export type NewUser = typeof NewUser.Type
+
+/** An admin's change to an account; absent fields stay as they are. */
+export const UserUpdate = Schema.Struct({
+  name: Schema.optional(PersonName),
+  role: Schema.optional(Role),
+  disabled: Schema.optional(Schema.Boolean)
+})
+export type UserUpdate = typeof UserUpdate.Type
+
+/** An admin's request for a new API key. */
+export const NewApiKey = Schema.Struct({
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(120)),
+  scopes: Schema.Array(ApiScope).pipe(Schema.minItems(1))
+})
+export type NewApiKey = typeof NewApiKey.Type
+
+/** The first admin, created through the one-time setup link. */
+export const FirstAdmin = Schema.Struct({ email: Email, name: PersonName, password: Password })
+export type FirstAdmin = typeof FirstAdmin.Type
+
+/** A password change by the signed-in user. */
+export const PasswordChange = Schema.Struct({ current: Schema.String.pipe(Schema.maxLength(200)), next: Password })
+export type PasswordChange = typeof PasswordChange.Type

@@ -1,5 +1,5 @@
 /** All configuration, read once from the environment. Domain code never reads `process.env`. */
-import { Config, ConfigError, Duration, Either, LogLevel, type Option, type Redacted } from "effect"
+import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
 import { defaultPolicy, type Turnaround, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { PRIORITIES, STEP_IDS, type Priority, type StepId } from "../rpc/Workflow.ts"
 
@@ -28,6 +28,10 @@ export interface AppConfig {
   /** OTLP/HTTP collector base URL (e.g. http://collector:4318); traces are recorded only when it is set. */
   readonly otlpEndpoint: Option.Option<string>
   readonly policy: WorkflowPolicy
+  /** A bootstrap bearer secret (≥ 24 characters) that acts as an admin API key: for scripts, tests and first setup. */
+  readonly adminToken: Option.Option<Redacted.Redacted>
+  /** How long a browser session lives without use; each use (at most once a minute) extends it by this much. */
+  readonly sessionTtl: Duration.Duration
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -99,6 +103,18 @@ const policyConfig = Config.all({
   Config.mapOrFail((raw) => Either.mapLeft(parsePolicy(raw), (message) => ConfigError.InvalidData([], message)))
 )
 
+/** The minimum length of PORETRACK_ADMIN_TOKEN: shorter secrets could be guessed. */
+export const ADMIN_TOKEN_MIN_LENGTH = 24
+
+/** PORETRACK_ADMIN_TOKEN: unset or empty means none; a short one stops start-up instead of being silently weak. */
+const adminTokenConfig = Config.option(Config.redacted("PORETRACK_ADMIN_TOKEN")).pipe(
+  Config.map(Option.filter((r) => Redacted.value(r).length > 0)),
+  Config.mapOrFail((token) =>
+    Option.isSome(token) && Redacted.value(token.value).length < ADMIN_TOKEN_MIN_LENGTH
+      ? Either.left(ConfigError.InvalidData(["PORETRACK_ADMIN_TOKEN"], `PORETRACK_ADMIN_TOKEN must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (got ${Redacted.value(token.value).length}); generate one with: openssl rand -base64 32`))
+      : Either.right(token))
+)
+
 /** Reads the configuration; every value has a default that suits a laptop. */
 export const appConfig: Config.Config<AppConfig> = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
@@ -122,5 +138,10 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   logFormat: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
-  policy: policyConfig
+  policy: policyConfig,
+  adminToken: adminTokenConfig,
+  sessionTtl: Config.duration("SESSION_TTL").pipe(Config.withDefault(Duration.hours(12)), Config.validate({
+    message: "SESSION_TTL must be at least 1 minute",
+    validation: (d) => Duration.greaterThanOrEqualTo(d, Duration.minutes(1))
+  }))
 })

@@ -7,6 +7,7 @@ import { EventLog } from "../persistence/EventLog.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { AppSettings, PolicyLive } from "./AppSettings.ts"
+import { Auth } from "./Auth.ts"
 import { ClientClusterLive, RunnerClusterLive } from "./Cluster.ts"
 import { DatabaseLive } from "./Database.ts"
 import { HttpServerLive, RunnerHttpLive } from "./HttpServer.ts"
@@ -30,9 +31,12 @@ const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive).pipe(Layer.provid
 /** What serves clients: the application service and the event log's live feed. */
 const ClientFacing = SampleApi.Default.pipe(Layer.provideMerge(EventLog.Default))
 
+/** Who is calling (keys, sessions, accounts, audit log); while no user exists, opens and logs the one-time setup link. */
+const Accounts = Layer.effectDiscard(Effect.flatMap(Auth, (auth) => auth.openSetup())).pipe(Layer.provideMerge(Auth.Default))
+
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */
 export const AllInOneLive = HttpServerLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing, Retention)),
+  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing, Retention, Accounts)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
@@ -48,7 +52,7 @@ export const RunnerLive = RunnerHttpLive.pipe(
 
 /** A stateless gateway: a client-only cluster member serving REST, RPC, probes and metrics. */
 export const GatewayLive = HttpServerLive.pipe(
-  Layer.provideMerge(ClientFacing),
+  Layer.provideMerge(Layer.merge(ClientFacing, Accounts)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(ClientClusterLive),
   Layer.provideMerge(DatabaseLive)

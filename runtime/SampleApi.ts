@@ -9,7 +9,7 @@ import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
 import { Policy } from "../actors/WorkflowPolicy.ts"
 import { decodePosition, encodePosition, EventLog } from "../persistence/EventLog.ts"
-import { SampleRepo } from "../persistence/SampleRepo.ts"
+import { SampleRepo, SubmissionNumberTaken } from "../persistence/SampleRepo.ts"
 import type { BatchCommand, BatchItem, BatchResult, CreatedSubmission, ListSamples, NewSampleInput, SubmissionInput } from "../rpc/Api.ts"
 import type { CommandResult, SampleCommand } from "../rpc/Commands.ts"
 import {
@@ -51,6 +51,22 @@ export const newSubmissionNumber = (now: number): string => {
 
 /** How often a generated submission number is drawn again after it collided with an existing one. */
 const NUMBER_ATTEMPTS = 3
+
+/**
+ * Runs `insert` with a generated submission number, drawing a new one when it collided with an existing number (at
+ * most NUMBER_ATTEMPTS draws; a third collision in a row means the generator is broken: a defect).
+ */
+export const withFreshNumber = <A, E, R>(
+  insert: (number: string) => Effect.Effect<A, E | SubmissionNumberTaken, R>,
+  draw: () => string
+): Effect.Effect<A, Exclude<E, SubmissionNumberTaken>, R> => {
+  const taken = (e: E | SubmissionNumberTaken): e is SubmissionNumberTaken => e instanceof SubmissionNumberTaken
+  const attempt = (left: number): Effect.Effect<A, Exclude<E, SubmissionNumberTaken>, R> =>
+    Effect.suspend(() => insert(draw())).pipe(
+      Effect.catchIf(taken, (e) => (left > 1 ? attempt(left - 1) : Effect.die(e)))
+    )
+  return attempt(NUMBER_ATTEMPTS)
+}
 
 /** JSON with object keys sorted at every level: the same request always gives the same text. */
 const canonicalJson = (value: unknown): string =>
@@ -218,10 +234,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
               rows: [{ row: 0, issues: [{ path: "number", message: `${e.number} is already used by another submission` }] }]
             })))
         )
-        : yield* Effect.suspend(() => insert(newSubmissionNumber(at))).pipe(
-          Effect.retry({ while: (e) => e._tag === "SubmissionNumberTaken", times: NUMBER_ATTEMPTS - 1 }),
-          Effect.catchTag("SubmissionNumberTaken", Effect.die)
-        )
+        : yield* withFreshNumber(insert, () => newSubmissionNumber(at))
       if (creationKey !== undefined && !written) {
         // Another request with the same key committed first (and nothing of ours was written): answer as its replay.
         const prior = yield* priorCreation(creationKey.principal, creationKey.key, print)

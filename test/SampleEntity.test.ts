@@ -1,17 +1,27 @@
 /** The Sample actor over real PostgreSQL: durable writes, idempotency, refusals, the version fence. */
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Exit } from "effect"
+import { Cause, Effect, Either, Exit, Layer, Metric, Option } from "effect"
+import { Sample } from "../actors/Sample.ts"
 import { CompleteStep, Hold, Receive, Resume, StartStep } from "../rpc/Commands.ts"
+import type { SampleId } from "../rpc/Ids.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
+import { PendingMigrations } from "./PendingMigrations.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, submitSamples, TestSystem } from "./TestSystem.ts"
 
 const submit = (n = 1) => submitSamples(n)
 
+/** Messages this process has sent to Sample entities (each resend counts). */
+const requestsSent = Metric.snapshot.pipe(Effect.map((pairs) =>
+  pairs
+    .filter((p) => p.metricKey.name === "poretrack_cluster_requests_total")
+    .reduce((n, p) => n + ("count" in p.metricState && typeof p.metricState.count === "number" ? p.metricState.count : 0), 0)
+))
+
 const qc = new CompleteStep({ record: { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } } })
 
 describe("Sample entity on PostgreSQL", () => {
-  layer(TestSystem(), { excludeTestServices: true })((it) => {
+  layer(Layer.provideMerge(PendingMigrations, TestSystem()), { excludeTestServices: true })((it) => {
     it.effect("an accepted command is one durable transition: state, event and idempotency record", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi
@@ -95,6 +105,120 @@ describe("Sample entity on PostgreSQL", () => {
         const api = yield* SampleApi
         const missing = yield* api.execute("00000000-0000-4000-8000-000000000000" as never, new Receive(), undefined, "t").pipe(Effect.either)
         expect(Either.isLeft(missing) && missing.left._tag).toBe("SampleNotFound")
+      }))
+
+    it.effect("a database error that is not an outage ends the command as a defect at once, writes nothing, and is not SampleBusy", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const { samples } = yield* submit()
+        const id = samples[0]!.id
+        yield* api.execute(id, new Receive(), "r", "t")
+        // A constraint the next commit violates: 23514, bad data as far as the entity can tell, not an outage.
+        yield* Effect.promise(() => query(databaseUrl, "ALTER TABLE samples ADD CONSTRAINT test_no_hold CHECK (status <> 'on_hold') NOT VALID"))
+        const sent = yield* requestsSent
+        const exit = yield* api.execute(id, new Hold({ reason: "check" }), "hold-1", "t").pipe(Effect.exit)
+        yield* Effect.promise(() => query(databaseUrl, "ALTER TABLE samples DROP CONSTRAINT test_no_hold"))
+        if (Exit.isSuccess(exit)) return expect.fail("the violating commit was accepted")
+        expect(Option.isNone(Cause.failureOption(exit.cause))).toBe(true)
+        const defect = Cause.squash(exit.cause)
+        expect(defect).toMatchObject({ _tag: "CommandDefect", sampleId: id, sqlState: "23514" })
+        expect(JSON.stringify(exit.cause)).not.toContain("SampleBusy")
+        // Sent once: a defect is not resent as if the shard were moving.
+        expect((yield* requestsSent) - sent).toBe(1)
+        expect(yield* Effect.promise(() => query(databaseUrl, "SELECT version, status FROM samples WHERE id = $1", [id]))).toEqual([
+          { version: 2, status: "in_progress" }
+        ])
+        const counts = yield* Effect.promise(() =>
+          query<{ events: number; commands: number }>(databaseUrl, `SELECT
+            (SELECT count(*)::int FROM sample_events WHERE sample_id = $1) AS events,
+            (SELECT count(*)::int FROM sample_commands WHERE sample_id = $1 AND key = 'hold-1') AS commands`, [id])
+        )
+        expect(counts).toEqual([{ events: 2, commands: 0 }])
+        // Nothing was recorded under the key: the same command runs once the data allows it.
+        const held = yield* api.execute(id, new Hold({ reason: "check" }), "hold-1", "t")
+        expect(held.replayed).toBe(false)
+        expect(held.sample.status).toBe("on_hold")
+        expect(held.sample.version).toBe(3)
+      }))
+
+    it.effect("a command that bypasses the contract (NUL in its encoded payload) is refused as InvalidInput by the entity", () =>
+      Effect.gen(function*() {
+        const { databaseUrl } = yield* TestEndpoint
+        const { samples } = yield* submit()
+        const id = samples[0]!.id
+        const client = yield* Sample.client
+        const refused = yield* client(id).Execute({ command: { _tag: "Hold", reason: "a\u0000b" }, idempotencyKey: "nul-1", actor: "t" }).pipe(Effect.either)
+        if (Either.isRight(refused)) return expect.fail("accepted")
+        expect(refused.left).toMatchObject({ _tag: "InvalidInput", issues: [{ path: "command.reason", message: "must not contain NUL, control characters or unpaired surrogates" }] })
+        expect(yield* Effect.promise(() => query(databaseUrl, "SELECT version FROM samples WHERE id = $1", [id]))).toEqual([{ version: 1 }])
+      }))
+
+    it.effect("a batch naming a sample twice is refused whole (InvalidInput on sampleIds, naming the id) and runs nothing", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const { samples } = yield* submit(2)
+        const [a, b] = samples.map((s) => s.id) as [SampleId, SampleId]
+        const refused = yield* api.batch([a, b, a], new Receive(), undefined, "t").pipe(Effect.either)
+        if (Either.isRight(refused)) return expect.fail("accepted")
+        expect(refused.left._tag).toBe("InvalidInput")
+        expect(refused.left.issues).toEqual([{ path: "sampleIds", message: `duplicated sample ids: ${a}` }])
+        const rows = yield* Effect.promise(() => query<{ version: number }>(databaseUrl, "SELECT version FROM samples WHERE id = ANY($1::uuid[])", [[a, b]]))
+        expect(rows.map((r) => r.version)).toEqual([1, 1])
+        const ok = yield* api.batch([a, b], new Receive(), undefined, "t")
+        expect(ok.succeeded).toBe(2)
+      }))
+
+    it.effect("creating with an idempotency key: a repeat replays the first sample, another body is refused, keys are per principal", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const input = { sampleName: "IDEM-1", submitterEmail: "ada@lab.example", priority: "normal" as const, flowCellType: "R10.4.1" as const }
+        const first = yield* api.createSample(input, "alice", "create-1", "alice")
+        const again = yield* api.createSample(input, "alice", "create-1", "alice")
+        expect(first.replayed).toBe(false)
+        expect(again.replayed).toBe(true)
+        expect(again.sample.id).toBe(first.sample.id)
+        expect(again.sample.submissionId).toBe(first.sample.submissionId)
+        const other = yield* api.createSample({ ...input, sampleName: "IDEM-2" }, "alice", "create-1", "alice").pipe(Effect.either)
+        expect(Either.isLeft(other) && other.left._tag).toBe("IdempotencyKeyReused")
+        // The same key under another principal is another creation.
+        const bobs = yield* api.createSample(input, "bob", "create-1", "bob")
+        expect(bobs.replayed).toBe(false)
+        expect(bobs.sample.id).not.toBe(first.sample.id)
+        const rows = yield* Effect.promise(() =>
+          query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM samples WHERE name = 'IDEM-1'")
+        )
+        expect(rows).toEqual([{ n: 2 }])
+        // A sample request under a submission's key (same principal) is a different request.
+        const asSubmission = yield* api.createSubmission({ ...input, source: "api", samples: [{ sampleName: "IDEM-1" }] }, "alice", "create-1", "alice").pipe(Effect.either)
+        expect(Either.isLeft(asSubmission) && asSubmission.left._tag).toBe("IdempotencyKeyReused")
+      }))
+
+    it.effect("concurrent submissions with the same key create one submission and all answer with it", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const input = {
+          submitterEmail: "ada@lab.example",
+          source: "api" as const,
+          priority: "normal" as const,
+          flowCellType: "R10.4.1" as const,
+          samples: [{ sampleName: "RACE-1" }, { sampleName: "RACE-2", organism: "E. coli" }]
+        }
+        const results = yield* Effect.all(Array.from({ length: 6 }, () => api.createSubmission(input, "lab", "sub-key-1", "lab")), { concurrency: "unbounded" })
+        const ids = new Set(results.map((r) => r.submission.id))
+        expect(ids.size).toBe(1)
+        expect(results.filter((r) => r.replayed === false)).toHaveLength(1)
+        for (const r of results) expect(r.samples.map((s) => s.sampleName)).toEqual(["RACE-1", "RACE-2"])
+        const [row] = yield* Effect.promise(() =>
+          query<{ submissions: number; samples: number; keys: number }>(databaseUrl, `SELECT
+            (SELECT count(*)::int FROM submissions WHERE id = ANY($1::uuid[])) AS submissions,
+            (SELECT count(*)::int FROM samples WHERE name LIKE 'RACE-%') AS samples,
+            (SELECT count(*)::int FROM creation_keys WHERE principal = 'lab' AND key = 'sub-key-1') AS keys`, [[...ids]])
+        )
+        expect(row).toEqual({ submissions: 1, samples: 2, keys: 1 })
       }))
   })
 })

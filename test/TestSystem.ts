@@ -37,6 +37,8 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     logLevel: LogLevel.Info,
     otlpEndpoint: Option.none(),
     policy: defaultPolicy,
+    adminToken: Option.none(),
+    sessionTtl: Duration.hours(12),
     ...overrides
   }
 }
