@@ -12,24 +12,38 @@ import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { BACKLOG_INDEX_DDL } from "../persistence/ClusterBacklog.ts"
 import { AppSettings } from "./AppSettings.ts"
 
-const shardingConfig = Layer.effect(
-  ShardingConfig.ShardingConfig,
-  Effect.map(AppSettings, (s) => ({
-    ...ShardingConfig.defaults,
-    runnerAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make(s.runnerHost, s.runnerPort)),
-    runnerListenAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make("0.0.0.0", s.runnerPort)),
-    entityMessagePollInterval: s.entityMessagePollInterval,
-    shardLockRefreshInterval: s.shardLockRefreshInterval,
-    shardLockExpiration: s.shardLockExpiration,
-    refreshAssignmentsInterval: s.refreshAssignmentsInterval,
-    entityMaxIdleTime: s.entityMaxIdle,
-    simulateRemoteSerialization: false,
-    // A stopping runner stays registered until its entities have stopped, then unregisters and releases its shard
-    // locks together, so the others find the locks free when they notice (preemptive unregistering made them try
-    // while the locks were still held and wait a second before trying again: SIGTERM handover p50 1.4 s → 0.8 s).
-    preemptiveShutdown: false
-  }))
-)
+/**
+ * The sharding config of a process. A runner listens on RUNNER_HOST itself, not on every interface: the runner port
+ * takes unauthenticated cluster messages, so it stays on the network the other members use (the pod IP in
+ * Kubernetes, the service's container address in compose, loopback on a laptop).
+ */
+export const shardingConfigOf = (s: Pick<
+  typeof AppSettings.Service,
+  | "role"
+  | "runnerHost"
+  | "runnerPort"
+  | "entityMessagePollInterval"
+  | "shardLockRefreshInterval"
+  | "shardLockExpiration"
+  | "refreshAssignmentsInterval"
+  | "entityMaxIdle"
+>): ShardingConfig.ShardingConfig["Type"] => ({
+  ...ShardingConfig.defaults,
+  runnerAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make(s.runnerHost, s.runnerPort)),
+  runnerListenAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make(s.runnerHost, s.runnerPort)),
+  entityMessagePollInterval: s.entityMessagePollInterval,
+  shardLockRefreshInterval: s.shardLockRefreshInterval,
+  shardLockExpiration: s.shardLockExpiration,
+  refreshAssignmentsInterval: s.refreshAssignmentsInterval,
+  entityMaxIdleTime: s.entityMaxIdle,
+  simulateRemoteSerialization: false,
+  // A stopping runner stays registered until its entities have stopped, then unregisters and releases its shard
+  // locks together, so the others find the locks free when they notice (preemptive unregistering made them try
+  // while the locks were still held and wait a second before trying again: SIGTERM handover p50 1.4 s → 0.8 s).
+  preemptiveShutdown: false
+})
+
+const shardingConfig = Layer.effect(ShardingConfig.ShardingConfig, Effect.map(AppSettings, shardingConfigOf))
 
 const storage = Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer), Layer.orDie(SqlRunnerStorage.layer))
 
