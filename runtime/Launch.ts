@@ -1,6 +1,7 @@
 /** Runs one role as a process: settings from the environment, logging, a start-up banner, graceful shutdown. */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Logger, Option } from "effect"
+import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
+import { EmbeddedPostgresError } from "../persistence/EmbeddedPostgres.ts"
 import { AppSettings, type Role } from "./AppSettings.ts"
 import { AllInOneLive, GatewayLive, RunnerLive } from "./Main.ts"
 import { TelemetryLive } from "./Telemetry.ts"
@@ -47,5 +48,22 @@ export const launch = (role: Role) => {
     Layer.provideMerge(LoggerLive),
     Layer.provideMerge(Settings)
   )
-  Layer.launch(Main).pipe(NodeRuntime.runMain({ disablePrettyLogger: true }))
+  Layer.launch(Main).pipe(
+    Effect.tapErrorCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.void
+        : Option.match(startFailure(cause), { onSome: Console.error, onNone: () => Effect.logError(cause) })
+    ),
+    NodeRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: true })
+  )
 }
+
+/**
+ * A start-up failure that explains itself in one line (an EmbeddedPostgresError without a cause: the folder the
+ * `postgres` user cannot enter, and what to set instead): printed as that line, with no stack trace.
+ */
+const startFailure = <E>(cause: Cause.Cause<E>): Option.Option<string> =>
+  Cause.failureOption(cause).pipe(
+    Option.filter((e): e is E & EmbeddedPostgresError => e instanceof EmbeddedPostgresError && e.cause === undefined),
+    Option.map((e) => e.message)
+  )
