@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { Hold } from "./Commands.ts"
-import { checkJsonDepth, decodeStrict, decodeSubmission } from "./Decode.ts"
+import { checkJsonBody, checkJsonDepth, decodeStrict, decodeSubmission } from "./Decode.ts"
 import { StepData } from "./Workflow.ts"
 
 const nestedArrays = (depth: number): unknown => JSON.parse("[".repeat(depth) + "]".repeat(depth))
@@ -34,6 +34,15 @@ describe("decodeStrict", () => {
     const r = decodeStrict(Hold, deep, "hold request")
     expect(Either.isLeft(r) && r.left._tag).toBe("InvalidInput")
     expect(decodeStrict(Schema.Unknown, nestedArrays(100_000), "body").pipe(Either.isLeft)).toBe(true)
+  })
+})
+
+describe("checkJsonBody", () => {
+  it("refuses prototype keys of a batch body before a Record decode could swallow them", () => {
+    const body = JSON.parse(`{"sampleIds":["a"],"reason":"x","__proto__":{"polluted":1},"data":{"prototype":2}}`)
+    expect(pathsOf(checkJsonBody(body))).toEqual(["__proto__", "data.prototype"])
+    expect(Either.isRight(checkJsonBody({ sampleIds: ["a"], reason: "x" }))).toBe(true)
+    expect(Either.isLeft(checkJsonBody(nestedArrays(3000)))).toBe(true)
   })
 })
 

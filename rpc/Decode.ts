@@ -86,6 +86,16 @@ export const checkJsonDepth = (value: unknown, max = MAX_JSON_DEPTH): Either.Eit
 }
 
 /**
+ * Both checks of decodeStrict on a raw JSON body, for bodies decoded otherwise (e.g. a batch body whose extra fields
+ * are a Record): Schema copies a `__proto__` key of a Record by assignment, which sets the copy's prototype and hides
+ * the key from any later check. Call it on the parsed body first.
+ */
+export const checkJsonBody = (value: unknown, max = MAX_JSON_DEPTH): Either.Either<unknown, InvalidInput> => {
+  const issues = inspect(value, max, true)
+  return issues.length === 0 ? Either.right(value) : Either.left(new InvalidInput({ message: "invalid request body", issues }))
+}
+
+/**
  * Decodes `input` strictly (unknown fields are errors), or an InvalidInput naming each field. Keys that could reach a
  * prototype (`__proto__`, `constructor`, `prototype`) are refused anywhere in the input, as is nesting deeper than 64.
  */
