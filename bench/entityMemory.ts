@@ -53,7 +53,16 @@ const main = async () => {
     otlpEndpoint: Option.none(),
     policy: defaultPolicy,
     adminToken: Option.none(),
-    sessionTtl: Duration.hours(12)
+    sessionTtl: Duration.hours(12),
+    door: {
+      maxBodyBytes: 1_048_576,
+      maxJsonDepth: 32,
+      requestTimeout: Duration.seconds(30),
+      perPrincipal: { perSecond: 200, burst: 400 },
+      perAddress: { perSecond: 10, burst: 40 },
+      metricsToken: Option.none(),
+      metricsPublic: false
+    }
   })
   const program = Effect.gen(function*() {
     const api = yield* SampleApi

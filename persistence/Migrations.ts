@@ -1,6 +1,8 @@
 /** Schema migrations, applied in order under an advisory lock so that several processes may start at once. */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { CONSUMER_OWNER_DDL } from "./EventLog.ts"
+import { CREATION_KEYS_DDL } from "./SampleRepo.ts"
 
 const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
   [1, "core", `
@@ -165,7 +167,9 @@ CREATE TABLE setup_tokens (
   created_at timestamptz NOT NULL DEFAULT now(),
   expires_at timestamptz NOT NULL
 );
-`]
+`],
+  [5, "creation_keys", CREATION_KEYS_DDL],
+  [6, "consumer_owner", CONSUMER_OWNER_DDL]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

@@ -1,6 +1,8 @@
 /** The typed RPC surface served at `/rpc`: what the web app and RPC integrators call. */
-import { Rpc, RpcGroup } from "@effect/rpc"
+import { Rpc, RpcGroup, RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
+import { Forbidden, RateLimited, Unauthenticated } from "./Auth.ts"
+import { CurrentPrincipal } from "./PoretrackApi.ts"
 import {
   BatchRequest,
   BatchResult,
@@ -16,33 +18,58 @@ import {
   SubmissionInput
 } from "./Api.ts"
 import { CommandResult, SampleCommand } from "./Commands.ts"
-import { CommandError, InvalidInput, SampleNotFound, SubmissionRejected } from "./Errors.ts"
+import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionRejected } from "./Errors.ts"
 import { SampleId } from "./Ids.ts"
 import { SampleEvent, SampleView, StepId, WorkflowView } from "./Workflow.ts"
 
+/**
+ * Every RPC needs a principal: an API key (`Authorization: Bearer …`) or a signed-in browser's session cookie with its
+ * `X-CSRF-Token`. Refusals are typed: Unauthenticated, Forbidden (role, scope or another submitter's sample),
+ * RateLimited.
+ */
+export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("RpcAuthentication", {
+  provides: CurrentPrincipal,
+  failure: Schema.Union(Unauthenticated, Forbidden, RateLimited)
+}) {}
+
+const Key = (max: number) => Schema.optional(Schema.String.pipe(Schema.pattern(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`))))
+
 /** Every RPC of poretrack, grouped under `Samples.*`, `Submissions.*`, `Queues.*` and `Events.*`. */
 export class PoretrackRpcs extends RpcGroup.make(
-  Rpc.make("Samples.Create", { payload: NewSampleInput, success: CreatedSample, error: Schema.Union(SubmissionRejected, InvalidInput) }),
-  Rpc.make("Samples.Get", { payload: { id: SampleId }, success: SampleView, error: SampleNotFound }),
-  Rpc.make("Samples.List", { payload: ListSamples, success: SamplePage, error: InvalidInput }),
-  Rpc.make("Samples.Workflow", { payload: { id: SampleId }, success: WorkflowView, error: SampleNotFound }),
-  Rpc.make("Samples.Events", { payload: { id: SampleId }, success: EventList, error: SampleNotFound }),
+  Rpc.make("Samples.Create", {
+    payload: { ...NewSampleInput.fields, idempotencyKey: Key(200) },
+    success: CreatedSample,
+    error: Schema.Union(SubmissionRejected, InvalidInput, IdempotencyKeyReused, Forbidden)
+  }),
+  Rpc.make("Samples.Get", { payload: { id: SampleId }, success: SampleView, error: Schema.Union(SampleNotFound, Forbidden) }),
+  Rpc.make("Samples.List", { payload: ListSamples, success: SamplePage, error: Schema.Union(InvalidInput, Forbidden) }),
+  Rpc.make("Samples.Workflow", { payload: { id: SampleId }, success: WorkflowView, error: Schema.Union(SampleNotFound, Forbidden) }),
+  Rpc.make("Samples.Events", { payload: { id: SampleId }, success: EventList, error: Schema.Union(SampleNotFound, Forbidden) }),
   Rpc.make("Samples.Execute", {
-    payload: { id: SampleId, command: SampleCommand, idempotencyKey: Schema.optional(Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/))) },
+    payload: { id: SampleId, command: SampleCommand, idempotencyKey: Key(200) },
     success: CommandResult,
-    error: CommandError
+    error: Schema.Union(CommandError, Forbidden)
   }),
   Rpc.make("Samples.Batch", {
-    payload: { ...BatchRequest.fields, idempotencyKey: Schema.optional(Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,150}$/))) },
-    success: BatchResult
+    payload: { ...BatchRequest.fields, idempotencyKey: Key(150) },
+    success: BatchResult,
+    error: Schema.Union(InvalidInput, Forbidden)
   }),
-  Rpc.make("Submissions.Create", { payload: SubmissionInput, success: CreatedSubmission, error: SubmissionRejected }),
+  Rpc.make("Submissions.Create", {
+    payload: { ...SubmissionInput.fields, idempotencyKey: Key(200) },
+    success: CreatedSubmission,
+    error: Schema.Union(SubmissionRejected, InvalidInput, IdempotencyKeyReused, Forbidden)
+  }),
   Rpc.make("Queues.Get", {
-    payload: { step: StepId, cursor: Schema.optional(Schema.String), limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 500))) },
+    payload: { step: StepId, cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(400))), limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 500))) },
     success: QueuePage,
-    error: InvalidInput
+    error: Schema.Union(InvalidInput, Forbidden)
   }),
-  Rpc.make("Events.Read", { payload: { consumer: ConsumerName, limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000))) }, success: EventBatch }),
-  Rpc.make("Events.Ack", { payload: { consumer: ConsumerName, cursor: Schema.String }, success: Schema.Void, error: InvalidInput }),
-  Rpc.make("Events.Watch", { payload: { sampleId: Schema.optional(SampleId) }, success: SampleEvent, stream: true })
-) {}
+  Rpc.make("Events.Read", {
+    payload: { consumer: ConsumerName, limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000))) },
+    success: EventBatch,
+    error: Schema.Union(InvalidInput, Forbidden)
+  }),
+  Rpc.make("Events.Ack", { payload: { consumer: ConsumerName, cursor: Schema.String.pipe(Schema.maxLength(60)) }, success: Schema.Void, error: Schema.Union(InvalidInput, Forbidden) }),
+  Rpc.make("Events.Watch", { payload: { sampleId: Schema.optional(SampleId) }, success: SampleEvent, error: Schema.Union(SampleNotFound, Forbidden), stream: true })
+).middleware(RpcAuthentication) {}

@@ -32,7 +32,38 @@ export interface AppConfig {
   readonly adminToken: Option.Option<Redacted.Redacted>
   /** How long a browser session lives without use; each use (at most once a minute) extends it by this much. */
   readonly sessionTtl: Duration.Duration
+  /** The door's limits (runtime/Door.ts) and who may read /metrics. */
+  readonly door: DoorSettings
 }
+
+/** Limits every request to /api and /rpc meets before any route; per gateway process. */
+export interface DoorSettings {
+  readonly maxBodyBytes: number
+  readonly maxJsonDepth: number
+  readonly requestTimeout: Duration.Duration
+  /** Token bucket per API key or user: sustained requests per second and burst. */
+  readonly perPrincipal: { readonly perSecond: number; readonly burst: number }
+  /** Token bucket per client address for requests without credentials (sign-in included). */
+  readonly perAddress: { readonly perSecond: number; readonly burst: number }
+  /** A bearer token that may read /metrics from anywhere; without it, only loopback clients may (unless public). */
+  readonly metricsToken: Option.Option<Redacted.Redacted>
+  /** /metrics open to every client (inside a private network). */
+  readonly metricsPublic: boolean
+}
+
+const positive = (name: string, fallback: number) =>
+  Config.number(name).pipe(Config.withDefault(fallback), Config.validate({ message: `${name} must be a positive number`, validation: (n) => n > 0 }))
+
+/** The door's settings, all optional. */
+export const doorConfig: Config.Config<DoorSettings> = Config.all({
+  maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(1_048_576), Config.validate({ message: "MAX_BODY_BYTES must be at least 1024", validation: (n) => n >= 1024 })),
+  maxJsonDepth: Config.integer("MAX_JSON_DEPTH").pipe(Config.withDefault(32), Config.validate({ message: "MAX_JSON_DEPTH must be between 4 and 256", validation: (n) => n >= 4 && n <= 256 })),
+  requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  perPrincipal: Config.all({ perSecond: positive("RATE_LIMIT_PER_SECOND", 200), burst: positive("RATE_LIMIT_BURST", 400) }),
+  perAddress: Config.all({ perSecond: positive("RATE_LIMIT_ANONYMOUS_PER_SECOND", 10), burst: positive("RATE_LIMIT_ANONYMOUS_BURST", 40) }),
+  metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
+  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(false))
+})
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -143,5 +174,6 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   sessionTtl: Config.duration("SESSION_TTL").pipe(Config.withDefault(Duration.hours(12)), Config.validate({
     message: "SESSION_TTL must be at least 1 minute",
     validation: (d) => Duration.greaterThanOrEqualTo(d, Duration.minutes(1))
-  }))
+  })),
+  door: doorConfig
 })

@@ -9,15 +9,18 @@ import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer, Metric, MetricBoundaries, Option } from "effect"
+import { Duration, Effect, Layer, Metric, MetricBoundaries, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { AppSettings } from "./AppSettings.ts"
+import { door, refusal } from "./Door.ts"
+import { currentRequestId } from "./RequestId.ts"
 import { exposition } from "./Prometheus.ts"
-import { RestRoutes } from "./RestRoutes.ts"
-import { RpcHandlersLive } from "./RpcHandlers.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { RestApiLive, routeTemplateOf } from "./RestApi.ts"
+import { RpcAuthenticationLive, RpcHandlersLive } from "./RpcHandlers.ts"
 
 /** `/health/live` (the process runs) and `/health/ready` (database and cluster answer). */
 export const HealthRoutes = HttpLayerRouter.addAll([
@@ -32,29 +35,54 @@ export const HealthRoutes = HttpLayerRouter.addAll([
   }))
 ])
 
-/** Prometheus scrape endpoint (the cluster's persisted-message backlog is read at each scrape). */
-export const MetricsRoute = HttpLayerRouter.add("GET", "/metrics", Effect.zipRight(sampleBacklog, exposition).pipe(Effect.map((text) =>
-  HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))))
+const LOOPBACK = /^(?:127\.|::1$|::ffff:127\.)/
 
-/** The REST bridge and the RPC server. */
+/**
+ * Prometheus scrape endpoint (the cluster's persisted-message backlog is read at each scrape). Reachable from loopback,
+ * with `Authorization: Bearer <METRICS_TOKEN>`, or from anywhere when METRICS_PUBLIC=true (inside a private network).
+ */
+export const MetricsRoute = HttpLayerRouter.add("GET", "/metrics", Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const { door: settings } = yield* AppSettings
+  const address = Option.getOrElse(request.remoteAddress, () => "")
+  const token = Option.map(settings.metricsToken, Redacted.value)
+  const allowed = settings.metricsPublic || LOOPBACK.test(address) ||
+    (Option.isSome(token) && request.headers.authorization === `Bearer ${token.value}`)
+  if (!allowed) return refusal(403, "Forbidden", "/metrics is served to loopback clients, or with Authorization: Bearer <METRICS_TOKEN>")
+  const text = yield* Effect.zipRight(sampleBacklog, exposition)
+  return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+}))
+
+/** The REST bridge (with its OpenAPI document and reference page) and the RPC server. */
 export const ApiRoutes = Layer.mergeAll(
-  RestRoutes,
+  RestApiLive,
   RpcServer.layerHttpRouter({ group: PoretrackRpcs, path: "/rpc", protocol: "http" }).pipe(
     Layer.provide(RpcHandlersLive),
+    Layer.provide(RpcAuthenticationLive),
     Layer.provide(RpcSerialization.layerNdjson)
   )
 )
 
+const escaped = Metric.counter("poretrack_http_unhandled_failures_total", {
+  description: "Requests whose failure no route turned into a response (answered 500 and logged)",
+  incremental: true
+})
 const requests = Metric.counter("poretrack_http_requests_total", { description: "HTTP requests by route, method and status", incremental: true })
 const latency = Metric.histogram(
   "poretrack_http_request_duration_seconds",
   MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
   "HTTP request latency by route and method"
 )
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
-/** A route label without ids or query, so the label set stays small. */
-const routeOf = (url: string) => url.split("?")[0]!.replace(UUID, ":id").slice(0, 80)
+const OTHER_ROUTES = new Set(["/health/live", "/health/ready", "/metrics", "/"])
+/** A route label from the declared templates, so the label set stays bounded whatever paths clients send. */
+const routeOf = (url: string) => {
+  const path = url.split("?")[0] ?? ""
+  return routeTemplateOf(path) ?? (OTHER_ROUTES.has(path) ? path : "unmatched")
+}
 const RequestIdPattern = /^[\x21-\x7e]{1,128}$/
+
+/** A total effect seen as one the router may still fail (the router's middleware type wants that possibility kept). */
+const mayFail = <A, R>(effect: Effect.Effect<A, never, R>): Effect.Effect<A, HttpLayerRouter.unhandled, R> => effect
 
 const Observe = HttpLayerRouter.middleware((httpApp) =>
   Effect.gen(function*() {
@@ -67,7 +95,21 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
       onNone: () => ({ requestId }),
       onSome: (s) => ({ requestId, traceId: s.traceId })
     })
-    const response = yield* httpApp.pipe(Effect.annotateLogs(annotations))
+    const response = yield* httpApp.pipe(
+      // Nothing escapes as a bare 500: a failure no route turned into a response is logged and answered in JSON.
+      Effect.catchAllCause((cause) =>
+        Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
+          Effect.zipRight(Metric.increment(escaped)),
+          Effect.as(HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 }))
+        )),
+      Effect.annotateLogs(annotations),
+      Effect.locally(currentRequestId, requestId)
+    )
+    if (response.status >= 500 && response.status !== 503) {
+      yield* Effect.logError("request answered with a server error", { method: request.method, route: routeOf(request.url), status: response.status }).pipe(
+        Effect.annotateLogs(annotations)
+      )
+    }
     const route = routeOf(request.url)
     yield* Metric.update(
       Metric.tagged(Metric.tagged(Metric.tagged(requests, "route", route), "method", request.method), "status", String(response.status)),
@@ -75,13 +117,17 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
     )
     yield* Metric.update(Metric.tagged(Metric.tagged(latency, "route", route), "method", request.method), (performance.now() - started) / 1000)
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-  }), { global: true })
+  }).pipe(mayFail), { global: true })
 
-/** Serves `routes` (plus request ids and metrics) on HTTP_HOST:PORT. */
+/** The door (runtime/Door.ts) in front of every route, inside the request-id and metrics middleware. */
+const Door = Layer.unwrapEffect(Effect.map(AppSettings, (s) => HttpLayerRouter.middleware(door(s.door), { global: true })))
+
+/** Serves `routes` (plus request ids, metrics and the door) on HTTP_HOST:PORT. */
 export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const settings = yield* AppSettings
-    return HttpLayerRouter.serve(Layer.mergeAll(routes, Observe), { disableLogger: true, disableListenLog: true }).pipe(
+    return HttpLayerRouter.serve(Layer.mergeAll(routes, Door, Observe), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provide(RateLimiter.layer(settings.door.perPrincipal, settings.door.perAddress)),
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, host: settings.httpHost }))
     )
   }))

@@ -1,27 +1,135 @@
-/** The handlers of `PoretrackRpcs`, served at `/rpc` (Effect RPC over HTTP, NDJSON). */
-import { Effect } from "effect"
-import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
+/**
+ * The handlers of `PoretrackRpcs`, served at `/rpc` (Effect RPC over HTTP, NDJSON), with the same authentication and
+ * the same authorization rules as the REST bridge (runtime/Authorization.ts).
+ */
+import { Headers } from "@effect/platform"
+import { Cookies } from "@effect/platform"
+import { Effect, Layer, Stream } from "effect"
+import { actorOf, Forbidden, RateLimited, Unauthenticated } from "../rpc/Auth.ts"
+import { CurrentPrincipal, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
+import { PoretrackRpcs, RpcAuthentication } from "../rpc/PoretrackRpcs.ts"
+import type { SampleId } from "../rpc/Ids.ts"
+import { SubmissionInput } from "../rpc/Api.ts"
+import { decodeSubmission } from "../rpc/Decode.ts"
+import { Schema } from "effect"
+import { Auth } from "./Auth.ts"
+import { ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 import { SampleApi } from "./SampleApi.ts"
 
-const RPC_ACTOR = "rpc"
+const encodeSubmission = Schema.encodeSync(SubmissionInput)
 
-/** Every RPC mapped onto the application service. */
+/** Bearer key, else session cookie with the session's CSRF token (every RPC is a POST), then the principal's bucket. */
+export const RpcAuthenticationLive = Layer.effect(
+  RpcAuthentication,
+  Effect.gen(function*() {
+    const auth = yield* Auth
+    const limiter = yield* RateLimiter
+    return RpcAuthentication.of(({ headers }) =>
+      Effect.gen(function*() {
+        const authorization = Headers.get(headers, "authorization")
+        const principal = authorization._tag === "Some" && authorization.value.startsWith("Bearer ")
+          ? yield* auth.authenticateBearer(authorization.value.slice("Bearer ".length))
+          : yield* Effect.gen(function*() {
+            const cookie = Headers.get(headers, "cookie")
+            const token = cookie._tag === "Some" ? Cookies.parseHeader(cookie.value)[SESSION_COOKIE] : undefined
+            if (token === undefined) return yield* new Unauthenticated({ message: "sign in, or send Authorization: Bearer <API key>" })
+            const session = yield* auth.authenticateSession(token)
+            const csrf = Headers.get(headers, "x-csrf-token")
+            if (csrf._tag === "None" || csrf.value !== session.csrfToken) {
+              return yield* new Unauthenticated({ message: "an RPC from a signed-in browser must carry the session's X-CSRF-Token header" })
+            }
+            return session.principal
+          })
+        const taken = limiter.principal(`${principal._tag}:${principal.id}`)
+        if (!taken.allowed) {
+          return yield* new RateLimited({ message: `rate limit reached; retry in ${taken.retryAfterSeconds} s`, retryAfterSeconds: taken.retryAfterSeconds })
+        }
+        return principal
+      })
+    )
+  })
+)
+
+/** Every RPC mapped onto the application service, after the principal's rights are checked. */
 export const RpcHandlersLive = PoretrackRpcs.toLayer(
   Effect.gen(function*() {
     const api = yield* SampleApi
+    const readable = (id: SampleId) =>
+      Effect.gen(function*() {
+        const sample = yield* api.get(id)
+        yield* requireSampleRead(yield* CurrentPrincipal, sample)
+        return sample
+      })
     return {
-      "Samples.Create": (input) => api.createSample(input, RPC_ACTOR),
-      "Samples.Get": ({ id }) => api.get(id),
-      "Samples.List": (q) => api.list(q),
-      "Samples.Workflow": ({ id }) => api.workflow(id),
-      "Samples.Events": ({ id }) => api.events(id),
-      "Samples.Execute": ({ command, id, idempotencyKey }) => api.execute(id, command, idempotencyKey, RPC_ACTOR),
-      "Samples.Batch": ({ command, idempotencyKey, sampleIds }) => api.batch(sampleIds, command, idempotencyKey, RPC_ACTOR),
-      "Submissions.Create": (input) => api.createSubmission(input, RPC_ACTOR),
-      "Queues.Get": ({ cursor, limit, step }) => api.queue(step, cursor, limit),
-      "Events.Read": ({ consumer, limit }) => api.readEvents(consumer, limit ?? 100),
-      "Events.Ack": ({ consumer, cursor }) => api.ackEvents(consumer, cursor),
-      "Events.Watch": ({ sampleId }) => api.live({ sampleId })
+      "Samples.Create": ({ idempotencyKey, ...input }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requireCreate(principal, input.submitterEmail)
+          return yield* api.createSample(input, actorOf(principal), idempotencyKey)
+        }),
+      "Samples.Get": ({ id }) => readable(id),
+      "Samples.List": (q) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requirePermission(principal, "samples:read")
+          const own = ownEmailOf(principal)
+          return yield* api.list(own !== undefined ? { ...q, submitter: own } : q)
+        }),
+      "Samples.Workflow": ({ id }) => Effect.zipRight(readable(id), api.workflow(id)),
+      "Samples.Events": ({ id }) => Effect.zipRight(readable(id), api.events(id)),
+      "Samples.Execute": ({ command, id, idempotencyKey }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          const sample = ownEmailOf(principal) !== undefined ? yield* api.get(id) : { id, submitterEmail: "", status: "in_progress" as const }
+          yield* requireCommand(principal, command._tag, sample)
+          return yield* api.execute(id, command, idempotencyKey, actorOf(principal))
+        }),
+      "Samples.Batch": ({ command, idempotencyKey, sampleIds }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "batch commands are for facility staff and keys with samples:write")
+          yield* requireCommand(principal, command._tag, { id: "", submitterEmail: "", status: "in_progress" })
+          return yield* api.batch(sampleIds, command, idempotencyKey, actorOf(principal))
+        }),
+      "Submissions.Create": ({ idempotencyKey, ...input }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requireCreate(principal, input.submitterEmail)
+          // The same row rules as the REST bridge (names unique within the submission, …).
+          const checked = yield* decodeSubmission(encodeSubmission(input))
+          return yield* api.createSubmission(checked, actorOf(principal), idempotencyKey)
+        }),
+      "Queues.Get": ({ cursor, limit, step }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the lab's queues are for facility staff")
+          yield* requirePermission(principal, "samples:read")
+          return yield* api.queue(step, cursor, limit)
+        }),
+      "Events.Read": ({ consumer, limit }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requirePermission(principal, "events:read")
+          return yield* api.readEvents(actorOf(principal), consumer, limit ?? 100)
+        }),
+      "Events.Ack": ({ consumer, cursor }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requirePermission(principal, "events:read")
+          return yield* api.ackEvents(actorOf(principal), consumer, cursor)
+        }),
+      "Events.Watch": ({ sampleId }) =>
+        Stream.unwrap(Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          if (ownEmailOf(principal) !== undefined) {
+            if (sampleId === undefined) return yield* new Forbidden({ message: "a submitter watches one of their own samples at a time: give sampleId" })
+            yield* readable(sampleId)
+          } else {
+            yield* requirePermission(principal, "samples:read")
+          }
+          return api.live({ sampleId })
+        }))
     }
   })
 )

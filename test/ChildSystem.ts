@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { TEST_ADMIN_TOKEN } from "./TestAuth.ts"
 
 export interface Child {
   readonly baseUrl: string
@@ -30,7 +31,8 @@ export const clusterEnv = (databaseUrl: string): Record<string, string> => ({
   RUNNER_HOST: "127.0.0.1",
   SHARD_LOCK_REFRESH_INTERVAL: "1 second",
   SHARD_LOCK_EXPIRATION: "4 seconds",
-  ENTITY_MESSAGE_POLL_INTERVAL: "200 millis"
+  ENTITY_MESSAGE_POLL_INTERVAL: "200 millis",
+  PORETRACK_ADMIN_TOKEN: TEST_ADMIN_TOKEN
 })
 
 /** Starts a role (all-in-one by default) and resolves when it prints that it listens (or rejects when it exits first). */
@@ -43,7 +45,7 @@ export const startChild = (
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", `runtime/${role}.ts`], {
       cwd: process.cwd(),
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port) },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORETRACK_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""

@@ -1,3 +1,5 @@
+import { adminAuth } from "./TestAuth.ts"
+
 /** An HTTP client of the REST bridge for the multi-process tests, with the retry discipline of a careful integrator. */
 
 export interface Acked {
@@ -16,7 +18,7 @@ export const post = async (base: string, path: string, body: unknown, key?: stri
   try {
     const res = await fetch(`${base}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+      headers: { "content-type": "application/json", ...adminAuth, ...(key ? { "idempotency-key": key } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000)
     })

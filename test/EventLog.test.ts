@@ -2,13 +2,13 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { randomUUID } from "node:crypto"
 import pg from "pg"
-import { Effect, Either, Fiber, Layer, Option, ParseResult, Ref, Schema, Stream } from "effect"
+import { Effect, Either, Fiber, Option, ParseResult, Ref, Schema, Stream } from "effect"
 import { decodePosition, EventLog, START, type LogPosition } from "../persistence/EventLog.ts"
 import { EventBatch } from "../rpc/Api.ts"
 import { Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
-import { PendingMigrations } from "./PendingMigrations.ts"
+import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -24,7 +24,8 @@ const http = (method: "GET" | "POST", path: string, body?: unknown) =>
     return yield* Effect.promise(async () => {
       const response = await fetch(`${baseUrl}${path}`, {
         method,
-        ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+        headers: { ...adminAuth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
       })
       const text = await response.text()
       const json: unknown = text.length === 0 ? null : JSON.parse(text)
@@ -100,7 +101,7 @@ const settled = (databaseUrl: string) =>
   })
 
 describe("event log consumers", () => {
-  layer(Layer.provideMerge(PendingMigrations, TestSystem()), { excludeTestServices: true })((it) => {
+  layer(TestSystem(), { excludeTestServices: true })((it) => {
     it.effect("a new consumer reads the whole log from the start, in (tx, seq) order", () =>
       Effect.gen(function*() {
         const { databaseUrl } = yield* TestEndpoint

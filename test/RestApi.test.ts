@@ -6,6 +6,7 @@ import { BatchResult, CreatedSubmission, EventList, QueuePage, SamplePage } from
 import { CommandResult } from "../rpc/Commands.ts"
 import { FieldIssue } from "../rpc/Errors.ts"
 import { priorityRank, SampleView, STEP_IDS, WorkflowView, type Priority, type StepId } from "../rpc/Workflow.ts"
+import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -33,7 +34,7 @@ const call = (method: string, path: string, options: RequestOptions = {}) =>
       const body = options.raw !== undefined ? options.raw : options.json !== undefined ? JSON.stringify(options.json) : undefined
       const response = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
+        headers: { ...adminAuth, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
         ...(body !== undefined ? { body } : {})
       })
       const text = await response.text()

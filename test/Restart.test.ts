@@ -9,17 +9,18 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { startChild, stopEmbedded, type Child } from "./ChildSystem.ts"
 import { freePort } from "./freePort.ts"
+import { adminAuth } from "./TestAuth.ts"
 
 const post = async (base: string, path: string, body: unknown, key?: string) => {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    headers: { "content-type": "application/json", ...adminAuth, ...(key ? { "idempotency-key": key } : {}) },
     body: JSON.stringify(body)
   })
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> }
 }
 const get = async (base: string, path: string) => {
-  const res = await fetch(`${base}${path}`)
+  const res = await fetch(`${base}${path}`, { headers: adminAuth })
   return { status: res.status, body: (await res.json()) as unknown }
 }
 

@@ -1,5 +1,5 @@
 /** The typed RPC surface at `/rpc` over real HTTP (NDJSON), as the browser uses it: typed results, typed errors, live feed. */
-import { FetchHttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { RpcClient, RpcSerialization, type RpcClientError } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Data, Effect, Layer, Queue, Ref, Stream } from "effect"
@@ -8,6 +8,7 @@ import { ChangePriority, CompleteStep, Hold, Receive, Resume, StartStep } from "
 import { SampleId } from "../rpc/Ids.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
+import { adminAuth, TEST_ADMIN_TOKEN } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -18,7 +19,8 @@ class Poretrack extends Context.Tag("test/PoretrackRpcClient")<
 >() {}
 
 const ClientLive = Layer.scoped(Poretrack, RpcClient.make(PoretrackRpcs)).pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(TestEndpoint, ({ baseUrl }) => RpcClient.layerProtocolHttp({ url: `${baseUrl}/rpc` })))),
+  Layer.provide(Layer.unwrapEffect(Effect.map(TestEndpoint, ({ baseUrl }) =>
+    RpcClient.layerProtocolHttp({ url: `${baseUrl}/rpc`, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(TEST_ADMIN_TOKEN)) })))),
   Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
 )
 
@@ -37,8 +39,6 @@ const UNKNOWN = SampleId.make("00000000-0000-4000-8000-000000000000")
 /** The live feed did not deliver an expected event in time. */
 class LiveFeedMiss extends Data.TaggedError("LiveFeedMiss")<{ readonly message: string }> {}
 
-/** High-resolution wall clock in milliseconds. */
-
 /** Sends NDJSON lines to `/rpc` by hand, bypassing the client's encoding, and returns the parsed response lines. */
 const rawRpc = (lines: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -46,7 +46,7 @@ const rawRpc = (lines: ReadonlyArray<string>) =>
     return yield* Effect.promise(async () => {
       const response = await fetch(`${baseUrl}/rpc`, {
         method: "POST",
-        headers: { "content-type": "application/ndjson" },
+        headers: { "content-type": "application/ndjson", ...adminAuth },
         body: lines.map((l) => `${l}\n`).join("")
       })
       const text = await response.text()

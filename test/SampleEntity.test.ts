@@ -1,11 +1,10 @@
 /** The Sample actor over real PostgreSQL: durable writes, idempotency, refusals, the version fence. */
 import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Effect, Either, Exit, Layer, Metric, Option } from "effect"
+import { Cause, Effect, Either, Exit, Metric, Option } from "effect"
 import { Sample } from "../actors/Sample.ts"
 import { CompleteStep, Hold, Receive, Resume, StartStep } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
-import { PendingMigrations } from "./PendingMigrations.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, submitSamples, TestSystem } from "./TestSystem.ts"
 
@@ -21,7 +20,7 @@ const requestsSent = Metric.snapshot.pipe(Effect.map((pairs) =>
 const qc = new CompleteStep({ record: { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } } })
 
 describe("Sample entity on PostgreSQL", () => {
-  layer(Layer.provideMerge(PendingMigrations, TestSystem()), { excludeTestServices: true })((it) => {
+  layer(TestSystem(), { excludeTestServices: true })((it) => {
     it.effect("an accepted command is one durable transition: state, event and idempotency record", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi

@@ -6,6 +6,7 @@ import { SampleApi } from "../runtime/SampleApi.ts"
 import type { AppConfig } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { freePort } from "./freePort.ts"
+import { TEST_ADMIN_TOKEN } from "./TestAuth.ts"
 import { createTestDatabase } from "./TestDatabase.ts"
 
 /** Where the system under test answers. */
@@ -37,8 +38,17 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     logLevel: LogLevel.Info,
     otlpEndpoint: Option.none(),
     policy: defaultPolicy,
-    adminToken: Option.none(),
+    adminToken: Option.some(Redacted.make(TEST_ADMIN_TOKEN)),
     sessionTtl: Duration.hours(12),
+    door: {
+      maxBodyBytes: 1_048_576,
+      maxJsonDepth: 32,
+      requestTimeout: Duration.seconds(30),
+      perPrincipal: { perSecond: 10_000, burst: 10_000 },
+      perAddress: { perSecond: 1_000, burst: 1_000 },
+      metricsToken: Option.none(),
+      metricsPublic: true
+    },
     ...overrides
   }
 }

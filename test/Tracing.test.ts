@@ -5,6 +5,7 @@
 import { createServer, type Server } from "node:http"
 import { afterAll, describe, expect, it } from "vitest"
 import { startChild, type Child } from "./ChildSystem.ts"
+import { adminAuth } from "./TestAuth.ts"
 import { freePort } from "./freePort.ts"
 import { createTestDatabase } from "./TestDatabase.ts"
 
@@ -91,10 +92,10 @@ describe("tracing across processes", () => {
 
     const created = (await fetch(`${gateway.baseUrl}/api/v1/samples`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...adminAuth },
       body: JSON.stringify({ sampleName: "traced", submitterEmail: "ada@lab.example", flowCellType: "R10.4.1" })
     }).then((r) => r.json())) as { id: string }
-    const res = await fetch(`${gateway.baseUrl}/api/v1/samples/${created.id}/receive`, { method: "POST", headers: { "x-request-id": "trace-me-1" } })
+    const res = await fetch(`${gateway.baseUrl}/api/v1/samples/${created.id}/receive`, { method: "POST", headers: { "x-request-id": "trace-me-1", ...adminAuth } })
     expect(res.status).toBe(200)
     expect(res.headers.get("x-request-id")).toBe("trace-me-1")
 

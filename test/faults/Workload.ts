@@ -4,6 +4,7 @@
  * a timeout or a connection error, until its deadline; what the gateway acknowledged (sample, key, version of the
  * reply) is the history the checker holds the database to.
  */
+import { adminAuth } from "../TestAuth.ts"
 import { randomUUID } from "node:crypto"
 import { setTimeout as delay } from "node:timers/promises"
 import { derive, prng } from "./Prng.ts"
@@ -39,7 +40,7 @@ export const post = async (base: string, path: string, body: unknown, key: strin
   try {
     const res = await fetch(`${base}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(key !== undefined ? { "idempotency-key": key } : {}) },
+      headers: { "content-type": "application/json", ...adminAuth, ...(key !== undefined ? { "idempotency-key": key } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs)
     })

@@ -1,0 +1,338 @@
+/**
+ * The handlers of the REST bridge (rpc/PoretrackApi.ts): each decodes nothing itself beyond what the definition
+ * declares, checks who may do it (runtime/Authorization.ts), and calls the same application services as `/rpc`.
+ */
+import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, Layer, Option, Schema } from "effect"
+import { allowedCommands, currentStep } from "../actors/SampleWorkflow.ts"
+import { Policy } from "../actors/WorkflowPolicy.ts"
+import { SampleRepo } from "../persistence/SampleRepo.ts"
+import { actorOf, Forbidden, type Principal } from "../rpc/Auth.ts"
+import {
+  Archive,
+  Cancel,
+  ChangePriority,
+  CompleteStep,
+  EditFields,
+  FailStep,
+  Hold,
+  Receive,
+  Resume,
+  Rework,
+  SkipStep,
+  StartStep,
+  type SampleCommand
+} from "../rpc/Commands.ts"
+import { decodeStrict, decodeSubmission } from "../rpc/Decode.ts"
+import { InvalidInput, MalformedRequest, SampleNotFound, StepTransitionRefused, SubmissionNotFound } from "../rpc/Errors.ts"
+import { VersionMismatch } from "../rpc/HttpErrors.ts"
+import { SampleId, SubmissionId } from "../rpc/Ids.ts"
+import { AdvanceRequest, CurrentPrincipal, PoretrackApi, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
+import { StepId, type StepData } from "../rpc/Workflow.ts"
+import { Auth } from "./Auth.ts"
+import { can, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
+import { SampleApi } from "./SampleApi.ts"
+
+const sampleIdOf = (raw: string) =>
+  Schema.decodeUnknownEither(SampleId)(raw).pipe(Either.mapLeft(() => new SampleNotFound({ sampleId: raw.slice(0, 60) })))
+
+const setHeaders = (headers: Record<string, string>) =>
+  HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
+
+/** The version in an `If-Match` header (`"3"`, `W/"3"` or `3`), or a 412-worthy mismatch when it is unreadable. */
+const ifMatchVersion = (raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined
+  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(raw.trim())
+  return m ? Number(m[1]) : -1
+}
+
+/** The JSON body of a raw request: `undefined` when empty. The door has already refused unreadable JSON. */
+const bodyOf = (request: HttpServerRequest.HttpServerRequest) =>
+  request.text.pipe(
+    Effect.mapError(() => new MalformedRequest({ message: "could not read the request body" })),
+    Effect.flatMap((text) =>
+      text.trim().length === 0
+        ? Effect.succeed(undefined as unknown)
+        : Either.try({ try: () => JSON.parse(text) as unknown, catch: () => new MalformedRequest({ message: "the request body is not valid JSON" }) })
+    )
+  )
+
+/** A body without fields: empty, or `{}`. */
+const requireEmpty = (request: HttpServerRequest.HttpServerRequest, what: string) =>
+  Effect.flatMap(bodyOf(request), (body) =>
+    body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)
+      ? Effect.void
+      : Effect.fail(new InvalidInput({ message: `invalid ${what}`, issues: [{ path: "", message: "unknown field: this request takes no fields" }] })))
+
+/** Sends one command for the principal, honouring Idempotency-Key and If-Match; sets the reply headers. */
+const runCommand = (
+  rawId: string,
+  command: SampleCommand,
+  headers: { readonly "idempotency-key"?: string | undefined; readonly "if-match"?: string | undefined }
+) =>
+  Effect.gen(function*() {
+    const api = yield* SampleApi
+    const principal = yield* CurrentPrincipal
+    const id = yield* sampleIdOf(rawId)
+    const expected = ifMatchVersion(headers["if-match"])
+    if (ownEmailOf(principal) !== undefined || expected !== undefined) {
+      const sample = yield* api.get(id)
+      yield* requireCommand(principal, command._tag, sample)
+      if (expected !== undefined && expected !== sample.version) {
+        return yield* new VersionMismatch({
+          message: `If-Match names version ${headers["if-match"]?.slice(0, 20)}; the sample is at version ${sample.version}`,
+          sampleId: id,
+          currentVersion: sample.version
+        })
+      }
+    } else {
+      yield* requireCommand(principal, command._tag, { id, submitterEmail: "", status: "in_progress" })
+    }
+    const result = yield* api.execute(id, command, headers["idempotency-key"], actorOf(principal))
+    yield* setHeaders({
+      "idempotency-key": result.idempotencyKey,
+      etag: `"${result.sample.version}"`,
+      ...(result.replayed ? { "idempotent-replayed": "true" } : {})
+    })
+    return result
+  })
+
+/** A sample the principal may read (404 before 403: a submitter cannot probe others' ids either way). */
+const readable = (rawId: string) =>
+  Effect.gen(function*() {
+    const api = yield* SampleApi
+    const principal = yield* CurrentPrincipal
+    const id = yield* sampleIdOf(rawId)
+    const sample = yield* api.get(id)
+    yield* requireSampleRead(principal, sample)
+    return { id, sample, api }
+  })
+
+const forCommand = (principal: Principal) => can(principal, "samples:work") || can(principal, "samples:manage") || ownEmailOf(principal) !== undefined
+
+/** The batch endpoints: the same command to many samples, each sample's outcome on its own. */
+const runBatch = (
+  sampleIds: ReadonlyArray<string>,
+  command: (typeof import("../rpc/Api.ts"))["BatchCommand"]["Type"],
+  key: string | undefined
+) =>
+  Effect.gen(function*() {
+    const api = yield* SampleApi
+    const principal = yield* CurrentPrincipal
+    if (ownEmailOf(principal) !== undefined || !forCommand(principal)) {
+      return yield* refuse(principal, "batch commands are for facility staff and keys with samples:write")
+    }
+    yield* requireCommand(principal, command._tag, { id: "", submitterEmail: "", status: "in_progress" })
+    const ids: Array<SampleId> = []
+    const issues: Array<{ path: string; message: string }> = []
+    sampleIds.forEach((raw, i) => {
+      const d = Schema.decodeUnknownEither(SampleId)(raw)
+      if (Either.isLeft(d)) issues.push({ path: `sampleIds.${i}`, message: "must be a sample id (UUID)" })
+      else ids.push(d.right)
+    })
+    if (issues.length > 0) return yield* new InvalidInput({ message: "invalid batch request", issues })
+    return yield* api.batch(ids, command, key, actorOf(principal))
+  })
+
+const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
+  handlers
+    .handle("create", ({ headers, payload }) =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const principal = yield* CurrentPrincipal
+        yield* requireCreate(principal, payload.submitterEmail)
+        const created = yield* api.createSample(payload, actorOf(principal), headers["idempotency-key"])
+        yield* setHeaders({ location: `/api/v1/samples/${created.sample.id}`, etag: `"${created.sample.version}"` })
+        return { ...created.sample, warnings: created.warnings }
+      }))
+    .handle("list", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "samples:read")
+        const own = ownEmailOf(principal)
+        return yield* api.list({ ...urlParams, ...(own !== undefined ? { submitter: own } : {}), limit: urlParams.limit ?? 50 })
+      }))
+    .handle("get", ({ path }) =>
+      Effect.map(readable(path.id), ({ sample }) => sample).pipe(Effect.tap((s) => setHeaders({ etag: `"${s.version}"` }))))
+    .handle("workflow", ({ path }) => Effect.flatMap(readable(path.id), ({ api, id }) => api.workflow(id)))
+    .handle("events", ({ path }) => Effect.flatMap(readable(path.id), ({ api, id }) => api.events(id)))
+    .handleRaw("receive", ({ headers, path, request }) =>
+      Effect.zipRight(requireEmpty(request, "receive request"), runCommand(path.id, new Receive(), headers)))
+    .handleRaw("advance", ({ headers, path, request }) =>
+      Effect.gen(function*() {
+        const input = yield* bodyOf(request)
+        const decoded = decodeStrict(AdvanceRequest, input ?? {}, "advance request")
+        if (Either.isLeft(decoded)) {
+          // Data for another step than the sample's current one: say so (409) rather than judge the data (422).
+          const claimed = Schema.decodeUnknownOption(Schema.Struct({ expectedStep: StepId }))(input)
+          if (Option.isSome(claimed)) {
+            const id = yield* sampleIdOf(path.id)
+            const state = yield* (yield* SampleRepo).get(id).pipe(Effect.orDie)
+            if (Option.isNone(state)) return yield* new SampleNotFound({ sampleId: id })
+            const step = currentStep(state.value)
+            if (step !== claimed.value.expectedStep) {
+              return yield* new StepTransitionRefused({
+                sampleId: id,
+                status: state.value.status,
+                currentStep: step,
+                attempted: "CompleteStep",
+                allowed: allowedCommands(state.value, yield* Policy),
+                reason: `${claimed.value.expectedStep} is not the current step; the sample is ${step === null ? state.value.status : `at ${step}`}`
+              })
+            }
+          }
+          return yield* decoded.left
+        }
+        const { data, expectedStep } = decoded.right
+        return yield* runCommand(path.id, new CompleteStep({ record: { step: expectedStep, data } as StepData }, true), headers)
+      }))
+    .handle("start", ({ headers, path, payload }) => runCommand(path.id, new StartStep(payload), headers))
+    .handle("fail", ({ headers, path, payload }) => runCommand(path.id, new FailStep(payload), headers))
+    .handle("skip", ({ headers, path, payload }) => runCommand(path.id, new SkipStep(payload), headers))
+    .handle("rework", ({ headers, path, payload }) => runCommand(path.id, new Rework(payload), headers))
+    .handle("hold", ({ headers, path, payload }) => runCommand(path.id, new Hold(payload), headers))
+    .handleRaw("resume", ({ headers, path, request }) =>
+      Effect.zipRight(requireEmpty(request, "resume request"), runCommand(path.id, new Resume(), headers)))
+    .handle("cancel", ({ headers, path, payload }) => runCommand(path.id, new Cancel(payload), headers))
+    .handleRaw("archive", ({ headers, path, request }) =>
+      Effect.zipRight(requireEmpty(request, "archive request"), runCommand(path.id, new Archive(), headers)))
+    .handle("priority", ({ headers, path, payload }) => runCommand(path.id, new ChangePriority(payload), headers))
+    .handle("edit", ({ headers, path, payload }) => runCommand(path.id, new EditFields({ fields: payload }), headers))
+    .handle("batchReceive", ({ headers, payload }) => runBatch(payload.sampleIds, new Receive(), headers["idempotency-key"]))
+    .handle("batchAdvance", ({ headers, payload }) => {
+      const { data, expectedStep, sampleIds } = payload
+      return runBatch(sampleIds, new CompleteStep({ record: { step: expectedStep, data } as StepData }, true), headers["idempotency-key"])
+    })
+    .handle("batchPriority", ({ headers, payload }) =>
+      runBatch(payload.sampleIds, new ChangePriority({ priority: payload.priority }), headers["idempotency-key"]))
+    .handle("batchHold", ({ headers, payload }) => runBatch(payload.sampleIds, new Hold({ reason: payload.reason }), headers["idempotency-key"]))
+    .handle("batchResume", ({ headers, payload }) => runBatch(payload.sampleIds, new Resume(), headers["idempotency-key"]))
+    .handle("batchCancel", ({ headers, payload }) => runBatch(payload.sampleIds, new Cancel({ reason: payload.reason }), headers["idempotency-key"]))
+    .handle("batchArchive", ({ headers, payload }) => runBatch(payload.sampleIds, new Archive(), headers["idempotency-key"])))
+
+const SubmissionsLive = HttpApiBuilder.group(PoretrackApi, "submissions", (handlers) =>
+  handlers
+    .handleRaw("create", ({ headers, request }) =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const principal = yield* CurrentPrincipal
+        const input = yield* decodeSubmission(yield* bodyOf(request))
+        yield* requireCreate(principal, input.submitterEmail)
+        const created = yield* api.createSubmission(input, actorOf(principal), headers["idempotency-key"])
+        yield* setHeaders({ location: `/api/v1/submissions/${created.submission.id}` })
+        return HttpServerResponse.unsafeJson(created, { status: 201 })
+      }))
+    .handle("get", ({ path }) =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "samples:read")
+        const id = yield* Schema.decodeUnknownEither(SubmissionId)(path.id).pipe(
+          Either.mapLeft(() => new SubmissionNotFound({ submissionId: path.id.slice(0, 60) }))
+        )
+        const found = yield* api.submission(id)
+        const own = ownEmailOf(principal)
+        if (own !== undefined && found.submission.submitterEmail !== own) {
+          return yield* refuse(principal, "this submission belongs to another submitter", { submissionId: id })
+        }
+        return found
+      })))
+
+const QueuesLive = HttpApiBuilder.group(PoretrackApi, "queues", (handlers) =>
+  handlers
+    .handle("counts", () =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the lab's queues are for facility staff")
+        yield* requirePermission(principal, "samples:read")
+        return yield* (yield* SampleApi).queueCounts
+      }))
+    .handle("get", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the lab's queues are for facility staff")
+        yield* requirePermission(principal, "samples:read")
+        const step = yield* Schema.decodeUnknownEither(StepId)(path.step).pipe(
+          Either.mapLeft(() => new InvalidInput({ message: `unknown step ${path.step.slice(0, 40)}`, issues: [{ path: "step", message: "must be one of the eight step ids" }] }))
+        )
+        return yield* (yield* SampleApi).queue(step, urlParams.cursor, urlParams.limit)
+      })))
+
+const EventsLive = HttpApiBuilder.group(PoretrackApi, "events", (handlers) =>
+  handlers
+    .handle("read", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "events:read")
+        return yield* (yield* SampleApi).readEvents(actorOf(principal), urlParams.consumer, urlParams.limit ?? 100)
+      }))
+    .handle("ack", ({ payload }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "events:read")
+        yield* (yield* SampleApi).ackEvents(actorOf(principal), payload.consumer, payload.cursor)
+      })))
+
+/** The session cookie: HttpOnly, SameSite=Lax, for the whole site. */
+const sessionCookie = (token: string, maxAgeSeconds: number) =>
+  `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}`
+
+const AccountLive = HttpApiBuilder.group(PoretrackApi, "account", (handlers) =>
+  handlers
+    .handle("me", () => CurrentPrincipal)
+    .handle("signOut", () =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const token = request.cookies[SESSION_COOKIE]
+        if (token !== undefined) yield* (yield* Auth).signOut(token)
+        yield* setHeaders({ "set-cookie": sessionCookie("", 0) })
+      }))
+    .handle("changePassword", ({ payload }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        if (principal._tag !== "User") return yield* new Forbidden({ message: "an API key has no password" })
+        yield* (yield* Auth).changePassword(principal, payload.currentPassword, payload.newPassword)
+      })))
+
+const clientAddress = Effect.map(HttpServerRequest.HttpServerRequest, (r) => Option.getOrElse(r.remoteAddress, () => "unknown"))
+
+const PublicLive = HttpApiBuilder.group(PoretrackApi, "public", (handlers) =>
+  handlers
+    .handle("signIn", ({ payload }) =>
+      Effect.gen(function*() {
+        const auth = yield* Auth
+        const { session, token } = yield* auth.signIn(payload, yield* clientAddress)
+        const seconds = Math.max(0, Math.round((Date.parse(session.expiresAt) - Date.now()) / 1000))
+        yield* setHeaders({ "set-cookie": sessionCookie(token, seconds) })
+        return session
+      }))
+    .handle("setup", ({ payload }) =>
+      Effect.flatMap(Auth, (auth) => auth.completeSetup(payload.token, { email: payload.email, name: payload.name, password: payload.password }))))
+
+const AdminLive = HttpApiBuilder.group(PoretrackApi, "admin", (handlers) => {
+  const admin = <A, E, R>(f: (principal: Principal, auth: Auth) => Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const principal = yield* CurrentPrincipal
+      yield* requirePermission(principal, "admin")
+      return yield* f(principal, yield* Auth)
+    })
+  return handlers
+    .handle("listUsers", () => admin((_, auth) => auth.listUsers()))
+    .handle("createUser", ({ payload }) => admin((p, auth) => auth.createUser(payload, p)))
+    .handle("updateUser", ({ path, payload }) => admin((p, auth) => auth.updateUser(path.id, payload, p)))
+    .handle("listKeys", () => admin((_, auth) => auth.listApiKeys()))
+    .handle("createKey", ({ payload }) => admin((p, auth) => auth.createApiKey(payload, p)))
+    .handle("revokeKey", ({ path }) => admin((p, auth) => auth.revokeApiKey(path.id, p)))
+    .handle("audit", ({ urlParams }) => admin((_, auth) => auth.auditLog({ limit: urlParams.limit ?? 100, before: urlParams.before })))
+})
+
+/** Every group of the REST bridge. */
+export const ApiHandlersLive = SamplesLive.pipe(
+  Layer.merge(SubmissionsLive),
+  Layer.merge(QueuesLive),
+  Layer.merge(EventsLive),
+  Layer.merge(AccountLive),
+  Layer.merge(PublicLive),
+  Layer.merge(AdminLive)
+)

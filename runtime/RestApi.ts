@@ -1,0 +1,154 @@
+/**
+ * The REST bridge as served: the HttpApi definition (rpc/PoretrackApi.ts) with its handlers, the Authentication
+ * middleware (bearer API key or session cookie with a CSRF token on writes, then a rate limit per principal), the
+ * OpenAPI document at `/api/v1/openapi.json` and its reference page at `/api/docs`. Decoding failures become 422
+ * naming each field; a defect becomes a logged, counted 500 with the request id, never a retried "move".
+ */
+import { HttpApiBuilder, type HttpApiError, HttpApiScalar, HttpApp, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
+import { Cause, Effect, FiberRef, Layer, Metric, Option, Redacted } from "effect"
+import { Unauthenticated, RateLimited, type Principal } from "../rpc/Auth.ts"
+import { formatIssues } from "../rpc/Decode.ts"
+import { Authentication, PoretrackApi } from "../rpc/PoretrackApi.ts"
+import { ApiHandlersLive } from "./ApiHandlers.ts"
+import { Auth } from "./Auth.ts"
+import { rateLimitHeaders, RateLimiter } from "./RateLimiter.ts"
+import { refusal } from "./Door.ts"
+import { currentRequestId } from "./RequestId.ts"
+
+const defects = Metric.counter("poretrack_http_defects_total", {
+  description: "Requests that ended in a defect (a bug): answered 500 and logged with their request id",
+  incremental: true
+})
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
+
+/** After authentication: one token from the principal's bucket, with the RateLimit-* headers on the response. */
+const limited = (principal: Principal) =>
+  Effect.gen(function*() {
+    const limiter = yield* RateLimiter
+    const taken = limiter.principal(`${principal._tag}:${principal.id}`)
+    yield* HttpApp.appendPreResponseHandler((_req, res) => Effect.succeed(HttpServerResponse.setHeaders(res, rateLimitHeaders(taken))))
+    if (!taken.allowed) {
+      return yield* new RateLimited({ message: `rate limit reached; retry in ${taken.retryAfterSeconds} s`, retryAfterSeconds: taken.retryAfterSeconds })
+    }
+    return principal
+  })
+
+const NO_CREDENTIALS = "sign in, or send Authorization: Bearer <API key>"
+
+/** Bearer keys first, then the session cookie (whose writes must echo the session's CSRF token). */
+export const AuthenticationLive = Layer.effect(
+  Authentication,
+  Effect.gen(function*() {
+    const auth = yield* Auth
+    const limiter = yield* RateLimiter
+    return Authentication.of({
+      bearer: (token) => {
+        const secret = Redacted.value(token)
+        return secret === ""
+          ? Effect.fail(new Unauthenticated({ message: NO_CREDENTIALS }))
+          : auth.authenticateBearer(secret).pipe(Effect.flatMap(limited), Effect.provideService(RateLimiter, limiter))
+      },
+      session: (token) =>
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const value = Redacted.value(token)
+          if (value === "") {
+            return yield* new Unauthenticated({
+              message: request.headers.authorization !== undefined ? "unknown or revoked API key (Authorization: Bearer <key>)" : NO_CREDENTIALS
+            })
+          }
+          const { csrfToken, principal } = yield* auth.authenticateSession(value)
+          if (!SAFE_METHODS.has(request.method) && request.headers["x-csrf-token"] !== csrfToken) {
+            return yield* new Unauthenticated({ message: "a write from a signed-in browser must carry the session's X-CSRF-Token header" })
+          }
+          return yield* limited(principal).pipe(Effect.provideService(RateLimiter, limiter))
+        })
+    })
+  })
+)
+
+/** The answer for a path no route serves: 405 with `Allow` when the path exists for other methods, else 404. */
+const noRoute = (request: HttpServerRequest.HttpServerRequest) => {
+  const path = request.url.split("?")[0] ?? ""
+  const methods = ROUTES.filter((r) => r.pattern.test(path)).map((r) => r.method)
+  if (methods.length > 0) {
+    return refusal(405, "MethodNotAllowed", `${request.method} is not allowed here; use ${methods.join(", ")}`, { allow: methods.join(", ") })
+  }
+  return refusal(404, "RouteNotFound", `no route ${request.method} ${path.slice(0, 200)}; see /api/docs`)
+}
+
+/**
+ * Around every route of the API: a schema decoding failure is an InvalidInput (422) naming each field; a defect is
+ * logged with the request id, counted and answered 500 without internal detail; an unknown path is 404 or 405.
+ */
+const ApiErrors = HttpApiBuilder.middleware((app) =>
+  app.pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const failure = Option.getOrUndefined(Cause.failureOption(cause as Cause.Cause<unknown>))
+        const tag = typeof failure === "object" && failure !== null ? (failure as { readonly _tag?: unknown })._tag : undefined
+        if (tag === "HttpApiDecodeError") {
+          const { issues } = failure as HttpApiError.HttpApiDecodeError
+          return HttpServerResponse.unsafeJson(
+            { error: "InvalidInput", message: "invalid request", issues: formatIssues(issues).slice(0, 50) },
+            { status: 422 }
+          )
+        }
+        if (tag === "RouteNotFound") return noRoute(request)
+        if (failure !== undefined || Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+        const requestId = yield* FiberRef.get(currentRequestId)
+        yield* Metric.increment(defects)
+        yield* Effect.logError("request failed with a defect", { requestId, method: request.method, url: request.url.slice(0, 200) }, cause)
+        return HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 })
+      })
+    )
+  )
+)
+
+/** The HttpApi's own app (routing, decoding, middleware, error encoding), mounted on the server's router. */
+const ApiApp = Layer.unwrapEffect(
+  Effect.map(HttpApiBuilder.httpApp, (app) =>
+    HttpLayerRouter.addAll([
+      HttpLayerRouter.route("*", "/api/v1/*", app),
+      HttpLayerRouter.route("*", "/api/v1", app)
+    ]))
+).pipe(
+  Layer.provide(ApiErrors),
+  Layer.provide(HttpApiBuilder.api(PoretrackApi).pipe(Layer.provide(ApiHandlersLive), Layer.provide(AuthenticationLive))),
+  Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer])
+)
+
+const spec = OpenApi.fromApi(PoretrackApi)
+
+/** `/api/v1/openapi.json` and the offline reference page `/api/docs`. */
+const Docs = Layer.mergeAll(
+  HttpLayerRouter.add("GET", "/api/v1/openapi.json", Effect.succeed(HttpServerResponse.unsafeJson(spec))),
+  HttpApiScalar.layerHttpLayerRouter({ api: PoretrackApi, path: "/api/docs" })
+)
+
+interface RouteTemplate {
+  readonly method: string
+  readonly path: string
+  readonly pattern: RegExp
+}
+
+/** Every declared route, for 405 answers and for bounded metric labels. */
+export const ROUTES: ReadonlyArray<RouteTemplate> = [
+  ...Object.values(PoretrackApi.groups).flatMap((group) =>
+    Object.values(group.endpoints).map((e) => ({ method: e.method, path: e.path }))
+  ),
+  { method: "GET", path: "/api/v1/openapi.json" },
+  { method: "GET", path: "/api/docs" },
+  { method: "POST", path: "/rpc" }
+].map((r) => ({ ...r, pattern: new RegExp(`^${r.path.replace(/:[a-zA-Z]+/g, "[^/]+")}$`) }))
+
+/** The route template a path matches (e.g. `/api/v1/samples/:id`), or undefined. */
+export const routeTemplateOf = (path: string): string | undefined => ROUTES.find((r) => r.pattern.test(path))?.path
+
+/** Unknown paths under /api: 404, or 405 with `Allow` when the path exists for other methods. */
+const Fallback = HttpLayerRouter.add("*", "/api/*", Effect.map(HttpServerRequest.HttpServerRequest, noRoute))
+
+/** The REST bridge with its documentation. */
+export const RestApiLive = Layer.mergeAll(ApiApp, Docs, Fallback)
