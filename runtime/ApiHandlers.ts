@@ -62,7 +62,12 @@ const requireEmpty = (request: HttpServerRequest.HttpServerRequest, what: string
   Effect.flatMap(bodyOf(request), (body) =>
     body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)
       ? Effect.void
-      : Effect.fail(new InvalidInput({ message: `invalid ${what}`, issues: [{ path: "", message: "unknown field: this request takes no fields" }] })))
+      : Effect.fail(new InvalidInput({
+        message: `invalid ${what}`,
+        issues: typeof body === "object" && body !== null && !Array.isArray(body)
+          ? Object.keys(body).slice(0, 20).map((key) => ({ path: key.slice(0, 60), message: "unknown field: this request takes no fields" }))
+          : [{ path: "", message: "the body must be empty or a JSON object without fields" }]
+      })))
 
 /** Sends one command for the principal, honouring Idempotency-Key and If-Match; sets the reply headers. */
 const runCommand = (

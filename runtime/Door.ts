@@ -42,6 +42,15 @@ export const jsonDepthOver = (text: string, max: number): boolean => {
   return false
 }
 
+const decodable = (path: string): boolean => {
+  try {
+    decodeURIComponent(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const invalid: unique symbol = Symbol("invalid JSON")
 const parseJson = (text: string): unknown => {
   try {
@@ -64,6 +73,7 @@ export const door = (limits: DoorLimits) =>
       const path = request.url.split("?")[0] ?? ""
       const guarded = path.startsWith("/api/") || path === "/rpc" || path.startsWith("/rpc/")
       if (!guarded) return yield* app
+      if (!decodable(path)) return refusal(400, "MalformedRequest", "the path is not valid percent-encoded UTF-8")
 
       // Unauthenticated traffic (no key, no session) is limited per client address.
       const limiter = yield* RateLimiter

@@ -72,7 +72,8 @@ export const AuthenticationLive = Layer.effect(
 const noRoute = (request: HttpServerRequest.HttpServerRequest) => {
   const path = request.url.split("?")[0] ?? ""
   const methods = ROUTES.filter((r) => r.pattern.test(path)).map((r) => r.method)
-  if (methods.length > 0) {
+  // (A path the router would not take, e.g. a parameter over its length limit, is simply not there.)
+  if (methods.length > 0 && !methods.includes(request.method)) {
     return refusal(405, "MethodNotAllowed", `${request.method} is not allowed here; use ${methods.join(", ")}`, { allow: methods.join(", ") })
   }
   return refusal(404, "RouteNotFound", `no route ${request.method} ${path.slice(0, 200)}; see /api/docs`)
@@ -91,8 +92,13 @@ const ApiErrors = HttpApiBuilder.middleware((app) =>
         const tag = typeof failure === "object" && failure !== null ? (failure as { readonly _tag?: unknown })._tag : undefined
         if (tag === "HttpApiDecodeError") {
           const { issues } = failure as HttpApiError.HttpApiDecodeError
+          const noBody = issues.length === 1 && issues[0]!.path.length === 0 && /actual null$/.test(issues[0]!.message)
           return HttpServerResponse.unsafeJson(
-            { error: "InvalidInput", message: "invalid request", issues: formatIssues(issues).slice(0, 50) },
+            {
+              error: "InvalidInput",
+              message: noBody ? "this request needs a JSON object body" : "invalid request",
+              issues: noBody ? [{ path: "", message: "a JSON object body is required (see /api/docs)" }] : formatIssues(issues).slice(0, 50)
+            },
             { status: 422 }
           )
         }

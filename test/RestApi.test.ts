@@ -339,7 +339,8 @@ describe("REST API over HTTP", () => {
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
         expect(new Set(seqs).size).toBe(seqs.length)
         expect(events.every((e) => e.sampleId === sample.id && e.submissionId === sample.submissionId)).toBe(true)
-        expect(events[1]?.actor).toBe("tech@facility")
+        // The authenticated principal is the actor; an X-Actor header is not trusted.
+        expect(events[1]?.actor).toMatch(/^key:PORETRACK_ADMIN_TOKEN#[0-9a-f]{8}$/)
       }))
 
     it.effect("advance: the wrong step is a 409 naming state and allowed commands; bad data is a 422 naming data.<field>", () =>
@@ -583,8 +584,8 @@ describe("REST API over HTTP", () => {
         expect(completions).toBe(1)
 
         // invalid header values are 422 naming the header, and nothing is written
-        invalid(yield* post(samplePath(sample.id, "/hold"), { reason: "x" }, { "idempotency-key": "has space" }), "header.Idempotency-Key")
-        invalid(yield* post(samplePath(sample.id, "/hold"), { reason: "x" }, { "idempotency-key": "k".repeat(201) }), "header.Idempotency-Key")
+        invalid(yield* post(samplePath(sample.id, "/hold"), { reason: "x" }, { "idempotency-key": "has space" }), "idempotency-key")
+        invalid(yield* post(samplePath(sample.id, "/hold"), { reason: "x" }, { "idempotency-key": "k".repeat(201) }), "idempotency-key")
         expect((yield* readSample(sample.id)).status).toBe("in_progress")
         const accepted = yield* post(samplePath(sample.id, "/hold"), { reason: "x" }, { "idempotency-key": "k".repeat(200) })
         expect(ok(accepted).sample.status).toBe("on_hold")
@@ -624,7 +625,7 @@ describe("REST API over HTTP", () => {
         expect(fetched.submission.number).toBe(number)
         expect(fetched.samples.map((s) => s.id)).toEqual(created.samples.map((s) => s.id))
         failure(yield* get(`/api/v1/submissions/${randomUUID()}`), 404, "SubmissionNotFound")
-        expect((yield* get("/api/v1/submissions/not-a-uuid")).status).toBe(422)
+        expect((yield* get("/api/v1/submissions/not-a-uuid")).status).toBe(404)
       }))
 
     it.effect("a submission with bad rows is rejected whole: 422 naming rows and fields, nothing created", () =>
@@ -704,7 +705,7 @@ describe("REST API over HTTP", () => {
 
         const full = yield* createSubmission({ submitterEmail: "ada@lab.example", samples: rows(500) })
         expect(full.samples.map((s) => s.position)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
-        expect(full.submission.number).toMatch(/^PT-\d{8}-[0-9A-F]{6}$/)
+        expect(full.submission.number).toMatch(/^PT-\d{8}-[0-9A-HJKMNP-TV-Z]{13}$/)
         expect(yield* countRows(databaseUrl, "SELECT count(*)::int AS n FROM samples WHERE submission_id = $1", [full.submission.id])).toBe(500)
       }))
 
@@ -862,7 +863,7 @@ describe("REST API over HTTP", () => {
         if (!b1 || !b2 || !b3 || !b4) return expect.fail("four samples expected")
         yield* receive(b2)
         const missing = randomUUID()
-        const result = decode(BatchResult, yield* post("/api/v1/samples/batch/receive", { sampleIds: [b1, b2, b3, b4, b1, missing] }), 200)
+        const result = decode(BatchResult, yield* post("/api/v1/samples/batch/receive", { sampleIds: [b1, b2, b3, b4, missing] }), 200)
         expect(result.succeeded).toBe(3)
         expect(result.failed).toBe(2)
         const byId = new Map(result.results.map((r) => [r.sampleId, r]))
@@ -923,8 +924,10 @@ describe("REST API over HTTP", () => {
         invalid(yield* post("/api/v1/samples/batch/priority", { sampleIds: ids, priority: "asap" }), "priority")
         invalid(yield* post("/api/v1/samples/batch/hold", { sampleIds: ids }), "reason")
         invalid(yield* post("/api/v1/samples/batch/advance", { sampleIds: ids, expectedStep: "library_prep", data: { kit: "SQK-XYZ" } }), "data.kit")
-        const action = invalid(yield* post("/api/v1/samples/batch/explode", { sampleIds: ids }), "action")
+        const action = failure(yield* post("/api/v1/samples/batch/explode", { sampleIds: ids }), 404, "RouteNotFound")
         expect(action.message).toContain("explode")
+        // a batch names each sample once: duplicates are refused whole, nothing executed
+        invalid(yield* post("/api/v1/samples/batch/hold", { sampleIds: [ids[0], ids[0]], reason: "twice" }), "sampleIds")
         // nothing of the refused batches changed the samples
         for (const id of ids) {
           const s = yield* readSample(id)
@@ -1024,7 +1027,7 @@ describe("REST API over HTTP", () => {
         const serverErrors = answers.filter(([, status]) => status >= 500)
         expect(serverErrors).toEqual([])
         // and each is an answer a client can act on
-        expect(answers.filter(([, status]) => ![200, 400, 404, 409, 422].includes(status))).toEqual([])
+        expect(answers.filter(([, status]) => ![200, 400, 404, 409, 413, 415, 422].includes(status))).toEqual([])
         // none of it moved the sample out of submitted
         expect((yield* readSample(id)).status).toBe("submitted")
       }))

@@ -92,7 +92,7 @@ describe("typed RPC over HTTP", () => {
         })
         expect(created.submission.sampleCount).toBe(3)
         expect(created.submission.submitterEmail).toBe("grace@lab.example")
-        expect(created.submission.createdBy).toBe("rpc")
+        expect(created.submission.createdBy).toMatch(/^key:PORETRACK_ADMIN_TOKEN#/)
         expect(created.samples.map((s) => [s.sampleName, s.position, s.priority])).toEqual([
           ["SUB-A", 1, "high"],
           ["SUB-B", 2, "urgent"],
@@ -349,7 +349,7 @@ describe("typed RPC over HTTP", () => {
 
         const received = yield* timed(new Receive())
         expect(received.type).toBe("SampleReceived")
-        expect(received.actor).toBe("rpc")
+        expect(received.actor).toMatch(/^key:PORETRACK_ADMIN_TOKEN#/)
         for (let i = 0; i < 10; i++) {
           const event = yield* timed(i % 2 === 0 ? new Hold({ reason: `live ${i}` }) : new Resume())
           expect(event.type).toBe(i % 2 === 0 ? "SampleOnHold" : "SampleResumed")
