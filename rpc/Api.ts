@@ -7,6 +7,7 @@ import { SafeText } from "./SafeText.ts"
 import {
   Email,
   FlowCellType,
+  JsonValue,
   Priority,
   SampleDetails,
   SampleEvent,
@@ -75,7 +76,7 @@ export const Submission = Schema.Struct({
   sampleCount: Schema.Number,
   createdAt: Schema.String,
   createdBy: Schema.String,
-  data: Schema.Unknown
+  data: JsonValue
 })
 export type Submission = typeof Submission.Type
 

@@ -1,6 +1,6 @@
 /** Who may do what: roles, API-key scopes, the authenticated principal, and the errors of the door. */
 import { Schema } from "effect"
-import { Email, oneOf } from "./Workflow.ts"
+import { Email, JsonValue, oneOf } from "./Workflow.ts"
 
 /** People (domain.md): a submitter sees only their own samples; technicians work steps; managers also re-prioritise,
  * rework and cancel; admins also manage users and keys. */
@@ -108,7 +108,7 @@ export const AuditEntry = Schema.Struct({
   ),
   actor: Schema.String,
   at: Schema.String,
-  data: Schema.Unknown
+  data: JsonValue
 })
 export type AuditEntry = typeof AuditEntry.Type
 

@@ -7,14 +7,17 @@ import { InvalidInput, SubmissionRejected, type FieldIssue } from "./Errors.ts"
 export const issuesOf = (error: ParseResult.ParseError, prefix = ""): Array<FieldIssue> =>
   formatIssues(ParseResult.ArrayFormatter.formatErrorSync(error), prefix)
 
+/** At most `max` characters of `s`: an error names what is wrong, it never echoes a large input back. */
+const excerpt = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`)
+
 /** Formatted parse issues (ArrayFormatter's) as `path: message` issues, one message per closed set of choices. */
 export const formatIssues = (
   issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>,
   prefix = ""
 ): Array<FieldIssue> => {
   const raw = issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter((s) => s.length > 0).join("."),
-    message: i.message
+    path: excerpt([prefix, ...i.path.map(String)].filter((s) => s.length > 0).join("."), 200),
+    message: excerpt(i.message, 300)
   }))
   // A closed set of choices fails once per choice ("Expected \"a\", actual …"); say it once, listing the choices.
   const byPath = new Map<string, Array<string>>()

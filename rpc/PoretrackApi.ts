@@ -21,7 +21,7 @@ import {
   UserId,
   UserView
 } from "./Auth.ts"
-import { CommandResult, EditableFields } from "./Commands.ts"
+import { Cancel, ChangePriority, CommandResult, EditableFields, FailStep, Hold, Rework, SkipStep, StartStep } from "./Commands.ts"
 import {
   ApiKeyNotFoundBody,
   ForbiddenBody,
@@ -59,6 +59,12 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Aut
   }
 }) {}
 
+/**
+ * On admin routes, after Authentication: refused with 403 before the request's input is read, unless the principal
+ * may administer (an admin, or a key with the admin scope).
+ */
+export class RequireAdmin extends HttpApiMiddleware.Tag<RequireAdmin>()("RequireAdmin", { failure: ForbiddenBody }) {}
+
 /** The name of the session cookie. */
 export const SESSION_COOKIE = "poretrack_session"
 
@@ -75,7 +81,11 @@ const WriteHeaders = Schema.Struct({
 /** A sample id in a path. Malformed ids are answered 404 like unknown ones, so the path takes any string. */
 const SamplePath = Schema.Struct({ id: Schema.String.annotations({ description: "sample id (UUID)", format: "uuid" }) })
 
-const Reason = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000))
+/** A command's own fields (without its tag): the body of its route is decoded by the command's schema itself. */
+const fieldsOf = <F extends Schema.Struct.Fields>(command: { readonly fields: F }): Omit<F, "_tag"> => {
+  const { _tag: _ignored, ...rest } = command.fields
+  return rest
+}
 const strict = { parseOptions: { onExcessProperty: "error" as const, errors: "all" as const } }
 
 /** `POST /workflow/advance`: the current step's typed data, discriminated by `expectedStep`. */
@@ -125,15 +135,15 @@ export class SamplesGroup extends HttpApiGroup.make("samples")
     .annotate(OpenApi.Summary, "The sample's audit trail, oldest first"))
   .add(command("receive", "/receive", "Take the sample in: step 1 queued, turnaround clock starts (no body)"))
   .add(command("advance", "/workflow/advance", "Complete the current step with its typed data; QC gates decide").setPayload(AdvanceRequest))
-  .add(command("start", "/workflow/start", "Start the current step").setPayload(Schema.Struct({ step: StepId }).annotations(strict)))
-  .add(command("fail", "/workflow/fail", "Mark the current step failed").setPayload(Schema.Struct({ step: StepId, reason: Reason }).annotations(strict)))
-  .add(command("skip", "/workflow/skip", "Skip the current step (only skippable steps)").setPayload(Schema.Struct({ step: StepId, reason: Reason }).annotations(strict)))
-  .add(command("rework", "/workflow/rework", "Send a failed sample back to an earlier step").setPayload(Schema.Struct({ toStep: StepId, reason: Reason }).annotations(strict)))
-  .add(command("hold", "/hold", "Put the sample on hold (SLA clocks pause)").setPayload(Schema.Struct({ reason: Reason }).annotations(strict)))
+  .add(command("start", "/workflow/start", "Start the current step").setPayload(Schema.Struct(fieldsOf(StartStep)).annotations(strict)))
+  .add(command("fail", "/workflow/fail", "Mark the current step failed").setPayload(Schema.Struct(fieldsOf(FailStep)).annotations(strict)))
+  .add(command("skip", "/workflow/skip", "Skip the current step (only skippable steps)").setPayload(Schema.Struct(fieldsOf(SkipStep)).annotations(strict)))
+  .add(command("rework", "/workflow/rework", "Send a failed sample back to an earlier step").setPayload(Schema.Struct(fieldsOf(Rework)).annotations(strict)))
+  .add(command("hold", "/hold", "Put the sample on hold (SLA clocks pause)").setPayload(Schema.Struct(fieldsOf(Hold)).annotations(strict)))
   .add(command("resume", "/resume", "Take the sample off hold (no body)"))
-  .add(command("cancel", "/cancel", "Cancel the sample for good").setPayload(Schema.Struct({ reason: Reason }).annotations(strict)))
+  .add(command("cancel", "/cancel", "Cancel the sample for good").setPayload(Schema.Struct(fieldsOf(Cancel)).annotations(strict)))
   .add(command("archive", "/archive", "Archive a completed sample (no body)"))
-  .add(command("priority", "/priority", "Change the priority and turnaround target").setPayload(Schema.Struct({ priority: Priority }).annotations(strict)))
+  .add(command("priority", "/priority", "Change the priority and turnaround target").setPayload(Schema.Struct(fieldsOf(ChangePriority)).annotations(strict)))
   .add(
     HttpApiEndpoint.patch("edit", "/api/v1/samples/:id")
       .setPath(SamplePath)
@@ -152,9 +162,9 @@ export class SamplesGroup extends HttpApiGroup.make("samples")
     Schema.Union(...STEP_IDS.map((step) => Schema.Struct({ ...BatchIds, expectedStep: Schema.Literal(step), data: STEP_DATA[step] }).annotations(strict)))
   ))
   .add(batch("batchPriority", "priority", "Change the priority of many samples").setPayload(Schema.Struct({ ...BatchIds, priority: Priority }).annotations(strict)))
-  .add(batch("batchHold", "hold", "Put many samples on hold").setPayload(Schema.Struct({ ...BatchIds, reason: Reason }).annotations(strict)))
+  .add(batch("batchHold", "hold", "Put many samples on hold").setPayload(Schema.Struct({ ...BatchIds, ...fieldsOf(Hold) }).annotations(strict)))
   .add(batch("batchResume", "resume", "Resume many samples").setPayload(Schema.Struct(BatchIds).annotations(strict)))
-  .add(batch("batchCancel", "cancel", "Cancel many samples").setPayload(Schema.Struct({ ...BatchIds, reason: Reason }).annotations(strict)))
+  .add(batch("batchCancel", "cancel", "Cancel many samples").setPayload(Schema.Struct({ ...BatchIds, ...fieldsOf(Cancel) }).annotations(strict)))
   .add(batch("batchArchive", "archive", "Archive many samples").setPayload(Schema.Struct(BatchIds).annotations(strict)))
   .middleware(Authentication)
 {}
@@ -287,6 +297,8 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addSuccess(Schema.Array(AuditEntry))
       .annotate(OpenApi.Summary, "Security events, newest first: sign-ins, failures, keys, permission refusals")
   )
+  // The later middleware runs first: Authentication, then RequireAdmin, then decoding.
+  .middleware(RequireAdmin)
   .middleware(Authentication)
 {}
 

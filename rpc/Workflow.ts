@@ -7,6 +7,14 @@ import { SafeText } from "./SafeText.ts"
 export const oneOf = <const L extends ReadonlyArray<string>>(...values: L) =>
   Schema.Literal(...values).annotations({ message: () => `must be one of ${values.join(", ")}` })
 
+/** Any JSON value (recorded data, event payloads), documented once as such in the OpenAPI document. */
+export const JsonValue = Schema.Unknown.annotations({
+  jsonSchema: {
+    description: "any JSON value",
+    anyOf: [{ type: "object" }, { type: "array" }, { type: "string" }, { type: "number" }, { type: "boolean" }, { type: "null" }]
+  }
+})
+
 /** The eight lab steps, in the order every sample walks them. */
 export const STEP_IDS = [
   "sample_qc",
@@ -224,7 +232,7 @@ export const StepRecord = Schema.Struct({
   startedAt: Schema.optional(Schema.Number),
   finishedAt: Schema.optional(Schema.Number),
   heldMs: Schema.optional(Schema.Number),
-  data: Schema.optional(Schema.Unknown),
+  data: Schema.optional(JsonValue),
   reason: Schema.optional(Schema.String),
   warnings: Schema.optional(Schema.Array(Schema.String))
 })
@@ -306,7 +314,7 @@ export const SampleEvent = Schema.Struct({
   version: Schema.Number,
   actor: Schema.String,
   at: Schema.String,
-  data: Schema.Unknown
+  data: JsonValue
 })
 export type SampleEvent = typeof SampleEvent.Type
 
@@ -329,7 +337,7 @@ export const StepView = Schema.Struct({
   queuedAt: Schema.NullOr(Schema.String),
   startedAt: Schema.NullOr(Schema.String),
   finishedAt: Schema.NullOr(Schema.String),
-  data: Schema.NullOr(Schema.Unknown),
+  data: Schema.NullOr(JsonValue),
   reason: Schema.NullOr(Schema.String),
   warnings: Schema.Array(Schema.String)
 })

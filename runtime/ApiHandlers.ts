@@ -156,6 +156,8 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
         const principal = yield* CurrentPrincipal
         yield* requirePermission(principal, "samples:read")
         const own = ownEmailOf(principal)
+        // A submitter's list is their own samples; asking for someone else's finds nothing.
+        if (own !== undefined && urlParams.submitter !== undefined && urlParams.submitter.toLowerCase() !== own) return { items: [], nextCursor: null }
         return yield* api.list({ ...urlParams, ...(own !== undefined ? { submitter: own } : {}), limit: urlParams.limit ?? 50 })
       }))
     .handle("get", ({ path }) =>

@@ -6,9 +6,10 @@
  */
 import { HttpApiBuilder, type HttpApiError, HttpApiScalar, HttpApp, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
 import { Cause, Effect, FiberRef, Layer, Metric, Option, Redacted } from "effect"
-import { Unauthenticated, RateLimited, type Principal } from "../rpc/Auth.ts"
+import { Forbidden, RateLimited, Unauthenticated, type Principal } from "../rpc/Auth.ts"
 import { formatIssues } from "../rpc/Decode.ts"
-import { Authentication, PoretrackApi } from "../rpc/PoretrackApi.ts"
+import { Authentication, CurrentPrincipal, PoretrackApi, RequireAdmin } from "../rpc/PoretrackApi.ts"
+import { requirePermission } from "./Authorization.ts"
 import { ApiHandlersLive } from "./ApiHandlers.ts"
 import { Auth } from "./Auth.ts"
 import { rateLimitHeaders, RateLimiter } from "./RateLimiter.ts"
@@ -54,8 +55,13 @@ export const AuthenticationLive = Layer.effect(
           const request = yield* HttpServerRequest.HttpServerRequest
           const value = Redacted.value(token)
           if (value === "") {
+            // A bearer credential was given and failed: answer with its own refusal (unknown key, or rate limited).
+            const authorization = request.headers.authorization
+            if (authorization !== undefined && authorization.startsWith("Bearer ") && authorization.length > 7) {
+              return yield* auth.authenticateBearer(authorization.slice(7)).pipe(Effect.flatMap(limited), Effect.provideService(RateLimiter, limiter))
+            }
             return yield* new Unauthenticated({
-              message: request.headers.authorization !== undefined ? "unknown or revoked API key (Authorization: Bearer <key>)" : NO_CREDENTIALS
+              message: authorization !== undefined ? "unknown or revoked API key (Authorization: Bearer <key>)" : NO_CREDENTIALS
             })
           }
           const { csrfToken, principal } = yield* auth.authenticateSession(value)
@@ -113,6 +119,16 @@ const ApiErrors = HttpApiBuilder.middleware((app) =>
   )
 )
 
+/** Admin routes: the principal Authentication provided must hold the admin permission. */
+export const RequireAdminLive = Layer.effect(
+  RequireAdmin,
+  Effect.map(Auth, (auth) =>
+    Effect.flatMap(Effect.serviceOption(CurrentPrincipal), (principal) =>
+      principal._tag === "None"
+        ? Effect.fail(new Forbidden({ message: "not signed in" }))
+        : requirePermission(principal.value, "admin").pipe(Effect.provideService(Auth, auth))))
+)
+
 /** The HttpApi's own app (routing, decoding, middleware, error encoding), mounted on the server's router. */
 const ApiApp = Layer.unwrapEffect(
   Effect.map(HttpApiBuilder.httpApp, (app) =>
@@ -122,7 +138,7 @@ const ApiApp = Layer.unwrapEffect(
     ]))
 ).pipe(
   Layer.provide(ApiErrors),
-  Layer.provide(HttpApiBuilder.api(PoretrackApi).pipe(Layer.provide(ApiHandlersLive), Layer.provide(AuthenticationLive))),
+  Layer.provide(HttpApiBuilder.api(PoretrackApi).pipe(Layer.provide(ApiHandlersLive), Layer.provide([AuthenticationLive, RequireAdminLive]))),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer])
 )
 
