@@ -33,7 +33,9 @@ export const Execute = Rpc.make("Execute", {
     // schema keeps that validation on a memoised parser (a union of classes would rebuild its parser every time).
     command: EncodedCommand,
     idempotencyKey: Schema.String,
-    actor: Schema.String
+    actor: Schema.String,
+    /** When set (from `If-Match`), the command applies only to this version: checked by the owner, in turn. */
+    expectedVersion: Schema.optional(Schema.Number)
   },
   success: CommandResult,
   error: Schema.Union(CommandError, CommandDefect)

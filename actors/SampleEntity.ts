@@ -11,7 +11,7 @@ import { Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } fro
 import { createHash, randomUUID } from "node:crypto"
 import { CommandResult } from "../rpc/Commands.ts"
 import { issuesOf } from "../rpc/Decode.ts"
-import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound } from "../rpc/Errors.ts"
+import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound, VersionMismatch } from "../rpc/Errors.ts"
 import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
@@ -142,6 +142,14 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
               const first = yield* decodeStored(stored.value).pipe(Effect.orDie)
               return { ...first, replayed: true }
             }
+          }
+          const expected = envelope.payload.expectedVersion
+          if (expected !== undefined && expected !== state.version) {
+            return yield* new VersionMismatch({
+              message: `the command expects version ${expected}; the sample is at version ${state.version}`,
+              sampleId: state.id,
+              currentVersion: state.version
+            })
           }
           const now = yield* Clock.currentTimeMillis
           const decision = decide(state, command, { now, policy })

@@ -440,7 +440,9 @@ describe("transition table", () => {
             expect(e.currentStep).toBe(c.currentStep)
             expect(e.attempted).toBe(tag)
             expect(e.allowed).toEqual(c.allowed)
-            expect(e.reason).toBe(`${tag} is not allowed while the sample is ${c.status}`)
+            expect(e.reason).toBe(tag === "SkipStep" && c.status === "in_progress"
+              ? `${c.currentStep} cannot be skipped; the facility allows skipping only ${defaultPolicy.skippable.join(", ")}`
+              : `${tag} is not allowed while the sample is ${c.status}`)
           }
         })
       }

@@ -382,6 +382,10 @@ export const decide = (
     return accept(state, { ...state, sla: { ...state.sla, raised: [...state.sla.raised, ...due.map((t) => t.key)] } }, now, events)
   }
   if (!allowedCommands(state, policy).includes(command._tag)) {
+    // Skipping a step the facility does not let be skipped: blame the step, not the sample's status.
+    if (command._tag === "SkipStep" && state.status === "in_progress") {
+      return refuse(state, policy, command._tag, `${stepAt(state.current)} cannot be skipped; the facility allows skipping only ${policy.skippable.join(", ") || "no step"}`)
+    }
     return refuse(state, policy, command._tag, `${command._tag} is not allowed while the sample is ${state.status}`)
   }
   switch (command._tag) {

@@ -74,6 +74,22 @@ export const COMMAND_TAGS: ReadonlyArray<CommandTag> = [
   "EditFields"
 ]
 
+/** Where each command is sent over REST (relative to `/api/v1/samples/{id}`): refusals name routes, not commands. */
+export const COMMAND_ROUTES: Record<CommandTag, string> = {
+  Receive: "POST /receive",
+  StartStep: "POST /workflow/start",
+  CompleteStep: "POST /workflow/advance",
+  FailStep: "POST /workflow/fail",
+  SkipStep: "POST /workflow/skip",
+  Rework: "POST /workflow/rework",
+  Hold: "POST /hold",
+  Resume: "POST /resume",
+  Cancel: "POST /cancel",
+  Archive: "POST /archive",
+  ChangePriority: "POST /priority",
+  EditFields: "PATCH"
+}
+
 /** A command's reply: the sample after it, the events it raised, and whether this was a replay of a used key. */
 export const CommandResult = Schema.Struct({
   sample: SampleView,

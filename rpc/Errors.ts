@@ -56,12 +56,20 @@ export class SampleBusy extends Schema.TaggedError<SampleBusy>()("SampleBusy", {
   message: Schema.String
 }) {}
 
+/** 412: the command named the version it expected (`If-Match`) and the sample is at another one; nothing changed. */
+export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("VersionMismatch", {
+  message: Schema.String,
+  sampleId: Schema.String,
+  currentVersion: Schema.Number
+}) {}
+
 /** Errors a sample command can end with. */
 export const CommandError = Schema.Union(
   SampleNotFound,
   StepTransitionRefused,
   InvalidInput,
   IdempotencyKeyReused,
-  SampleBusy
+  SampleBusy,
+  VersionMismatch
 )
 export type CommandError = typeof CommandError.Type

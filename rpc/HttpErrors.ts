@@ -6,6 +6,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { ApiKeyNotFound, Forbidden, RateLimited, Unauthenticated, UserNotFound } from "./Auth.ts"
+import { COMMAND_ROUTES, type CommandTag } from "./Commands.ts"
 import {
   IdempotencyKeyReused,
   InvalidInput,
@@ -14,7 +15,8 @@ import {
   SampleNotFound,
   StepTransitionRefused,
   SubmissionNotFound,
-  SubmissionRejected
+  SubmissionRejected,
+  VersionMismatch
 } from "./Errors.ts"
 
 /** A tagged error class (Schema.TaggedError) with its declared fields. */
@@ -32,7 +34,8 @@ export const restError = <A extends { readonly _tag: string }, I>(
   tag: A["_tag"],
   status: number,
   describe: (e: A) => string,
-  description: string
+  description: string,
+  restate: (fields: Record<string, unknown>) => Record<string, unknown> = (fields) => fields
 ) => {
   const { _tag: _ignoredTag, message: _message, ...fields } = cls.fields as Record<string, Schema.Schema.Any>
   const wire = Schema.Struct({
@@ -45,7 +48,7 @@ export const restError = <A extends { readonly _tag: string }, I>(
     decode: ({ error: _error, ...rest }) => new cls(rest as never),
     encode: (e) => {
       const { _tag, ...rest } = e as A & Record<string, unknown>
-      return { ...rest, error: _tag, message: describe(e) }
+      return { ...restate(rest), error: _tag, message: describe(e) }
     }
   }).annotations({
     ...HttpApiSchema.annotations({ status, description }),
@@ -69,8 +72,24 @@ export const SubmissionNotFoundBody = restError(SubmissionNotFound, "SubmissionN
 export const UserNotFoundBody = restError(UserNotFound, "UserNotFound", 404, (e) => `no user ${e.userId}`, "No user has this id")
 /** 404 */
 export const ApiKeyNotFoundBody = restError(ApiKeyNotFound, "ApiKeyNotFound", 404, (e) => `no API key ${e.apiKeyId}`, "No API key has this id")
-/** 409: not allowed from the sample's current state; names the state and the allowed commands. */
-export const StepTransitionRefusedBody = restError(StepTransitionRefused, "StepTransitionRefused", 409, (e) => e.reason, "Not allowed from the sample's current state")
+const routeOf = (tag: unknown): string => COMMAND_ROUTES[tag as CommandTag] ?? String(tag)
+/** Command names in a refusal's words, as the REST routes that send them. */
+const inRoutes = (text: string) => text.replace(/\b(Receive|StartStep|CompleteStep|FailStep|SkipStep|Rework|Hold|Resume|Cancel|Archive|ChangePriority|EditFields)\b/g, (tag) => routeOf(tag))
+
+/** 409: not allowed from the sample's current state; names the state and the routes that are allowed. */
+export const StepTransitionRefusedBody = restError(
+  StepTransitionRefused,
+  "StepTransitionRefused",
+  409,
+  (e) => inRoutes(e.reason),
+  "Not allowed from the sample's current state; `allowed` lists the routes that are",
+  (fields) => ({
+    ...fields,
+    attempted: routeOf(fields.attempted),
+    allowed: Array.isArray(fields.allowed) ? fields.allowed.map(routeOf) : fields.allowed,
+    reason: typeof fields.reason === "string" ? inRoutes(fields.reason) : fields.reason
+  })
+)
 /** 409 */
 export const IdempotencyKeyReusedBody = restError(
   IdempotencyKeyReused,
@@ -88,12 +107,7 @@ export const RateLimitedBody = restError(RateLimited, "RateLimited", 429, own, "
 /** 503: the sample is moving between runners, or the database is unavailable; safe to retry with the same key. */
 export const SampleBusyBody = restError(SampleBusy, "SampleBusy", 503, own, "Temporarily unavailable; retry with the same Idempotency-Key")
 
-/** 412: `If-Match` named a version the sample no longer has. */
-export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("VersionMismatch", {
-  message: Schema.String,
-  sampleId: Schema.String,
-  currentVersion: Schema.Number
-}) {}
+/** 412 */
 export const VersionMismatchBody = restError(VersionMismatch, "VersionMismatch", 412, own, "If-Match does not name the sample's current version")
 
 /** 413 */

@@ -242,6 +242,11 @@ export class AccountGroup extends HttpApiGroup.make("account")
 /** Sign-in and first setup: the only routes without credentials. */
 export class PublicGroup extends HttpApiGroup.make("public")
   .add(
+    HttpApiEndpoint.get("index", "/api/v1")
+      .addSuccess(Schema.Struct({ name: Schema.String, version: Schema.String, openapi: Schema.String, docs: Schema.String, rpc: Schema.String }))
+      .annotate(OpenApi.Summary, "Where the API's document, reference and RPC endpoint are")
+  )
+  .add(
     HttpApiEndpoint.post("signIn", "/api/v1/auth/login")
       .setPayload(SignIn.annotations(strict))
       .addSuccess(Session)

@@ -1,4 +1,4 @@
-/** The typed RPC surface served at `/rpc`: what the web app and RPC integrators call. */
+/** The typed RPC surface served at `/rpc` (HTTP) and `/rpc/ws` (WebSocket): what the web app and RPC integrators call. */
 import { Rpc, RpcGroup, RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
 import { Forbidden, RateLimited, Unauthenticated } from "./Auth.ts"
@@ -24,12 +24,14 @@ import { SampleEvent, SampleView, StepId, WorkflowView } from "./Workflow.ts"
 
 /**
  * Every RPC needs a principal: an API key (`Authorization: Bearer …`) or a signed-in browser's session cookie with its
- * `X-CSRF-Token`. Refusals are typed: Unauthenticated, Forbidden (role, scope or another submitter's sample),
- * RateLimited.
+ * `X-CSRF-Token` (over WebSocket, the cookie of a same-origin upgrade). Refusals are typed: Unauthenticated, Forbidden
+ * (role, scope or another submitter's sample), RateLimited; and InvalidInput, which the server's gate answers for a
+ * request whose payload fails the RPC's schema before it reaches authentication (declared here so that every RPC's
+ * error type carries it).
  */
 export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("RpcAuthentication", {
   provides: CurrentPrincipal,
-  failure: Schema.Union(Unauthenticated, Forbidden, RateLimited)
+  failure: Schema.Union(Unauthenticated, Forbidden, RateLimited, InvalidInput)
 }) {}
 
 const Key = (max: number) => Schema.optional(Schema.String.pipe(Schema.pattern(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`))))
@@ -46,7 +48,7 @@ export class PoretrackRpcs extends RpcGroup.make(
   Rpc.make("Samples.Workflow", { payload: { id: SampleId }, success: WorkflowView, error: Schema.Union(SampleNotFound, Forbidden) }),
   Rpc.make("Samples.Events", { payload: { id: SampleId }, success: EventList, error: Schema.Union(SampleNotFound, Forbidden) }),
   Rpc.make("Samples.Execute", {
-    payload: { id: SampleId, command: SampleCommand, idempotencyKey: Key(200) },
+    payload: { id: SampleId, command: SampleCommand, idempotencyKey: Key(200), expectedVersion: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())) },
     success: CommandResult,
     error: Schema.Union(CommandError, Forbidden)
   }),

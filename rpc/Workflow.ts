@@ -79,10 +79,25 @@ export const Barcode = SafeText.pipe(
   Schema.annotations({ description: "barcode01 … barcode96" })
 )
 
-const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
-const Positive = Schema.Number.pipe(Schema.finite(), Schema.positive())
+/** A measured quantity: finite, within [0, max] (a lab value beyond max is a typo, not a sample). */
+const Measure = (max: number, unit: string) =>
+  Schema.Number.pipe(
+    Schema.finite(),
+    Schema.nonNegative(),
+    Schema.lessThanOrEqualTo(max, { message: () => `must be at most ${max} ${unit}` })
+  )
+/** The same, strictly above zero. */
+const PositiveMeasure = (max: number, unit: string) => Measure(max, unit).pipe(Schema.positive())
+/** A count within [0, max]. */
+const Count = (max: number, unit: string) => Measure(max, unit).pipe(Schema.int())
 const Text = (max: number) => SafeText.pipe(Schema.minLength(1), Schema.maxLength(max))
-const Int = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+// Domain ranges, generous on purpose: they refuse nonsense (1e308 µL), never a real sample.
+const VolumeUl = PositiveMeasure(100_000, "µL")
+const NgPerUl = Measure(100_000, "ng/µL")
+const PurityRatio = Measure(10, "(absorbance ratio)")
+const Integrity = Measure(10, "(DIN/RIN scale)")
+const LengthBp = PositiveMeasure(10_000_000, "bp")
 
 export const SampleName = SafeText.pipe(
   Schema.minLength(1, { message: () => "sampleName must not be empty" }),
@@ -99,34 +114,34 @@ export const Email = SafeText.pipe(
 
 /** Step 1 record: concentration by Qubit, purity by Nanodrop. */
 export const SampleQcData = Schema.Struct({
-  qubitNgUl: NonNegative,
-  volumeUl: Positive,
-  nanodropNgUl: Schema.optional(NonNegative),
-  a260_280: Schema.optional(NonNegative),
-  a260_230: Schema.optional(NonNegative),
-  din: Schema.optional(NonNegative),
-  rin: Schema.optional(NonNegative),
-  fragmentSizeBp: Schema.optional(Positive)
+  qubitNgUl: NgPerUl,
+  volumeUl: VolumeUl,
+  nanodropNgUl: Schema.optional(NgPerUl),
+  a260_280: Schema.optional(PurityRatio),
+  a260_230: Schema.optional(PurityRatio),
+  din: Schema.optional(Integrity),
+  rin: Schema.optional(Integrity),
+  fragmentSizeBp: Schema.optional(LengthBp)
 })
 /** Step 2 record. */
 export const LibraryPrepData = Schema.Struct({
   kit: KitCode,
-  inputNg: Positive,
+  inputNg: PositiveMeasure(10_000_000, "ng"),
   barcodeKit: Schema.optional(Text(40)),
   barcode: Schema.optional(Barcode),
   operator: Schema.optional(Text(120))
 })
 /** Step 3 record; the library QC gate reads it. */
 export const LibraryQcData = Schema.Struct({
-  libraryNgUl: NonNegative,
-  fmol: NonNegative,
-  meanFragmentLengthBp: Positive
+  libraryNgUl: NgPerUl,
+  fmol: Measure(1_000_000, "fmol"),
+  meanFragmentLengthBp: LengthBp
 })
 /** Step 4 record. */
 export const SequencingSetupData = Schema.Struct({
   flowCellId: SafeText.pipe(Schema.pattern(/^[A-Za-z0-9_-]{3,32}$/)),
   flowCellProductCode: FlowCellProduct,
-  poreCount: Int,
+  poreCount: Count(20_000, "pores"),
   device: Text(80),
   position: Text(40),
   runParameters: Schema.optional(Text(2000))
@@ -136,21 +151,21 @@ export const SequencingRunData = Schema.Struct({
   runId: Text(120),
   startedAt: Schema.optional(Schema.DateTimeUtc),
   endedAt: Schema.optional(Schema.DateTimeUtc),
-  yieldGb: NonNegative,
-  reads: Int,
-  n50: Int
+  yieldGb: Measure(100_000, "Gb"),
+  reads: Count(1e12, "reads"),
+  n50: Count(10_000_000, "bp")
 })
 /** Step 6 record. */
 export const BasecallingData = Schema.Struct({
   model: oneOf("fast", "hac", "sup"),
   modifiedBases: Schema.optional(Schema.Array(Text(40))),
   softwareVersion: Schema.optional(Text(80)),
-  passReadPercent: NonNegative.pipe(Schema.lessThanOrEqualTo(100))
+  passReadPercent: Measure(100, "%")
 })
 /** Step 7 record. */
 export const QualityAssessmentData = Schema.Struct({
-  meanQ: NonNegative,
-  coverage: Schema.optional(NonNegative),
+  meanQ: Measure(100, "(Phred)"),
+  coverage: Schema.optional(Measure(1_000_000, "×")),
   passed: Schema.Boolean,
   notes: Schema.optional(Text(2000))
 })
@@ -160,7 +175,7 @@ export const DataDeliveryData = Schema.Struct({
   location: Text(1000),
   checksumManifest: Schema.optional(Text(20000)),
   deliveredAt: Schema.optional(Schema.DateTimeUtc),
-  retentionDays: Schema.optional(Int)
+  retentionDays: Schema.optional(Count(36_500, "days"))
 })
 
 /** The data schema recorded by each step. */
@@ -193,15 +208,15 @@ export const SampleDetails = Schema.Struct({
   sampleType: Schema.optional(SampleType),
   organism: Schema.optional(Text(200)),
   buffer: Schema.optional(Text(100)),
-  volumeUl: Schema.optional(Positive),
-  concentrationNgUl: Schema.optional(NonNegative),
-  nanodropNgUl: Schema.optional(NonNegative),
-  a260_280: Schema.optional(NonNegative),
-  a260_230: Schema.optional(NonNegative),
+  volumeUl: Schema.optional(VolumeUl),
+  concentrationNgUl: Schema.optional(NgPerUl),
+  nanodropNgUl: Schema.optional(NgPerUl),
+  a260_280: Schema.optional(PurityRatio),
+  a260_230: Schema.optional(PurityRatio),
   libraryKit: Schema.optional(KitCode),
   basecallingModel: Schema.optional(oneOf("fast", "hac", "sup")),
-  genomeSizeMb: Schema.optional(Positive),
-  targetCoverage: Schema.optional(Positive),
+  genomeSizeMb: Schema.optional(PositiveMeasure(1_000_000, "Mb")),
+  targetCoverage: Schema.optional(PositiveMeasure(1_000_000, "×")),
   humanDna: Schema.optional(Schema.Boolean),
   control: Schema.optional(Control),
   notes: Schema.optional(SafeText.pipe(Schema.maxLength(4000)))

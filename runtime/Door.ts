@@ -2,13 +2,17 @@
  * The door: what every request to `/api` and `/rpc` passes before any route sees it. Bodies over the limit are
  * refused before they are read (413), writes must be JSON (415; NDJSON or JSON on `/rpc`), unreadable or too deeply
  * nested JSON is a 400, unauthenticated traffic is rate limited per client address (429), and a request that runs
- * too long is answered 503. Refusals here never echo the input.
+ * too long is answered 503. Every line of an `/rpc` body must be a message an RPC client may send (400 naming the line
+ * otherwise); a WebSocket upgrade on `/rpc/ws` must come from the same origin (403) and is not timed out. Refusals here
+ * never echo more than a short excerpt of the input.
  */
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpIncomingMessage } from "@effect/platform"
-import { Duration, Effect, Either, Option } from "effect"
-import { checkJsonBody } from "../rpc/Decode.ts"
+import type { FromClientEncoded } from "@effect/rpc/RpcMessage"
+import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { checkJsonBody, issuesOf } from "../rpc/Decode.ts"
 import { SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
+import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { rateLimitHeaders, RateLimiter } from "./RateLimiter.ts"
 
 /** The limits of the door. */
@@ -60,6 +64,94 @@ const parseJson = (text: string): unknown => {
   }
 }
 
+/** At most `max` characters of `text`, JSON-quoted (control characters escaped), to name a bad input without echoing it. */
+const excerpt = (text: string, max = 24) => JSON.stringify(text.length <= max ? text : `${text.slice(0, max)}…`)
+
+/** A request id as the RPC client writes it (a decimal counter); anything else would make the server's BigInt throw. */
+const RequestIdText = Schema.String.pipe(Schema.pattern(/^\d{1,19}$/, { message: () => "must be a decimal request id" }))
+const RPC_TAGS: ReadonlySet<string> = new Set(PoretrackRpcs.requests.keys())
+const RpcTag = Schema.String.pipe(Schema.filter((tag) => RPC_TAGS.has(tag) || `is not an RPC of this server: ${excerpt(tag, 40)}`))
+const Header = Schema.mutable(Schema.Tuple(Schema.String.pipe(Schema.maxLength(200)), Schema.String.pipe(Schema.maxLength(8_192))))
+
+/** The messages an RPC client sends (`FromClientEncoded` of @effect/rpc's RpcMessage), by `_tag`, with nothing else. */
+const CLIENT_MESSAGES = {
+  Request: Schema.Struct({
+    _tag: Schema.Literal("Request"),
+    id: RequestIdText,
+    tag: RpcTag,
+    payload: Schema.Unknown,
+    headers: Schema.mutable(Schema.Array(Header).pipe(Schema.maxItems(64))),
+    traceId: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+    spanId: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+    sampled: Schema.optional(Schema.Boolean)
+  }),
+  Ack: Schema.Struct({ _tag: Schema.Literal("Ack"), requestId: RequestIdText }),
+  Interrupt: Schema.Struct({ _tag: Schema.Literal("Interrupt"), requestId: RequestIdText }),
+  Ping: Schema.Struct({ _tag: Schema.Literal("Ping") }),
+  Eof: Schema.Struct({ _tag: Schema.Literal("Eof") })
+} as const
+const decoders = {
+  Request: Schema.decodeUnknownEither(CLIENT_MESSAGES.Request, { onExcessProperty: "error" }),
+  Ack: Schema.decodeUnknownEither(CLIENT_MESSAGES.Ack, { onExcessProperty: "error" }),
+  Interrupt: Schema.decodeUnknownEither(CLIENT_MESSAGES.Interrupt, { onExcessProperty: "error" }),
+  Ping: Schema.decodeUnknownEither(CLIENT_MESSAGES.Ping, { onExcessProperty: "error" }),
+  Eof: Schema.decodeUnknownEither(CLIENT_MESSAGES.Eof, { onExcessProperty: "error" })
+}
+const isClientTag = (tag: unknown): tag is keyof typeof decoders => typeof tag === "string" && Object.hasOwn(decoders, tag)
+const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value)
+const firstIssue = (error: ParseResult.ParseError) => {
+  const issue = issuesOf(error)[0]
+  const text = issue === undefined ? "is not a valid message" : `${issue.path === "" ? "" : `${issue.path}: `}${issue.message}`
+  return text.length <= 160 ? text : `${text.slice(0, 160)}…`
+}
+
+/**
+ * One NDJSON line (or WebSocket frame) checked as a message an RPC client may send: a JSON object whose `_tag` is
+ * Request, Ack, Interrupt, Ping or Eof with exactly that message's fields (a Request's `tag` one of PoretrackRpcs,
+ * its `headers` an array of [name, value] pairs). Left: what is wrong, short, quoting at most an excerpt of the input.
+ * The payload is left to the RPC's own schema.
+ */
+export const rpcFrame = (text: string): Either.Either<FromClientEncoded, string> => {
+  const value = parseJson(text)
+  if (value === invalid) return Either.left(`not JSON: ${excerpt(text.trim())}`)
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return Either.left(`expected a JSON object, got ${kindOf(value)}`)
+  const tag: unknown = "_tag" in value ? value._tag : undefined
+  if (!isClientTag(tag)) return Either.left(`_tag must be one of ${Object.keys(decoders).join(", ")}`)
+  const decoded: Either.Either<FromClientEncoded, ParseResult.ParseError> = decoders[tag](value)
+  return Either.mapLeft(decoded, firstIssue)
+}
+
+/**
+ * The first problem of an NDJSON body of RPC messages as `line N: …`, or undefined when every non-blank line is a
+ * message a client may send (a last line without its newline counts: `/rpc` decodes it too). An empty body is refused.
+ */
+export const rpcBodyProblem = (text: string): string | undefined => {
+  let messages = 0
+  for (const [i, line] of text.split("\n").entries()) {
+    if (line.trim() === "") continue
+    messages++
+    const checked = rpcFrame(line)
+    if (Either.isLeft(checked)) return `line ${i + 1}: ${checked.left}`
+  }
+  return messages === 0 ? "the body holds no RPC message (NDJSON: one JSON message per line)" : undefined
+}
+
+/**
+ * Whether a WebSocket upgrade's `Origin` is absent or names the host the request was sent to. Browsers always send
+ * `Origin` on a WebSocket handshake and send the session cookie with it, but cannot add headers such as X-CSRF-Token:
+ * this check is the CSRF defence of `/rpc/ws` (a page of another site cannot open an authenticated socket). A
+ * client without `Origin` is not a browser, so it carries no ambient cookie but its own credentials.
+ */
+export const sameOrigin = (origin: string | undefined, host: string | undefined): boolean => {
+  if (origin === undefined) return true
+  if (host === undefined) return false
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase()
+  } catch {
+    return false // "null" (sandboxed or file pages) and anything unreadable
+  }
+}
+
 const isJson = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)
 const isRpcBody = (contentType: string) => isJson(contentType) || /^application\/(?:x-)?ndjson\b/i.test(contentType) || /^application\/msgpack\b/i.test(contentType)
 
@@ -85,6 +177,17 @@ export const door = (limits: DoorLimits) =>
         }
       }
 
+      if (path === "/rpc/ws" && request.method === "GET") {
+        if ((request.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+          return refusal(426, "UpgradeRequired", "/rpc/ws is a WebSocket endpoint: open it with Upgrade: websocket", { upgrade: "websocket" })
+        }
+        if (!sameOrigin(request.headers.origin, request.headers.host)) {
+          return refusal(403, "Forbidden", "a WebSocket to /rpc/ws must be opened from this server's own origin")
+        }
+        // No time-out: the socket lives as long as the client keeps it (frames are checked in runtime/RpcRoutes.ts).
+        return yield* app
+      }
+
       if (WRITES.has(request.method)) {
         const lengthHeader = request.headers["content-length"]
         const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
@@ -92,6 +195,9 @@ export const door = (limits: DoorLimits) =>
           return refusal(413, "PayloadTooLarge", `the request body is over the limit of ${limits.maxBodyBytes} bytes`)
         }
         const hasBody = (length !== undefined && length > 0) || request.headers["transfer-encoding"] !== undefined
+        if (!hasBody && path === "/rpc" && request.method === "POST") {
+          return refusal(400, "MalformedRequest", "the body holds no RPC message (NDJSON: one JSON message per line)")
+        }
         if (hasBody) {
           const contentType = request.headers["content-type"] ?? ""
           const rpc = !path.startsWith("/api/")
@@ -107,6 +213,10 @@ export const door = (limits: DoorLimits) =>
           }
           if (jsonDepthOver(text.right, limits.maxJsonDepth)) {
             return refusal(400, "MalformedRequest", `the JSON is nested more than ${limits.maxJsonDepth} levels deep`)
+          }
+          if (rpc && path === "/rpc") {
+            const problem = rpcBodyProblem(text.right)
+            if (problem !== undefined) return refusal(400, "MalformedRequest", problem)
           }
           if (!rpc) {
             const parsed = parseJson(text.right)

@@ -17,6 +17,7 @@ import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { AppSettings } from "./AppSettings.ts"
 import { door, refusal } from "./Door.ts"
 import { currentRequestId } from "./RequestId.ts"
+import { PagesLive } from "./Pages.ts"
 import { exposition } from "./Prometheus.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RestApiLive, routeTemplateOf } from "./RestApi.ts"
@@ -133,7 +134,7 @@ export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
   }))
 
 /** Everything a client-facing process serves. */
-export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute))
+export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute, PagesLive))
 
 /** What a runner serves: probes and metrics only. */
 export const RunnerHttpLive = serveHttp(Layer.mergeAll(HealthRoutes, MetricsRoute))

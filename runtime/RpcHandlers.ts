@@ -78,12 +78,12 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
         }),
       "Samples.Workflow": ({ id }) => Effect.zipRight(readable(id), api.workflow(id)),
       "Samples.Events": ({ id }) => Effect.zipRight(readable(id), api.events(id)),
-      "Samples.Execute": ({ command, id, idempotencyKey }) =>
+      "Samples.Execute": ({ command, expectedVersion, id, idempotencyKey }) =>
         Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
           const sample = ownEmailOf(principal) !== undefined ? yield* api.get(id) : { id, submitterEmail: "", status: "in_progress" as const }
           yield* requireCommand(principal, command._tag, sample)
-          return yield* api.execute(id, command, idempotencyKey, actorOf(principal))
+          return yield* api.execute(id, command, idempotencyKey, actorOf(principal), expectedVersion)
         }),
       "Samples.Batch": ({ command, idempotencyKey, sampleIds }) =>
         Effect.gen(function*() {

@@ -146,6 +146,7 @@ export const describe = (e: CommandError): string => {
       return `idempotency key ${e.idempotencyKey} was used for a different command`
     case "InvalidInput":
     case "SampleBusy":
+    case "VersionMismatch":
       return e.message
   }
 }
@@ -350,10 +351,16 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       id: SampleId,
       command: SampleCommand,
       idempotencyKey: string | undefined,
-      actor: string
+      actor: string,
+      expectedVersion?: number
     ): Effect.fn.Return<CommandResult, CommandError> {
       yield* Effect.annotateCurrentSpan({ sampleId: id, command: command._tag })
-      const payload = { command: encodeCommand(command), idempotencyKey: idempotencyKey ?? randomUUID(), actor }
+      const payload = {
+        command: encodeCommand(command),
+        idempotencyKey: idempotencyKey ?? randomUUID(),
+        actor,
+        ...(expectedVersion !== undefined ? { expectedVersion } : {})
+      }
       // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
       // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
       return yield* Metric.update(requestsSent, 1).pipe(

@@ -181,6 +181,49 @@ describe("the door", () => {
         })
       }))
 
+    it.effect("numbers have domain ranges; If-Match is checked by the sample's owner; refusals name routes; pages say where things are", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        yield* Effect.promise(async () => {
+          for (const [field, value] of [["volumeUl", 1e308], ["concentrationNgUl", 1e9], ["a260_280", 50], ["genomeSizeMb", -1]] as const) {
+            const res = await send(baseUrl, "POST", "/api/v1/samples", JSON.stringify({ ...BASE_SAMPLE, [field]: value }))
+            expect(res.status, `${field}=${value}`).toBe(422)
+            expect((res.body.issues as Array<{ path: string }>).map((i) => i.path)).toContain(field)
+          }
+          const created = await send(baseUrl, "POST", "/api/v1/samples", JSON.stringify({ ...BASE_SAMPLE, sampleName: "versioned" }))
+          const id = String(created.body.id)
+          expect(created.headers.get("etag")).toBe('"1"')
+          const read = await send(baseUrl, "GET", `/api/v1/samples/${id}`)
+          expect(read.headers.get("etag")).toBe('"1"')
+          const stale = await send(baseUrl, "POST", `/api/v1/samples/${id}/receive`, undefined, { "if-match": '"7"' })
+          expect(stale.status).toBe(412)
+          expect(stale.body).toMatchObject({ error: "VersionMismatch", currentVersion: 1 })
+          const fresh = await send(baseUrl, "POST", `/api/v1/samples/${id}/receive`, undefined, { "if-match": '"1"' })
+          expect(fresh.status).toBe(200)
+          expect(fresh.headers.get("etag")).toBe('"2"')
+          const skip = await send(baseUrl, "POST", `/api/v1/samples/${id}/workflow/skip`, JSON.stringify({ step: "sample_qc", reason: "no" }))
+          expect(skip.status).toBe(409)
+          expect(skip.body.message).toBe("sample_qc cannot be skipped; the facility allows skipping only basecalling")
+          expect(skip.body.attempted).toBe("POST /workflow/skip")
+
+          const landing = await fetch(`${baseUrl}/`)
+          expect(landing.status).toBe(200)
+          expect(await landing.text()).toContain("/api/docs")
+          const index = await send(baseUrl, "GET", "/api/v1")
+          expect(index.body).toMatchObject({ openapi: "/api/v1/openapi.json", docs: "/api/docs" })
+          const setup = await fetch(`${baseUrl}/setup?token=x`)
+          expect(await setup.text()).toContain("/api/v1/setup")
+
+          // Unmatched paths share one metric label: two hundred random paths add no series.
+          const series = async () => (await (await fetch(`${baseUrl}/metrics`)).text()).split("\n").filter((l) => l.startsWith("poretrack_http_requests_total")).length
+          await send(baseUrl, "GET", "/api/v1/nothing-here-0")
+          await series() // the scrape itself is counted once it has been answered
+          const before = await series()
+          for (let i = 1; i <= 200; i++) await send(baseUrl, "GET", `/api/v1/nothing-here-${i}/${Math.random()}`)
+          expect(await series()).toBe(before)
+        })
+      }))
+
     it.effect("garbage on /rpc is a typed protocol answer, never a Defect with internal text", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* TestEndpoint

@@ -349,15 +349,15 @@ describe("REST API over HTTP", () => {
         const early = failure(yield* advance(sample.id, "sample_qc"), 409, "StepTransitionRefused")
         expect(early.status).toBe("submitted")
         expect(early.currentStep).toBeNull()
-        expect(early.allowed).toContain("Receive")
-        expect(early.allowed).not.toContain("CompleteStep")
+        expect(early.allowed).toContain("POST /receive")
+        expect(early.allowed).not.toContain("POST /workflow/advance")
 
         yield* receive(sample.id)
         const wrong = failure(yield* advance(sample.id, "library_prep"), 409, "StepTransitionRefused")
         expect(wrong.status).toBe("in_progress")
         expect(wrong.currentStep).toBe("sample_qc")
-        expect(wrong.allowed).toEqual(expect.arrayContaining(["StartStep", "CompleteStep", "FailStep", "Hold", "Cancel"]))
-        expect(wrong.allowed).not.toContain("SkipStep")
+        expect(wrong.allowed).toEqual(expect.arrayContaining(["POST /workflow/start", "POST /workflow/advance", "POST /workflow/fail", "POST /hold", "POST /cancel"]))
+        expect(wrong.allowed).not.toContain("POST /workflow/skip")
         expect(wrong.message).toContain("sample_qc")
 
         const bad = invalid(yield* advance(sample.id, "sample_qc", { qubitNgUl: "plenty", volumeUl: -5 }), "data.qubitNgUl", "data.volumeUl")
@@ -402,7 +402,7 @@ describe("REST API over HTTP", () => {
         // a failed sample cannot advance; it may be reworked, but not forward past the failed step
         const refused = failure(yield* advance(sample.id, "sample_qc"), 409, "StepTransitionRefused")
         expect(refused.status).toBe("failed")
-        expect(refused.allowed).toEqual(expect.arrayContaining(["Rework", "Cancel"]))
+        expect(refused.allowed).toEqual(expect.arrayContaining(["POST /workflow/rework", "POST /cancel"]))
         failure(yield* post(samplePath(sample.id, "/workflow/rework"), { toStep: "library_prep", reason: "skip ahead" }), 409, "StepTransitionRefused")
         invalid(yield* post(samplePath(sample.id, "/workflow/rework"), { toStep: "sample_qc" }), "reason")
         invalid(yield* post(samplePath(sample.id, "/workflow/rework"), { toStep: "sample_qc", reason: "" }), "reason")
@@ -438,7 +438,7 @@ describe("REST API over HTTP", () => {
         const started = ok(yield* post(samplePath(sample.id, "/workflow/start"), { step: "sample_qc" }))
         expect(started.sample.stepState).toBe("running")
         const again = failure(yield* post(samplePath(sample.id, "/workflow/start"), { step: "sample_qc" }), 409, "StepTransitionRefused")
-        expect(again.allowed).not.toContain("StartStep")
+        expect(again.allowed).not.toContain("POST /workflow/start")
         // sample QC may not be skipped; basecalling may
         failure(yield* post(samplePath(sample.id, "/workflow/skip"), { step: "sample_qc", reason: "no time" }), 409, "StepTransitionRefused")
         yield* advanceThrough(sample.id, ["sample_qc", "library_prep", "library_qc", "sequencing_setup", "sequencing_run"])
@@ -470,7 +470,7 @@ describe("REST API over HTTP", () => {
         expect(held.sample.sla.status).toBe("paused")
         const blocked = failure(yield* advance(sample.id, "sample_qc"), 409, "StepTransitionRefused")
         expect(blocked.status).toBe("on_hold")
-        expect(blocked.allowed).toEqual(expect.arrayContaining(["Resume", "Cancel"]))
+        expect(blocked.allowed).toEqual(expect.arrayContaining(["POST /resume", "POST /cancel"]))
         failure(yield* post(samplePath(sample.id, "/hold"), { reason: "again" }), 409, "StepTransitionRefused")
         invalid(yield* post(samplePath(sample.id, "/resume"), { reason: "x" }), "reason")
 
