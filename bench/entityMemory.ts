@@ -41,6 +41,7 @@ const main = async () => {
     pgPoolMax: 20,
     runnerHost: "127.0.0.1",
     runnerPort: port(),
+    runnerListenHost: Option.none(),
     entityMessagePollInterval: Duration.seconds(1),
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),

@@ -7,6 +7,7 @@ const settings = (role: "all" | "runner" | "gateway", runnerHost: string) => ({
   role,
   runnerHost,
   runnerPort: 34431,
+  runnerListenHost: Option.none<string>(),
   entityMessagePollInterval: Duration.seconds(1),
   shardLockRefreshInterval: Duration.seconds(2),
   shardLockExpiration: Duration.seconds(6),
@@ -21,6 +22,12 @@ describe("sharding config", () => {
       expect(Option.map(config.runnerListenAddress, (a) => `${a.host}:${a.port}`)).toEqual(Option.some(`${host}:34431`))
       expect(Option.map(config.runnerAddress, (a) => `${a.host}:${a.port}`)).toEqual(Option.some(`${host}:34431`))
     }
+  })
+
+  it("RUNNER_LISTEN_HOST, when an operator sets it (a container), is where it listens; others still reach RUNNER_HOST", () => {
+    const config = shardingConfigOf({ ...settings("runner", "runner-1"), runnerListenHost: Option.some("0.0.0.0") })
+    expect(Option.map(config.runnerListenAddress, (a) => `${a.host}:${a.port}`)).toEqual(Option.some("0.0.0.0:34431"))
+    expect(Option.map(config.runnerAddress, (a) => `${a.host}:${a.port}`)).toEqual(Option.some("runner-1:34431"))
   })
 
   it("a gateway listens nowhere", () => {

@@ -22,6 +22,7 @@ export const shardingConfigOf = (s: Pick<
   | "role"
   | "runnerHost"
   | "runnerPort"
+  | "runnerListenHost"
   | "entityMessagePollInterval"
   | "shardLockRefreshInterval"
   | "shardLockExpiration"
@@ -30,7 +31,9 @@ export const shardingConfigOf = (s: Pick<
 >): ShardingConfig.ShardingConfig["Type"] => ({
   ...ShardingConfig.defaults,
   runnerAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make(s.runnerHost, s.runnerPort)),
-  runnerListenAddress: s.role === "gateway" ? Option.none() : Option.some(RunnerAddress.make(s.runnerHost, s.runnerPort)),
+  runnerListenAddress: s.role === "gateway"
+    ? Option.none()
+    : Option.some(RunnerAddress.make(Option.getOrElse(s.runnerListenHost, () => s.runnerHost), s.runnerPort)),
   entityMessagePollInterval: s.entityMessagePollInterval,
   shardLockRefreshInterval: s.shardLockRefreshInterval,
   shardLockExpiration: s.shardLockExpiration,

@@ -13,6 +13,8 @@ export interface AppConfig {
   readonly pgPoolMax: number
   readonly runnerHost: string
   readonly runnerPort: number
+  /** Where the runner's cluster port listens (defaults to RUNNER_HOST); e.g. 0.0.0.0 in a container. */
+  readonly runnerListenHost: Option.Option<string>
   readonly entityMessagePollInterval: Duration.Duration
   readonly shardLockRefreshInterval: Duration.Duration
   readonly shardLockExpiration: Duration.Duration
@@ -51,16 +53,16 @@ export interface DoorSettings {
   readonly metricsPublic: boolean
 }
 
-const positive = (name: string, fallback: number) =>
-  Config.number(name).pipe(Config.withDefault(fallback), Config.validate({ message: `${name} must be a positive number`, validation: (n) => n > 0 }))
+const positive = (setting: Config.Config<number>, name: string, fallback: number) =>
+  setting.pipe(Config.withDefault(fallback), Config.validate({ message: `${name} must be a positive number`, validation: (n) => n > 0 }))
 
 /** The door's settings, all optional. */
 export const doorConfig: Config.Config<DoorSettings> = Config.all({
   maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(1_048_576), Config.validate({ message: "MAX_BODY_BYTES must be at least 1024", validation: (n) => n >= 1024 })),
   maxJsonDepth: Config.integer("MAX_JSON_DEPTH").pipe(Config.withDefault(32), Config.validate({ message: "MAX_JSON_DEPTH must be between 4 and 256", validation: (n) => n >= 4 && n <= 256 })),
   requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  perPrincipal: Config.all({ perSecond: positive("RATE_LIMIT_PER_SECOND", 200), burst: positive("RATE_LIMIT_BURST", 400) }),
-  perAddress: Config.all({ perSecond: positive("RATE_LIMIT_ANONYMOUS_PER_SECOND", 10), burst: positive("RATE_LIMIT_ANONYMOUS_BURST", 40) }),
+  perPrincipal: Config.all({ perSecond: positive(Config.number("RATE_LIMIT_PER_SECOND"), "RATE_LIMIT_PER_SECOND", 200), burst: positive(Config.number("RATE_LIMIT_BURST"), "RATE_LIMIT_BURST", 400) }),
+  perAddress: Config.all({ perSecond: positive(Config.number("RATE_LIMIT_ANONYMOUS_PER_SECOND"), "RATE_LIMIT_ANONYMOUS_PER_SECOND", 10), burst: positive(Config.number("RATE_LIMIT_ANONYMOUS_BURST"), "RATE_LIMIT_ANONYMOUS_BURST", 40) }),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
   metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(false))
 })
@@ -156,6 +158,7 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   pgPoolMax: Config.integer("PG_POOL_MAX").pipe(Config.withDefault(20)),
   runnerHost: Config.string("RUNNER_HOST").pipe(Config.withDefault("localhost")),
   runnerPort: Config.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
+  runnerListenHost: Config.option(Config.string("RUNNER_LISTEN_HOST")),
   entityMessagePollInterval: Config.duration("ENTITY_MESSAGE_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   shardLockRefreshInterval: Config.duration("SHARD_LOCK_REFRESH_INTERVAL").pipe(Config.withDefault(Duration.seconds(2))),
   shardLockExpiration: Config.duration("SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),

@@ -27,6 +27,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     pgPoolMax: 10,
     runnerHost: "127.0.0.1",
     runnerPort: await freePort(),
+    runnerListenHost: Option.none(),
     entityMessagePollInterval: Duration.millis(200),
     shardLockRefreshInterval: Duration.seconds(2),
     shardLockExpiration: Duration.seconds(6),
