@@ -11,6 +11,9 @@ import pg from "pg"
 const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const COUNT = Number(process.env.BENCH_LIST_SAMPLES ?? 100_000)
 const REPEAT = 30
+/** The system under test runs with this bootstrap admin key; every request carries it. */
+const TOKEN = "bench-admin-token-0123456789abcdef"
+const AUTH = { authorization: `Bearer ${TOKEN}` }
 
 const freePort = () => 20_000 + Math.floor(Math.random() * 12_000)
 
@@ -28,7 +31,7 @@ const main = async () => {
   url.pathname = `/${dbName}`
   const port = freePort()
   const child = spawn(process.execPath, ["--import", "tsx", "runtime/start.ts"], {
-    env: { ...process.env, DATABASE_URL: url.toString(), PORT: String(port), RUNNER_PORT: String(freePort()), HTTP_HOST: "127.0.0.1" },
+    env: { ...process.env, DATABASE_URL: url.toString(), PORT: String(port), RUNNER_PORT: String(freePort()), HTTP_HOST: "127.0.0.1", PORETRACK_ADMIN_TOKEN: TOKEN },
     stdio: ["ignore", "pipe", "inherit"]
   })
   const base = `http://127.0.0.1:${port}`
@@ -44,10 +47,10 @@ const main = async () => {
     // One real sample gives the shape of the state document; the rest are variations of it.
     const created = await fetch(`${base}/api/v1/samples`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...AUTH },
       body: JSON.stringify({ sampleName: "template", submitterEmail: "t@lab.example", flowCellType: "R10.4.1", libraryKit: "SQK-LSK114" })
     }).then((r) => r.json() as Promise<{ id: string; submissionId: string }>)
-    await fetch(`${base}/api/v1/samples/${created.id}/receive`, { method: "POST" })
+    await fetch(`${base}/api/v1/samples/${created.id}/receive`, { method: "POST", headers: AUTH })
     const db = new pg.Client({ connectionString: url.toString() })
     await db.connect()
     const t0 = Date.now()
@@ -74,7 +77,7 @@ const main = async () => {
       let items = 0
       for (let i = 0; i < REPEAT; i++) {
         const s = performance.now()
-        const res = await fetch(`${base}${path}`)
+        const res = await fetch(`${base}${path}`, { headers: AUTH })
         const body = (await res.json()) as { items?: Array<unknown> }
         ms.push(performance.now() - s)
         if (!res.ok) throw new Error(`${path} → ${res.status}`)
@@ -89,7 +92,7 @@ const main = async () => {
     await time("list, submitter", "/api/v1/samples?submitter=user7%40lab.example&limit=50")
     await time("list, text search q=4242", "/api/v1/samples?q=4242&limit=50")
     await time("queue library_prep (first page)", "/api/v1/queues/library_prep?limit=50")
-    const page = (await fetch(`${base}/api/v1/samples?status=in_progress&limit=50`).then((r) => r.json())) as { nextCursor: string }
+    const page = (await fetch(`${base}/api/v1/samples?status=in_progress&limit=50`, { headers: AUTH }).then((r) => r.json())) as { nextCursor: string }
     await time("list, second page by cursor", `/api/v1/samples?status=in_progress&limit=50&cursor=${page.nextCursor}`)
   } finally {
     child.kill("SIGTERM")

@@ -66,7 +66,9 @@ const settings = (() => {
     warmup: intEnv("BENCH_WARMUP", 50, 0, 10_000),
     poolSize: 20,
     childNodeOptions: process.env.BENCH_CHILD_NODE_OPTIONS,
-    noNotify: process.env.BENCH_NO_NOTIFY === "1"
+    noNotify: process.env.BENCH_NO_NOTIFY === "1",
+    /** The API key requests carry (the bootstrap admin token of the system the benchmark starts, or BENCH_API_KEY). */
+    apiKey: process.env.BENCH_API_KEY ?? "bench-admin-token-0123456789abcdef"
   }
 })()
 
@@ -217,6 +219,7 @@ const httpRequest = (
       agent,
       headers: {
         accept: "application/json",
+        authorization: `Bearer ${settings.apiKey}`,
         ...(body !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}),
         ...headers
       }
@@ -736,7 +739,12 @@ const startChild = (databaseUrl: string, port: number, runnerPort: number): Chil
     PORT: String(port),
     HTTP_HOST: "127.0.0.1",
     RUNNER_PORT: String(runnerPort),
-    RUNNER_HOST: "127.0.0.1"
+    RUNNER_HOST: "127.0.0.1",
+    // Authentication stays on: every request carries this admin key. The per-key rate limit is raised so that the
+    // benchmark measures the hot path, not the limiter's refusals.
+    PORETRACK_ADMIN_TOKEN: settings.apiKey,
+    RATE_LIMIT_PER_SECOND: "1000000",
+    RATE_LIMIT_BURST: "1000000"
   }
   if (settings.childNodeOptions !== undefined) env.NODE_OPTIONS = settings.childNodeOptions
   else delete env.NODE_OPTIONS
