@@ -75,8 +75,7 @@ const Header = Schema.mutable(Schema.Tuple(Schema.String.pipe(Schema.maxLength(2
 
 /** The messages an RPC client sends (`FromClientEncoded` of @effect/rpc's RpcMessage), by `_tag`, with nothing else. */
 const CLIENT_MESSAGES = {
-  Request: Schema.Struct({
-    _tag: Schema.Literal("Request"),
+  Request: Schema.TaggedStruct("Request", {
     id: RequestIdText,
     tag: RpcTag,
     payload: Schema.Unknown,
@@ -85,10 +84,10 @@ const CLIENT_MESSAGES = {
     spanId: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
     sampled: Schema.optional(Schema.Boolean)
   }),
-  Ack: Schema.Struct({ _tag: Schema.Literal("Ack"), requestId: RequestIdText }),
-  Interrupt: Schema.Struct({ _tag: Schema.Literal("Interrupt"), requestId: RequestIdText }),
-  Ping: Schema.Struct({ _tag: Schema.Literal("Ping") }),
-  Eof: Schema.Struct({ _tag: Schema.Literal("Eof") })
+  Ack: Schema.TaggedStruct("Ack", { requestId: RequestIdText }),
+  Interrupt: Schema.TaggedStruct("Interrupt", { requestId: RequestIdText }),
+  Ping: Schema.TaggedStruct("Ping", {}),
+  Eof: Schema.TaggedStruct("Eof", {})
 } as const
 const decoders = {
   Request: Schema.decodeUnknownEither(CLIENT_MESSAGES.Request, { onExcessProperty: "error" }),

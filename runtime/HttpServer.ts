@@ -7,13 +7,11 @@
 import { Sharding } from "@effect/cluster"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer, Metric, MetricBoundaries, Option, Redacted } from "effect"
+import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
-import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { AppSettings } from "./AppSettings.ts"
 import { door, refusal } from "./Door.ts"
 import { currentRequestId } from "./RequestId.ts"
@@ -21,7 +19,7 @@ import { PagesLive } from "./Pages.ts"
 import { exposition } from "./Prometheus.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RestApiLive, routeTemplateOf } from "./RestApi.ts"
-import { RpcAuthenticationLive, RpcHandlersLive } from "./RpcHandlers.ts"
+import { RpcRoutesLive } from "./RpcRoutes.ts"
 
 /** `/health/live` (the process runs) and `/health/ready` (database and cluster answer). */
 export const HealthRoutes = HttpLayerRouter.addAll([
@@ -54,14 +52,10 @@ export const MetricsRoute = HttpLayerRouter.add("GET", "/metrics", Effect.gen(fu
   return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
 }))
 
-/** The REST bridge (with its OpenAPI document and reference page) and the RPC server. */
+/** The REST bridge (with its OpenAPI document and reference page) and the RPC server (`/rpc` and `/rpc/ws`). */
 export const ApiRoutes = Layer.mergeAll(
   RestApiLive,
-  RpcServer.layerHttpRouter({ group: PoretrackRpcs, path: "/rpc", protocol: "http" }).pipe(
-    Layer.provide(RpcHandlersLive),
-    Layer.provide(RpcAuthenticationLive),
-    Layer.provide(RpcSerialization.layerNdjson)
-  )
+  RpcRoutesLive
 )
 
 const escaped = Metric.counter("poretrack_http_unhandled_failures_total", {
@@ -97,9 +91,10 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
       onSome: (s) => ({ requestId, traceId: s.traceId })
     })
     const response = yield* httpApp.pipe(
-      // Nothing escapes as a bare 500: a failure no route turned into a response is logged and answered in JSON.
+      // Nothing escapes as a bare 500: a failure no route turned into a response is logged and answered in JSON. A
+      // request interrupted and nothing else is a client that went away (e.g. a WebSocket closed): 499, not an error.
       Effect.catchAllCause((cause) =>
-        Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
+        Cause.isInterruptedOnly(cause) ? Effect.succeed(HttpServerResponse.empty({ status: 499 })) : Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
           Effect.zipRight(Metric.increment(escaped)),
           Effect.as(HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 }))
         )),

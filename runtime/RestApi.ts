@@ -163,7 +163,8 @@ export const ROUTES: ReadonlyArray<RouteTemplate> = [
   ),
   { method: "GET", path: "/api/v1/openapi.json" },
   { method: "GET", path: "/api/docs" },
-  { method: "POST", path: "/rpc" }
+  { method: "POST", path: "/rpc" },
+  { method: "GET", path: "/rpc/ws" }
 ].map((r) => ({ ...r, pattern: new RegExp(`^${r.path.replace(/:[a-zA-Z]+/g, "[^/]+")}$`) }))
 
 /** The route template a path matches (e.g. `/api/v1/samples/:id`), or undefined. */

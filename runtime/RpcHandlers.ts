@@ -1,6 +1,6 @@
 /**
- * The handlers of `PoretrackRpcs`, served at `/rpc` (Effect RPC over HTTP, NDJSON), with the same authentication and
- * the same authorization rules as the REST bridge (runtime/Authorization.ts).
+ * The handlers of `PoretrackRpcs`, served at `/rpc` (Effect RPC over HTTP, NDJSON) and `/rpc/ws` (WebSocket), with
+ * the same authentication and the same authorization rules as the REST bridge (runtime/Authorization.ts).
  */
 import { Headers } from "@effect/platform"
 import { Cookies } from "@effect/platform"
@@ -19,8 +19,13 @@ import { SampleApi } from "./SampleApi.ts"
 
 const encodeSubmission = Schema.encodeSync(SubmissionInput)
 
-/** Bearer key, else session cookie with the session's CSRF token (every RPC is a POST), then the principal's bucket. */
-export const RpcAuthenticationLive = Layer.effect(
+/**
+ * Bearer key, else session cookie, then the principal's bucket. Over HTTP (every RPC is a POST) the cookie must come
+ * with the session's X-CSRF-Token header. Over WebSocket the headers are those of the upgrade request (plus the
+ * message's own), which a browser cannot extend: there the door has refused any upgrade from another origin
+ * (runtime/Door.ts `sameOrigin`), so the cookie of an accepted socket is the app's own and needs no token.
+ */
+const rpcAuthentication = (transport: "http" | "websocket") => Layer.effect(
   RpcAuthentication,
   Effect.gen(function*() {
     const auth = yield* Auth
@@ -36,7 +41,7 @@ export const RpcAuthenticationLive = Layer.effect(
             if (token === undefined) return yield* new Unauthenticated({ message: "sign in, or send Authorization: Bearer <API key>" })
             const session = yield* auth.authenticateSession(token)
             const csrf = Headers.get(headers, "x-csrf-token")
-            if (csrf._tag === "None" || csrf.value !== session.csrfToken) {
+            if (transport === "http" && (csrf._tag === "None" || csrf.value !== session.csrfToken)) {
               return yield* new Unauthenticated({ message: "an RPC from a signed-in browser must carry the session's X-CSRF-Token header" })
             }
             return session.principal
@@ -50,6 +55,12 @@ export const RpcAuthenticationLive = Layer.effect(
     )
   })
 )
+
+/** RpcAuthentication for `POST /rpc`: bearer key, or session cookie with its X-CSRF-Token. */
+export const RpcAuthenticationLive = rpcAuthentication("http")
+
+/** RpcAuthentication for `/rpc/ws`: bearer key or session cookie on the (same-origin) upgrade request. */
+export const RpcAuthenticationWebSocketLive = rpcAuthentication("websocket")
 
 /** Every RPC mapped onto the application service, after the principal's rights are checked. */
 export const RpcHandlersLive = PoretrackRpcs.toLayer(

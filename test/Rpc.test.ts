@@ -271,28 +271,28 @@ describe("typed RPC over HTTP", () => {
         expect(replay.results.map((r) => r.ok && r.result.replayed)).toEqual([true, true])
       }))
 
-    it.effect("an invalid payload fails that request with an error and the server keeps serving", () =>
+    it.effect("an invalid payload fails that request with a typed InvalidInput and the server keeps serving", () =>
       Effect.gen(function*() {
         const client = yield* Poretrack
-        // The payload schema is checked server-side; a payload that fails it ends that request with a defect (Die).
+        // The payload is checked against the RPC's own schema before the server sees it: a typed failure naming the field.
         const badId = yield* rawRpc([request("1", "Samples.Get", { id: "not-a-uuid" })])
         expect(badId.status).toBe(200)
         const exit1 = exitOf(badId.messages)
-        expect(exit1).toMatchObject({ _tag: "Exit", requestId: "1", exit: { _tag: "Failure", cause: { _tag: "Die" } } })
-        expect(JSON.stringify(exit1)).toContain("Expected a Universally Unique Identifier, actual \\\"not-a-uuid\\\"")
+        expect(exit1).toMatchObject({ _tag: "Exit", requestId: "1", exit: { _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "InvalidInput", issues: [{ path: "id" }] } } } })
 
         const badEnum = yield* rawRpc([request("2", "Samples.List", { status: "lost_in_the_post", limit: 10 })])
         const exit2 = exitOf(badEnum.messages)
-        expect(exit2).toMatchObject({ _tag: "Exit", requestId: "2", exit: { _tag: "Failure", cause: { _tag: "Die" } } })
+        expect(exit2).toMatchObject({ _tag: "Exit", requestId: "2", exit: { _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "InvalidInput" } } } })
         expect(JSON.stringify(exit2)).toContain("lost_in_the_post")
 
         const badCommand = yield* rawRpc([request("3", "Samples.Execute", { id: UNKNOWN, command: { _tag: "Teleport" } })])
         const exit3 = exitOf(badCommand.messages)
-        expect(exit3).toMatchObject({ _tag: "Exit", requestId: "3", exit: { _tag: "Failure", cause: { _tag: "Die" } } })
+        expect(exit3).toMatchObject({ _tag: "Exit", requestId: "3", exit: { _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "InvalidInput" } } } })
 
-        // Not even a request: the server answers with a defect and stays up.
+        // Not even a request: the door answers 400 naming the line (test/RpcDoor.test.ts has every case), and stays up.
         const garbage = yield* rawRpc(["{ this is not json"])
-        expect(garbage.messages).toEqual([{ _tag: "Defect", defect: expect.objectContaining({ name: "SyntaxError" }) }])
+        expect(garbage.status).toBe(400)
+        expect(garbage.messages).toEqual([{ error: "MalformedRequest", message: 'line 1: not JSON: "{ this is not json"' }])
 
         // A well-formed request by hand succeeds, and so does the typed client afterwards.
         const ok = yield* rawRpc([request("4", "Samples.Get", { id: UNKNOWN })])
