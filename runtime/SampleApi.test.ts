@@ -5,6 +5,7 @@ import { EntityId } from "@effect/cluster/EntityId"
 import { EntityType } from "@effect/cluster/EntityType"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as ShardId from "@effect/cluster/ShardId"
+import { Socket } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, FiberId } from "effect"
 import { CommandDefect } from "../actors/Sample.ts"
@@ -20,6 +21,8 @@ describe("isShardMoving", () => {
     expect(isShardMoving(Cause.die(new EntityNotAssignedToRunner({ address })))).toBe(true)
     expect(isShardMoving(Cause.die(new RunnerUnavailable({ address: RunnerAddress.make("h", 1) })))).toBe(true)
     expect(isShardMoving(Cause.die(new MailboxFull({ address })))).toBe(true)
+    // A write to the socket of a runner that is stopping (EPIPE): resent with the same key.
+    expect(isShardMoving(Cause.die(new Socket.SocketGenericError({ reason: "Write", cause: new Error("write EPIPE") })))).toBe(true)
     expect(isShardMoving(Cause.sequential(Cause.interrupt(FiberId.none), Cause.die(new EntityNotAssignedToRunner({ address }))))).toBe(true)
   })
 

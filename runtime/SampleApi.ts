@@ -114,13 +114,19 @@ const responses = Metric.counter("poretrack_cluster_responses_total", {
 const answered = (outcome: "success" | "refused" | "busy" | "defect") => Metric.tagged(responses, "outcome", outcome)
 const unanswered = Metric.tagged(responses, "outcome", "unanswered")
 
-/** Errors of @effect/cluster that mean the entity's shard is between runners, or its runner went away. */
+/**
+ * Errors of @effect/cluster that mean the entity's shard is between runners, or its runner went away, and the
+ * transport's own failures on the connection to a runner that is stopping or gone (a write to a closed socket): the
+ * command may or may not have been delivered, and the same idempotency key makes the resend safe either way.
+ */
 const MOVING_DEFECTS: ReadonlySet<string> = new Set([
   "EntityNotAssignedToRunner",
   "RunnerUnavailable",
   "RunnerNotRegistered",
   "MailboxFull",
-  "AlreadyProcessingMessage"
+  "AlreadyProcessingMessage",
+  "SocketError",
+  "RpcClientError"
 ])
 
 /**
