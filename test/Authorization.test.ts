@@ -6,7 +6,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, Stream } from "effect"
 import { SCOPES, type ApiScope } from "../rpc/Auth.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { SampleId } from "../rpc/Ids.ts"
@@ -208,7 +208,10 @@ describe("authorization", () => {
               const others = yield* Effect.either(client.Samples.Get({ id: SampleId.make(world.others) }))
               const own = yield* Effect.either(client.Samples.Get({ id: SampleId.make(world.own) }))
               const watchAll = yield* Effect.either(client.Samples.List({ limit: 500 }))
-              return { others, own, watchAll }
+              // Following another's sample live, or everything, is refused before the stream starts.
+              const streamOthers = yield* Effect.either(Stream.runHead(client.Events.Watch({ sampleId: SampleId.make(world.others) })))
+              const streamAll = yield* Effect.either(Stream.runHead(client.Events.Watch({})))
+              return { others, own, watchAll, streamOthers, streamAll }
             }).pipe(
               Effect.scoped,
               Effect.provide(RpcClient.layerProtocolHttp({
@@ -224,6 +227,8 @@ describe("authorization", () => {
           expect(Either.isLeft(seen.others) && seen.others.left._tag).toBe("Forbidden")
           expect(Either.isRight(seen.own)).toBe(true)
           expect(Either.isRight(seen.watchAll) && seen.watchAll.right.items.every((s) => s.submitterEmail === world.emails.own)).toBe(true)
+          expect(Either.isLeft(seen.streamOthers) && seen.streamOthers.left._tag).toBe("Forbidden")
+          expect(Either.isLeft(seen.streamAll) && seen.streamAll.left._tag).toBe("Forbidden")
           const anonymous = await rpc({ _tag: "Anonymous" })
           expect(Either.isLeft(anonymous.own) && anonymous.own.left._tag).toBe("Unauthenticated")
         })
