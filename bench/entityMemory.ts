@@ -10,6 +10,7 @@ import pg from "pg"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
 import { Receive } from "../rpc/Commands.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
+import { DOOR_DEFAULTS } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 
@@ -55,15 +56,7 @@ const main = async () => {
     policy: defaultPolicy,
     adminToken: Option.none(),
     sessionTtl: Duration.hours(12),
-    door: {
-      maxBodyBytes: 1_048_576,
-      maxJsonDepth: 32,
-      requestTimeout: Duration.seconds(30),
-      perPrincipal: { perSecond: 200, burst: 400 },
-      perAddress: { perSecond: 10, burst: 40 },
-      metricsToken: Option.none(),
-      metricsPublic: false
-    }
+    door: DOOR_DEFAULTS
   })
   const program = Effect.gen(function*() {
     const api = yield* SampleApi

@@ -56,15 +56,32 @@ export interface DoorSettings {
 const positive = (setting: Config.Config<number>, name: string, fallback: number) =>
   setting.pipe(Config.withDefault(fallback), Config.validate({ message: `${name} must be a positive number`, validation: (n) => n > 0 }))
 
+/** The door's defaults (documented in the README's configuration table). */
+export const DOOR_DEFAULTS: DoorSettings = {
+  maxBodyBytes: 1_048_576,
+  maxJsonDepth: 32,
+  requestTimeout: Duration.seconds(30),
+  perPrincipal: { perSecond: 200, burst: 400 },
+  perAddress: { perSecond: 10, burst: 40 },
+  metricsToken: Option.none(),
+  metricsPublic: false
+}
+
 /** The door's settings, all optional. */
 export const doorConfig: Config.Config<DoorSettings> = Config.all({
-  maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(1_048_576), Config.validate({ message: "MAX_BODY_BYTES must be at least 1024", validation: (n) => n >= 1024 })),
-  maxJsonDepth: Config.integer("MAX_JSON_DEPTH").pipe(Config.withDefault(32), Config.validate({ message: "MAX_JSON_DEPTH must be between 4 and 256", validation: (n) => n >= 4 && n <= 256 })),
-  requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  perPrincipal: Config.all({ perSecond: positive(Config.number("RATE_LIMIT_PER_SECOND"), "RATE_LIMIT_PER_SECOND", 200), burst: positive(Config.number("RATE_LIMIT_BURST"), "RATE_LIMIT_BURST", 400) }),
-  perAddress: Config.all({ perSecond: positive(Config.number("RATE_LIMIT_ANONYMOUS_PER_SECOND"), "RATE_LIMIT_ANONYMOUS_PER_SECOND", 10), burst: positive(Config.number("RATE_LIMIT_ANONYMOUS_BURST"), "RATE_LIMIT_ANONYMOUS_BURST", 40) }),
+  maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(DOOR_DEFAULTS.maxBodyBytes), Config.validate({ message: "MAX_BODY_BYTES must be at least 1024", validation: (n) => n >= 1024 })),
+  maxJsonDepth: Config.integer("MAX_JSON_DEPTH").pipe(Config.withDefault(DOOR_DEFAULTS.maxJsonDepth), Config.validate({ message: "MAX_JSON_DEPTH must be between 4 and 256", validation: (n) => n >= 4 && n <= 256 })),
+  requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(DOOR_DEFAULTS.requestTimeout)),
+  perPrincipal: Config.all({
+    perSecond: positive(Config.number("RATE_LIMIT_PER_SECOND"), "RATE_LIMIT_PER_SECOND", DOOR_DEFAULTS.perPrincipal.perSecond),
+    burst: positive(Config.number("RATE_LIMIT_BURST"), "RATE_LIMIT_BURST", DOOR_DEFAULTS.perPrincipal.burst)
+  }),
+  perAddress: Config.all({
+    perSecond: positive(Config.number("RATE_LIMIT_ANONYMOUS_PER_SECOND"), "RATE_LIMIT_ANONYMOUS_PER_SECOND", DOOR_DEFAULTS.perAddress.perSecond),
+    burst: positive(Config.number("RATE_LIMIT_ANONYMOUS_BURST"), "RATE_LIMIT_ANONYMOUS_BURST", DOOR_DEFAULTS.perAddress.burst)
+  }),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
-  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(false))
+  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(DOOR_DEFAULTS.metricsPublic))
 })
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -8,7 +8,8 @@
  */
 import { Validator } from "@seriousme/openapi-schema-validator"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Option } from "effect"
+import { Effect } from "effect"
+import { DOOR_DEFAULTS } from "../runtime/Config.ts"
 import fc from "fast-check"
 import { request as httpRequest } from "node:http"
 import { adminAuth } from "./TestAuth.ts"
@@ -308,15 +309,10 @@ describe("the door", () => {
 })
 
 describe("rate limits", () => {
-  layer(TestSystem({ settings: { door: {
-    maxBodyBytes: 1_048_576,
-    maxJsonDepth: 32,
-    requestTimeout: Duration.seconds(30),
-    perPrincipal: { perSecond: 1, burst: 5 },
-    perAddress: { perSecond: 1, burst: 3 },
-    metricsToken: Option.none(),
-    metricsPublic: false
-  } } }), { excludeTestServices: true, timeout: 120_000 })((it) => {
+  layer(TestSystem({ settings: { door: { ...DOOR_DEFAULTS, perPrincipal: { perSecond: 1, burst: 5 }, perAddress: { perSecond: 1, burst: 3 } } } }), {
+    excludeTestServices: true,
+    timeout: 120_000
+  })((it) => {
     it.effect("a key past its burst gets 429 with Retry-After and RateLimit-*; anonymous traffic is limited per address", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* TestEndpoint

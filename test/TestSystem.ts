@@ -3,7 +3,7 @@ import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "ef
 import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
-import type { AppConfig } from "../runtime/Config.ts"
+import { DOOR_DEFAULTS, type AppConfig } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { freePort } from "./freePort.ts"
 import { TEST_ADMIN_TOKEN } from "./TestAuth.ts"
@@ -41,15 +41,8 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     policy: defaultPolicy,
     adminToken: Option.some(Redacted.make(TEST_ADMIN_TOKEN)),
     sessionTtl: Duration.hours(12),
-    door: {
-      maxBodyBytes: 1_048_576,
-      maxJsonDepth: 32,
-      requestTimeout: Duration.seconds(30),
-      perPrincipal: { perSecond: 10_000, burst: 10_000 },
-      perAddress: { perSecond: 1_000, burst: 1_000 },
-      metricsToken: Option.none(),
-      metricsPublic: true
-    },
+    // Tests send many requests with one key from one address: limits high, /metrics open.
+    door: { ...DOOR_DEFAULTS, perPrincipal: { perSecond: 10_000, burst: 10_000 }, perAddress: { perSecond: 1_000, burst: 1_000 }, metricsPublic: true },
     ...overrides
   }
 }
