@@ -268,6 +268,42 @@ describe("the door", () => {
         })
       }))
 
+    it.effect("fuzzed query strings and RPC payloads: never a 500, never a Defect, nothing written", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        yield* Effect.promise(async () => {
+          const before = await rows(databaseUrl, "sample_events")
+          const failures: Array<string> = []
+          const params = ["status", "step", "priority", "submissionId", "submitter", "q", "cursor", "limit", "consumer"]
+          await fc.assert(
+            fc.asyncProperty(
+              fc.constantFrom("/api/v1/samples", "/api/v1/queues/sample_qc", "/api/v1/events", "/api/v1/audit"),
+              fc.array(fc.tuple(fc.constantFrom(...params), fc.string({ unit: "binary", maxLength: 80 })), { maxLength: 4 }),
+              async (path, pairs) => {
+                const query = pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")
+                const res = await send(baseUrl, "GET", `${path}?${query}`)
+                if (res.status >= 500) failures.push(`GET ${path}?${query} → ${res.status} ${res.text.slice(0, 120)}`)
+                return res.status < 500
+              }
+            ),
+            { numRuns: 200, seed: 20261130 }
+          )
+          const tags = ["Samples.Get", "Samples.List", "Samples.Execute", "Samples.Batch", "Submissions.Create", "Queues.Get", "Events.Read", "Events.Ack", "Samples.Create"]
+          await fc.assert(
+            fc.asyncProperty(fc.constantFrom(...tags), fc.jsonValue(), async (tag, payload) => {
+              const line = JSON.stringify({ _tag: "Request", id: "1", tag, payload, headers: [] })
+              const res = await send(baseUrl, "POST", "/rpc", `${line}\n`, { "content-type": "application/ndjson" })
+              const bad = res.status >= 500 || /"_tag":"Die"|Defect/.test(res.text)
+              if (bad) failures.push(`rpc ${tag} ${line.slice(0, 100)} → ${res.status} ${res.text.slice(0, 160)}`)
+              return !bad
+            }),
+            { numRuns: 200, seed: 20261131 }
+          )
+          expect(failures).toEqual([])
+          expect(await rows(databaseUrl, "sample_events")).toBe(before)
+        })
+      }))
+
     it.effect("the OpenAPI document validates, and every documented route answers (none 404 as unknown, none 500)", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* TestEndpoint
