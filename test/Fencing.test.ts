@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from "vitest"
 import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
 import { command, metricSum, post } from "./Client.ts"
 import { freePort } from "./freePort.ts"
-import { createTestDatabase, query } from "./TestDatabase.ts"
+import { startPostgres, type FaultPostgres } from "./faults/Postgres.ts"
+import { query } from "./TestDatabase.ts"
 
 const SHARD_LOCKS = "l.locktype = 'advisory' AND l.granted AND l.objid BETWEEN 1000001 AND 1000300"
 
@@ -28,15 +29,21 @@ const until = async (what: string, ms: number, check: () => Promise<boolean>) =>
 
 describe("fencing across processes", () => {
   const children: Array<Child> = []
+  let server: FaultPostgres | undefined
   afterAll(async () => {
     for (const c of children) {
       c.signal("SIGCONT")
       await c.kill9().catch(() => undefined)
     }
+    await server?.dispose()
   })
 
   it("a runner that lost its shard locks mid-write and the new owner: one write lands, the other is fenced", async () => {
-    const databaseUrl = await createTestDatabase()
+    // Its own PostgreSQL server: the test holds a row lock in an open transaction for many seconds, and an open
+    // transaction holds back the event log's read horizon of every database on its server (persistence/EventLog.ts),
+    // which would stall the live feeds of the test files running beside this one.
+    server = await startPostgres()
+    const databaseUrl = server.url
     const common = clusterEnv(databaseUrl)
     const ports = [await freePort(), await freePort()]
     const runners: Array<Child> = []
@@ -94,7 +101,9 @@ describe("fencing across processes", () => {
       expect(terminated[0]!.n).toBe(1)
 
       // 3. A's heartbeat lapses; B takes every shard over, the sample's included.
-      await until("B holds every shard lock", 30_000, async () =>
+      // (A liveness bound: A's heartbeat must lapse (4 s) and B's pings to the frozen A time out before the shards are
+      // reassigned; on a loaded two-core machine that has taken over 27 s.)
+      await until("B holds every shard lock", 60_000, async () =>
         (await query<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM pg_locks l WHERE ${SHARD_LOCKS}`))[0]!.n === 300)
 
       // 4. B writes the same sample from the same version: a priority change, accepted in any state after receipt.
