@@ -68,8 +68,30 @@ const main = async () => {
           '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4]))
       FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g,
         (SELECT submission_id, state FROM samples WHERE id = $2) t`, [COUNT, created.id])
+    // History for the dashboard: every sample received over the last 8 weeks; the completed ones (20 %) with a start
+    // and a completion of each of the eight steps and a SampleCompleted (about 18 events per completed sample).
+    await db.query(`
+      WITH s AS (
+        SELECT id, submission_id, status, now() - (row_number() OVER (ORDER BY seq) % 56) * interval '1 day'
+          - (row_number() OVER (ORDER BY seq) % 1440) * interval '1 minute' AS received_at
+        FROM samples WHERE id <> $1
+      ), steps AS (
+        SELECT * FROM unnest(ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])
+          WITH ORDINALITY AS t(step, n)
+      )
+      INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+      SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleReceived', 2, 'bench', s.received_at, '{"step":"sample_qc"}'::jsonb FROM s
+      UNION ALL
+      SELECT gen_random_uuid(), s.id, s.submission_id, e.type, 2, 'bench', s.received_at + (steps.n * 2 + e.k) * interval '1 hour',
+        jsonb_build_object('step', steps.step, 'attempt', 1)
+      FROM s, steps, (VALUES ('WorkflowStepStarted', 0), ('WorkflowStepCompleted', 1)) e(type, k) WHERE s.status = 'completed'
+      UNION ALL
+      SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleCompleted', 2, 'bench', s.received_at + interval '18 hours', '{}'::jsonb
+      FROM s WHERE s.status = 'completed'`, [created.id])
     await db.query("ANALYZE samples")
-    console.log(`loaded ${COUNT} samples in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    await db.query("ANALYZE sample_events")
+    const events = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM sample_events")
+    console.log(`loaded ${COUNT} samples and ${events.rows[0]?.n} events in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     await db.end()
 
     const time = async (label: string, path: string) => {
@@ -92,6 +114,24 @@ const main = async () => {
     await time("list, submitter", "/api/v1/samples?submitter=user7%40lab.example&limit=50")
     await time("list, text search q=4242", "/api/v1/samples?q=4242&limit=50")
     await time("queue library_prep (first page)", "/api/v1/queues/library_prep?limit=50")
+    // The dashboard (all its statements) over typed RPC, as the web app calls it: one NDJSON request per call.
+    const dashboard = async (payload: Record<string, unknown>) => {
+      const ms: Array<number> = []
+      for (let i = 0; i < REPEAT; i++) {
+        const s = performance.now()
+        const res = await fetch(`${base}/rpc`, {
+          method: "POST",
+          headers: { "content-type": "application/ndjson", ...AUTH },
+          body: `${JSON.stringify({ _tag: "Request", id: String(i), tag: "Dashboard.Get", payload, headers: [] })}\n`
+        })
+        const text = await res.text()
+        ms.push(performance.now() - s)
+        if (!res.ok || !text.includes('"_tag":"Success"')) throw new Error(`Dashboard.Get → ${res.status} ${text.slice(0, 300)}`)
+      }
+      console.log(`${`Dashboard.Get ${JSON.stringify(payload)}`.padEnd(44)} p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms`)
+    }
+    await dashboard({})
+    await dashboard({ weeks: 26, timeZone: "Europe/Berlin" })
     const page = (await fetch(`${base}/api/v1/samples?status=in_progress&limit=50`, { headers: AUTH }).then((r) => r.json())) as { nextCursor: string }
     await time("list, second page by cursor", `/api/v1/samples?status=in_progress&limit=50&cursor=${page.nextCursor}`)
   } finally {

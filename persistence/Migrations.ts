@@ -169,7 +169,15 @@ CREATE TABLE setup_tokens (
 );
 `],
   [5, "creation_keys", CREATION_KEYS_DDL],
-  [6, "consumer_owner", CONSUMER_OWNER_DDL]
+  [6, "consumer_owner", CONSUMER_OWNER_DDL],
+  [7, "dashboard", `
+-- The dashboard's history (persistence/DashboardRepo.ts): events of one type in a time range; sample_id included so
+-- that daily counts of distinct samples read the index alone.
+CREATE INDEX sample_events_by_type_at ON sample_events (type, at) INCLUDE (sample_id);
+-- Its SLA watch list: samples whose step or turnaround clock is due before a horizon, among those whose clocks run.
+CREATE INDEX samples_step_due ON samples (step_due_at) WHERE status = 'in_progress';
+CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status IN ('in_progress', 'failed');
+`]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

@@ -18,6 +18,7 @@ import {
   SubmissionInput
 } from "./Api.ts"
 import { CommandResult, SampleCommand } from "./Commands.ts"
+import { Dashboard, DashboardQuery } from "./Dashboard.ts"
 import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionRejected } from "./Errors.ts"
 import { SampleId } from "./Ids.ts"
 import { SampleEvent, SampleView, StepId, WorkflowView } from "./Workflow.ts"
@@ -36,7 +37,7 @@ export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("R
 
 const Key = (max: number) => Schema.optional(Schema.String.pipe(Schema.pattern(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`))))
 
-/** Every RPC of poretrack, grouped under `Samples.*`, `Submissions.*`, `Queues.*` and `Events.*`. */
+/** Every RPC of poretrack, grouped under `Samples.*`, `Submissions.*`, `Queues.*`, `Dashboard.*` and `Events.*`. */
 export class PoretrackRpcs extends RpcGroup.make(
   Rpc.make("Samples.Create", {
     payload: { ...NewSampleInput.fields, idempotencyKey: Key(200) },
@@ -67,6 +68,7 @@ export class PoretrackRpcs extends RpcGroup.make(
     success: QueuePage,
     error: Schema.Union(InvalidInput, Forbidden)
   }),
+  Rpc.make("Dashboard.Get", { payload: DashboardQuery, success: Dashboard, error: Schema.Union(InvalidInput, Forbidden) }),
   Rpc.make("Events.Read", {
     payload: { consumer: ConsumerName, limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000))) },
     success: EventBatch,

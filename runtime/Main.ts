@@ -4,6 +4,7 @@ import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { retentionJob } from "../persistence/ClusterRetention.ts"
 import { EventLog } from "../persistence/EventLog.ts"
+import { DashboardRepo } from "../persistence/DashboardRepo.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { AppSettings, PolicyLive } from "./AppSettings.ts"
@@ -29,7 +30,7 @@ const Retention = Layer.scopedDiscard(
 const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive).pipe(Layer.provideMerge(EventSignal.Default))
 
 /** What serves clients: the application service and the event log's live feed. */
-const ClientFacing = SampleApi.Default.pipe(Layer.provideMerge(EventLog.Default))
+const ClientFacing = Layer.merge(SampleApi.Default, DashboardRepo.Default).pipe(Layer.provideMerge(EventLog.Default))
 
 /** Who is calling (keys, sessions, accounts, audit log); while no user exists, opens and logs the one-time setup link. */
 const Accounts = Layer.effectDiscard(Effect.flatMap(Auth, (auth) => auth.openSetup())).pipe(Layer.provideMerge(Auth.Default))

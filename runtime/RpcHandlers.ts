@@ -4,7 +4,9 @@
  */
 import { Headers } from "@effect/platform"
 import { Cookies } from "@effect/platform"
-import { Effect, Layer, Stream } from "effect"
+import { Clock, Effect, Layer, Stream } from "effect"
+import { Policy } from "../actors/WorkflowPolicy.ts"
+import { DashboardRepo } from "../persistence/DashboardRepo.ts"
 import { actorOf, Forbidden, RateLimited, Unauthenticated } from "../rpc/Auth.ts"
 import { CurrentPrincipal, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
 import { PoretrackRpcs, RpcAuthentication } from "../rpc/PoretrackRpcs.ts"
@@ -66,6 +68,8 @@ export const RpcAuthenticationWebSocketLive = rpcAuthentication("websocket")
 export const RpcHandlersLive = PoretrackRpcs.toLayer(
   Effect.gen(function*() {
     const api = yield* SampleApi
+    const dashboard = yield* DashboardRepo
+    const policy = yield* Policy
     const readable = (id: SampleId) =>
       Effect.gen(function*() {
         const sample = yield* api.get(id)
@@ -117,6 +121,15 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
           if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the lab's queues are for facility staff")
           yield* requirePermission(principal, "samples:read")
           return yield* api.queue(step, cursor, limit)
+        }),
+      "Dashboard.Get": ({ timeZone, weeks }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          // Counts over every sample: a submitter's dashboard would show other submitters' work.
+          if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the facility dashboard is for facility staff")
+          yield* requirePermission(principal, "samples:read")
+          const now = yield* Clock.currentTimeMillis
+          return yield* dashboard.get({ now, weeks, timeZone, policy })
         }),
       "Events.Read": ({ consumer, limit }) =>
         Effect.gen(function*() {
