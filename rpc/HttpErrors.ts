@@ -45,7 +45,7 @@ export const restError = <A extends { readonly _tag: string }, I>(
   })
   return Schema.transform(wire, Schema.typeSchema(cls), {
     strict: false,
-    decode: ({ error: _error, ...rest }) => new cls(rest as never),
+    decode: ({ error: _error, ...rest }) => Schema.decodeUnknownSync(cls)({ ...rest, _tag: tag }),
     encode: (e) => {
       const { _tag, ...rest } = e as A & Record<string, unknown>
       return { ...restate(rest), error: _tag, message: describe(e) }

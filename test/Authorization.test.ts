@@ -6,8 +6,8 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Stream } from "effect"
-import { SCOPES, type ApiScope } from "../rpc/Auth.ts"
+import { Effect, Either, Layer, Schema, Stream } from "effect"
+import { AuditEntry, SCOPES, type ApiScope } from "../rpc/Auth.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { SampleId } from "../rpc/Ids.ts"
 import { adminAuth } from "./TestAuth.ts"
@@ -170,7 +170,7 @@ describe("authorization", () => {
         })
         expect(wrong).toEqual([])
         const audited = yield* Effect.promise(() => call(baseUrl, ADMIN, "GET", "/api/v1/audit?limit=500"))
-        const refusals = (audited.body as unknown as Array<{ type: string }>).filter((e) => e.type === "PermissionRefused")
+        const refusals = (yield* Schema.decodeUnknown(Schema.Array(AuditEntry))(audited.body)).filter((e) => e.type === "PermissionRefused")
         expect(refusals.length).toBeGreaterThan(50)
       }))
 
@@ -267,7 +267,7 @@ describe("authorization", () => {
             await new Promise((resolve) => setTimeout(resolve, 100))
           }
           expect(status).toBe(401)
-          const audit = (await call(baseUrl, ADMIN, "GET", "/api/v1/audit?limit=100")).body as unknown as Array<{ type: string }>
+          const audit = Schema.decodeUnknownSync(Schema.Array(AuditEntry))((await call(baseUrl, ADMIN, "GET", "/api/v1/audit?limit=100")).body)
           expect(audit.map((e) => e.type)).toEqual(expect.arrayContaining(["ApiKeyCreated", "ApiKeyRevoked"]))
         })
       }))
