@@ -3,30 +3,17 @@
  * API (their clocks then set in SQL to chosen instants), history (turnaround, step durations, throughput) from events
  * written in SQL at chosen times, percentiles checked against values computed here, local days and weeks in a zone.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { RpcClient, RpcSerialization, type RpcClientError } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { Cancel, FailStep, Hold, Receive, StartStep } from "../rpc/Commands.ts"
 import type { Dashboard } from "../rpc/Dashboard.ts"
 import type { SampleId } from "../rpc/Ids.ts"
-import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import type { Priority } from "../rpc/Workflow.ts"
-import { adminAuth, TEST_ADMIN_TOKEN } from "./TestAuth.ts"
+import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
+import { ClientLive, Poretrack } from "./RpcTestClient.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-/** A typed client of the RPC group, authenticated as the test admin key. */
-class Poretrack extends Context.Tag("test/DashboardRpcClient")<
-  Poretrack,
-  RpcClient.FromGroup<typeof PoretrackRpcs, RpcClientError.RpcClientError>
->() {}
-
-const ClientLive = Layer.scoped(Poretrack, RpcClient.make(PoretrackRpcs)).pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(TestEndpoint, ({ baseUrl }) =>
-    RpcClient.layerProtocolHttp({ url: `${baseUrl}/rpc`, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(TEST_ADMIN_TOKEN)) })))),
-  Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
-)
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

@@ -1,28 +1,15 @@
 /** The typed RPC surface at `/rpc` over real HTTP (NDJSON), as the browser uses it: typed results, typed errors, live feed. */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { RpcClient, RpcSerialization, type RpcClientError } from "@effect/rpc"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Data, Effect, Layer, Queue, Ref, Stream } from "effect"
+import { Data, Effect, Layer, Queue, Ref, Stream } from "effect"
 import type { NewSampleInput } from "../rpc/Api.ts"
 import { ChangePriority, CompleteStep, Hold, Receive, Resume, StartStep } from "../rpc/Commands.ts"
 import { SampleId } from "../rpc/Ids.ts"
-import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
-import { adminAuth, TEST_ADMIN_TOKEN } from "./TestAuth.ts"
+import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
+import { ClientLive, Poretrack } from "./RpcTestClient.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-/** A typed client of the whole RPC group, as the web app builds it. */
-class Poretrack extends Context.Tag("test/PoretrackRpcClient")<
-  Poretrack,
-  RpcClient.FromGroup<typeof PoretrackRpcs, RpcClientError.RpcClientError>
->() {}
-
-const ClientLive = Layer.scoped(Poretrack, RpcClient.make(PoretrackRpcs)).pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(TestEndpoint, ({ baseUrl }) =>
-    RpcClient.layerProtocolHttp({ url: `${baseUrl}/rpc`, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(TEST_ADMIN_TOKEN)) })))),
-  Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
-)
 
 const newSample = (sampleName: string): NewSampleInput => ({
   sampleName,
