@@ -1,6 +1,6 @@
 /** Read models of a sample: the API's sample and workflow views, computed from the one state at a given time. */
 import { STEP_IDS, STEP_NAMES, type SampleState, type SampleView, type SlaView, type WorkflowView } from "../rpc/Workflow.ts"
-import { currentStep, thresholds } from "./SampleWorkflow.ts"
+import { allowedCommands, currentStep, thresholds } from "./SampleWorkflow.ts"
 import type { WorkflowPolicy } from "./WorkflowPolicy.ts"
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
@@ -96,5 +96,6 @@ export const toWorkflowView = (state: SampleState, now: number, policy: Workflow
     reason: s.reason ?? null,
     warnings: s.warnings ?? []
   })),
-  sla: slaView(state, now, policy)
+  sla: slaView(state, now, policy),
+  allowedCommands: allowedCommands(state, policy)
 })

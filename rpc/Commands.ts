@@ -1,7 +1,7 @@
 /** The commands a Sample accepts: each one is a transition of its state machine. */
 import { Schema } from "effect"
 import { SafeText } from "./SafeText.ts"
-import { Email, FlowCellType, Priority, SampleDetails, SampleName, SampleView, StepData, StepId } from "./Workflow.ts"
+import { type CommandName, COMMAND_NAMES, Email, FlowCellType, Priority, SampleDetails, SampleName, SampleView, StepData, StepId } from "./Workflow.ts"
 
 const Reason = SafeText.pipe(
   Schema.minLength(1, { message: () => "a reason is required" }),
@@ -59,20 +59,9 @@ export const SampleCommand = Schema.Union(
 )
 export type SampleCommand = typeof SampleCommand.Type
 export type CommandTag = SampleCommand["_tag"]
-export const COMMAND_TAGS: ReadonlyArray<CommandTag> = [
-  "Receive",
-  "StartStep",
-  "CompleteStep",
-  "FailStep",
-  "Rework",
-  "SkipStep",
-  "Hold",
-  "Resume",
-  "Cancel",
-  "Archive",
-  "ChangePriority",
-  "EditFields"
-]
+export const COMMAND_TAGS: ReadonlyArray<CommandTag> = COMMAND_NAMES
+// The command union and the published list of names are the same set (a compile error otherwise).
+export const commandNamesMatch: [CommandTag, CommandName] extends [CommandName, CommandTag] ? true : never = true
 
 /** Where each command is sent over REST (relative to `/api/v1/samples/{id}`): refusals name routes, not commands. */
 export const COMMAND_ROUTES: Record<CommandTag, string> = {

@@ -6,6 +6,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
 import { BatchResult, CreatedSubmission, EventBatch, EventList, ListSamples, NewSampleInput, QueuePage, SamplePage, SubmissionInput } from "./Api.ts"
+import { ListSubmissions, SubmissionDetail, SubmissionPage } from "./Api.ts"
 import {
   ApiKeyId,
   ApiKeyView,
@@ -41,6 +42,8 @@ import {
   UserNotFoundBody,
   VersionMismatchBody
 } from "./HttpErrors.ts"
+import { SettingsVersionMismatchBody } from "./HttpErrors.ts"
+import { FacilitySettings, SettingsUpdate } from "./Settings.ts"
 import { Priority, SampleView, STEP_DATA, STEP_IDS, StepId, WorkflowView } from "./Workflow.ts"
 
 /** The authenticated principal of the current request. */
@@ -125,8 +128,10 @@ export class SamplesGroup extends HttpApiGroup.make("samples")
   )
   .add(HttpApiEndpoint.get("list", "/api/v1/samples").setUrlParams(Schema.Struct({
     ...ListSamples.fields,
+    withTotal: Schema.optional(Schema.BooleanFromString.annotations({ description: "true: add `total`, the number of samples matching the filters" })),
     limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)))
-  }).annotations(strict)).addSuccess(SamplePage).annotate(OpenApi.Summary, "Filtered list, newest first, cursor pagination"))
+  }).annotations(strict)).addSuccess(SamplePage)
+    .annotate(OpenApi.Summary, "Filtered list, newest first or in another `sort` order, cursor pagination, optional total"))
   .add(HttpApiEndpoint.get("get", "/api/v1/samples/:id").setPath(SamplePath).addSuccess(SampleView).addError(SampleNotFoundBody)
     .annotate(OpenApi.Summary, "One sample (ETag: its version)"))
   .add(HttpApiEndpoint.get("workflow", "/api/v1/samples/:id/workflow").setPath(SamplePath).addSuccess(WorkflowView).addError(SampleNotFoundBody)
@@ -181,11 +186,20 @@ export class SubmissionsGroup extends HttpApiGroup.make("submissions")
       .annotate(OpenApi.Summary, "A submission of 1-500 samples; one bad row rejects it whole (422 naming each row and field)")
   )
   .add(
+    HttpApiEndpoint.get("list", "/api/v1/submissions")
+      .setUrlParams(Schema.Struct({
+        ...ListSubmissions.fields,
+        limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200)))
+      }).annotations(strict))
+      .addSuccess(SubmissionPage)
+      .annotate(OpenApi.Summary, "Submissions newest first, each with its progress; q searches number and submitter; cursor pagination (a submitter's are their own)")
+  )
+  .add(
     HttpApiEndpoint.get("get", "/api/v1/submissions/:id")
       .setPath(Schema.Struct({ id: Schema.String.annotations({ format: "uuid" }) }))
-      .addSuccess(Schema.Struct({ submission: CreatedSubmission.fields.submission, samples: Schema.Array(SampleView) }))
+      .addSuccess(SubmissionDetail)
       .addError(SubmissionNotFoundBody)
-      .annotate(OpenApi.Summary, "The submission and its samples")
+      .annotate(OpenApi.Summary, "The submission, its samples and its progress")
   )
   .middleware(Authentication)
 {}
@@ -226,9 +240,20 @@ export class EventsGroup extends HttpApiGroup.make("events")
   .middleware(Authentication)
 {}
 
+/** The facility's settings (SLA targets, QC thresholds) as staff read them; admins change them (AdminGroup). */
+export class SettingsGroup extends HttpApiGroup.make("settings")
+  .add(HttpApiEndpoint.get("get", "/api/v1/settings").addSuccess(FacilitySettings)
+    .annotate(OpenApi.Summary, "The SLA targets and QC thresholds in force, with their version (0: the environment's, never saved)"))
+  .middleware(Authentication)
+{}
+
 /** The caller's own account. */
 export class AccountGroup extends HttpApiGroup.make("account")
   .add(HttpApiEndpoint.get("me", "/api/v1/me").addSuccess(Principal).annotate(OpenApi.Summary, "Who am I: the authenticated user or API key"))
+  .add(
+    HttpApiEndpoint.get("session", "/api/v1/auth/session").addSuccess(Session).addError(UnauthenticatedBody)
+      .annotate(OpenApi.Summary, "This browser's session: who, its CSRF token and expiry (a reloaded page picks its session up here)")
+  )
   .add(HttpApiEndpoint.post("signOut", "/api/v1/auth/logout").addSuccess(Schema.Void, { status: 204 }).annotate(OpenApi.Summary, "End this browser session"))
   .add(
     HttpApiEndpoint.post("changePassword", "/api/v1/auth/password")
@@ -260,7 +285,7 @@ export class PublicGroup extends HttpApiGroup.make("public")
   )
 {}
 
-/** Users, API keys and the security audit log (admins; keys with the admin scope). */
+/** Users, API keys, the facility's settings and the security audit log (admins; keys with the admin scope). */
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(HttpApiEndpoint.get("listUsers", "/api/v1/users").addSuccess(Schema.Array(UserView)).annotate(OpenApi.Summary, "Every user"))
   .add(
@@ -302,6 +327,13 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addSuccess(Schema.Array(AuditEntry))
       .annotate(OpenApi.Summary, "Security events, newest first: sign-ins, failures, keys, permission refusals")
   )
+  .add(
+    HttpApiEndpoint.put("updateSettings", "/api/v1/settings")
+      .setPayload(SettingsUpdate.annotations(strict))
+      .addSuccess(FacilitySettings)
+      .addError(SettingsVersionMismatchBody)
+      .annotate(OpenApi.Summary, "Replace the SLA targets and QC thresholds; expectedVersion is the version read (409 when another save came first)")
+  )
   // The later middleware runs first: Authentication, then RequireAdmin, then decoding.
   .middleware(RequireAdmin)
   .middleware(Authentication)
@@ -313,6 +345,7 @@ export class PoretrackApi extends HttpApi.make("poretrack")
   .add(SubmissionsGroup)
   .add(QueuesGroup)
   .add(EventsGroup)
+  .add(SettingsGroup)
   .add(AccountGroup)
   .add(PublicGroup)
   .add(AdminGroup)

@@ -384,6 +384,24 @@ export const SampleView = Schema.Struct({
 })
 export type SampleView = typeof SampleView.Type
 
+/** The names of the commands a sample accepts (rpc/Commands.ts checks that its union has exactly these tags). */
+export const COMMAND_NAMES = [
+  "Receive",
+  "StartStep",
+  "CompleteStep",
+  "FailStep",
+  "Rework",
+  "SkipStep",
+  "Hold",
+  "Resume",
+  "Cancel",
+  "Archive",
+  "ChangePriority",
+  "EditFields"
+] as const
+export const CommandName = oneOf(...COMMAND_NAMES)
+export type CommandName = typeof CommandName.Type
+
 /** `GET /samples/{id}/workflow`. */
 export const WorkflowView = Schema.Struct({
   sampleId: SampleId,
@@ -393,6 +411,8 @@ export const WorkflowView = Schema.Struct({
   totalSteps: Schema.Number,
   estimatedCompletion: Schema.NullOr(Schema.String),
   steps: Schema.Array(StepView),
-  sla: SlaView
+  sla: SlaView,
+  /** The commands the sample's state accepts now (the caller's role may still refuse some). */
+  allowedCommands: Schema.Array(CommandName)
 })
 export type WorkflowView = typeof WorkflowView.Type

@@ -7,7 +7,7 @@ import { Effect, Either, Layer, Option, Schema } from "effect"
 import { allowedCommands, currentStep } from "../actors/SampleWorkflow.ts"
 import { Policy } from "../actors/WorkflowPolicy.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
-import { actorOf, Forbidden, type Principal } from "../rpc/Auth.ts"
+import { actorOf, Forbidden, type Principal, Unauthenticated } from "../rpc/Auth.ts"
 import {
   Archive,
   Cancel,
@@ -30,7 +30,10 @@ import { AdvanceRequest, CurrentPrincipal, PoretrackApi, SESSION_COOKIE } from "
 import { StepId, type StepData } from "../rpc/Workflow.ts"
 import { Auth } from "./Auth.ts"
 import { can, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
+import { requireSubmissionRead } from "./Authorization.ts"
+import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { SampleApi } from "./SampleApi.ts"
+import { readSettings, updateSettings } from "./Settings.ts"
 
 const sampleIdOf = (raw: string) =>
   Schema.decodeUnknownEither(SampleId)(raw).pipe(Either.mapLeft(() => new SampleNotFound({ sampleId: raw.slice(0, 60) })))
@@ -146,7 +149,9 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
         yield* requirePermission(principal, "samples:read")
         const own = ownEmailOf(principal)
         // A submitter's list is their own samples; asking for someone else's finds nothing.
-        if (own !== undefined && urlParams.submitter !== undefined && urlParams.submitter.toLowerCase() !== own) return { items: [], nextCursor: null }
+        if (own !== undefined && urlParams.submitter !== undefined && urlParams.submitter.toLowerCase() !== own) {
+          return { items: [], nextCursor: null, ...(urlParams.withTotal === true ? { total: 0 } : {}) }
+        }
         return yield* api.list({ ...urlParams, ...(own !== undefined ? { submitter: own } : {}), limit: urlParams.limit ?? 50 })
       }))
     .handle("get", ({ path }) =>
@@ -173,7 +178,7 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
                 status: state.value.status,
                 currentStep: step,
                 attempted: "CompleteStep",
-                allowed: allowedCommands(state.value, yield* Policy),
+                allowed: allowedCommands(state.value, yield* (yield* Policy).current),
                 reason: `${claimed.value.expectedStep} is not the current step; the sample is ${step === null ? state.value.status : `at ${step}`}`
               })
             }
@@ -219,6 +224,14 @@ const SubmissionsLive = HttpApiBuilder.group(PoretrackApi, "submissions", (handl
         yield* setHeaders({ location: `/api/v1/submissions/${created.submission.id}` })
         return HttpServerResponse.unsafeJson(created, { status: 201 })
       }))
+    .handle("list", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "samples:read")
+        // A submitter's list is their own submissions, each counting only their own samples.
+        return yield* api.listSubmissions({ ...urlParams, limit: urlParams.limit ?? 50 }, ownEmailOf(principal))
+      }))
     .handle("get", ({ path }) =>
       Effect.gen(function*() {
         const api = yield* SampleApi
@@ -227,11 +240,9 @@ const SubmissionsLive = HttpApiBuilder.group(PoretrackApi, "submissions", (handl
         const id = yield* Schema.decodeUnknownEither(SubmissionId)(path.id).pipe(
           Either.mapLeft(() => new SubmissionNotFound({ submissionId: path.id.slice(0, 60) }))
         )
-        const found = yield* api.submission(id)
-        const own = ownEmailOf(principal)
-        if (own !== undefined && found.submission.submitterEmail !== own) {
-          return yield* refuse(principal, "this submission belongs to another submitter", { submissionId: id })
-        }
+        // The same reading as Submissions.Get: the samples and progress a submitter sees are their own.
+        const found = yield* api.submissionDetail(id, ownEmailOf(principal))
+        yield* requireSubmissionRead(principal, found.submission)
         return found
       })))
 
@@ -270,6 +281,13 @@ const EventsLive = HttpApiBuilder.group(PoretrackApi, "events", (handlers) =>
         yield* (yield* SampleApi).ackEvents(actorOf(principal), payload.consumer, payload.cursor)
       })))
 
+const SettingsLive = HttpApiBuilder.group(PoretrackApi, "settings", (handlers) =>
+  handlers.handle("get", () =>
+    Effect.gen(function*() {
+      yield* requireSettingsRead(yield* CurrentPrincipal)
+      return yield* readSettings()
+    })))
+
 /** The session cookie: HttpOnly, SameSite=Lax, for the whole site. */
 const sessionCookie = (token: string, maxAgeSeconds: number) =>
   `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}`
@@ -277,6 +295,13 @@ const sessionCookie = (token: string, maxAgeSeconds: number) =>
 const AccountLive = HttpApiBuilder.group(PoretrackApi, "account", (handlers) =>
   handlers
     .handle("me", () => CurrentPrincipal)
+    .handle("session", () =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const token = request.cookies[SESSION_COOKIE]
+        if (token === undefined) return yield* new Unauthenticated({ message: "no browser session: this call answers a signed-in browser, not an API key" })
+        return yield* (yield* Auth).authenticateSession(token)
+      }))
     .handle("signOut", () =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -323,6 +348,12 @@ const AdminLive = HttpApiBuilder.group(PoretrackApi, "admin", (handlers) => {
     .handle("createKey", ({ payload }) => admin((p, auth) => auth.createApiKey(payload, p)))
     .handle("revokeKey", ({ path }) => admin((p, auth) => auth.revokeApiKey(path.id, p)))
     .handle("audit", ({ urlParams }) => admin((_, auth) => auth.auditLog({ limit: urlParams.limit ?? 100, before: urlParams.before })))
+    .handle("updateSettings", ({ payload }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        yield* requireSettingsChange(principal)
+        return yield* updateSettings(payload, principal)
+      }))
 })
 
 /** Every group of the REST bridge. */
@@ -330,6 +361,7 @@ export const ApiHandlersLive = SamplesLive.pipe(
   Layer.merge(SubmissionsLive),
   Layer.merge(QueuesLive),
   Layer.merge(EventsLive),
+  Layer.merge(SettingsLive),
   Layer.merge(AccountLive),
   Layer.merge(PublicLive),
   Layer.merge(AdminLive)

@@ -20,6 +20,7 @@ import { exposition } from "./Prometheus.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RestApiLive, routeTemplateOf } from "./RestApi.ts"
 import { RpcRoutesLive } from "./RpcRoutes.ts"
+import { APP_PAGES, WebAppLive } from "./WebApp.ts"
 
 /** `/health/live` (the process runs) and `/health/ready` (database and cluster answer). */
 export const HealthRoutes = HttpLayerRouter.addAll([
@@ -68,12 +69,18 @@ const latency = Metric.histogram(
   MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
   "HTTP request latency by route and method"
 )
-const OTHER_ROUTES = new Set(["/health/live", "/health/ready", "/metrics", "/"])
+const OTHER_ROUTES = new Set(["/health/live", "/health/ready", "/metrics", "/setup"])
+const APP_PAGE_PATTERNS = APP_PAGES.map((page) => new RegExp(`^${page.replace(/:[a-z]+/g, "[^/]+")}$`))
 /** A route label from the declared templates, so the label set stays bounded whatever paths clients send. */
 const routeOf = (url: string) => {
   const path = url.split("?")[0] ?? ""
-  return routeTemplateOf(path) ?? (OTHER_ROUTES.has(path) ? path : "unmatched")
+  return routeTemplateOf(path) ?? (OTHER_ROUTES.has(path)
+    ? path
+    : path.startsWith("/assets/") ? "/assets/*" : APP_PAGE_PATTERNS.some((p) => p.test(path)) ? "app" : "unmatched")
 }
+/** A path no route serves (outside /api, whose own 404s name the route): a plain 404, not an error. */
+const isRouteNotFound = (cause: Cause.Cause<unknown>) =>
+  Option.exists(Cause.failureOption(cause), (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "RouteNotFound")
 const RequestIdPattern = /^[\x21-\x7e]{1,128}$/
 
 /** A total effect seen as one the router may still fail (the router's middleware type wants that possibility kept). */
@@ -94,7 +101,9 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
       // Nothing escapes as a bare 500: a failure no route turned into a response is logged and answered in JSON. A
       // request interrupted and nothing else is a client that went away (e.g. a WebSocket closed): 499, not an error.
       Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.succeed(HttpServerResponse.empty({ status: 499 })) : Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
+        Cause.isInterruptedOnly(cause) ? Effect.succeed(HttpServerResponse.empty({ status: 499 })) : isRouteNotFound(cause)
+        ? Effect.succeed(HttpServerResponse.unsafeJson({ error: "NotFound", message: "nothing is served at this path", requestId }, { status: 404 }))
+        : Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
           Effect.zipRight(Metric.increment(escaped)),
           Effect.as(HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 }))
         )),
@@ -129,7 +138,7 @@ export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
   }))
 
 /** Everything a client-facing process serves. */
-export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute, PagesLive))
+export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute, PagesLive, WebAppLive))
 
 /** What a runner serves: probes and metrics only. */
 export const RunnerHttpLive = serveHttp(Layer.mergeAll(HealthRoutes, MetricsRoute))

@@ -1,10 +1,9 @@
 /**
- * The few HTML pages the server itself serves until the web app takes over `/`: a landing page that says where
- * everything is, and the one-time setup page that the first start prints a link to (it creates the first admin
- * through `POST /api/v1/setup`).
+ * The one page the server itself serves beside the web app: the one-time setup page that the first start prints a link
+ * to (it creates the first admin through `POST /api/v1/setup`), then sends the new admin to sign in.
  */
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 
 const page = (title: string, body: string) =>
   HttpServerResponse.html(`<!doctype html>
@@ -25,16 +24,6 @@ const page = (title: string, body: string) =>
 ${body}
 </body>
 </html>`)
-
-const LANDING = page("poretrack", `<h1>poretrack</h1>
-<p>Sample tracking for nanopore sequencing core facilities.</p>
-<ul>
-  <li><a href="/api/docs">API reference</a> (<a href="/api/v1/openapi.json">OpenAPI document</a>)</li>
-  <li>Typed RPC for TypeScript clients at <code>/rpc</code></li>
-  <li>Health: <a href="/health/ready">/health/ready</a></li>
-</ul>
-<p>First start? The server's console printed a one-time setup link, or create an admin with
-<code>npx poretrack admin create --email you@lab.example</code>.</p>`)
 
 const SETUP = page("First admin", `<h1>Create the first admin</h1>
 <p>This page works once, with the link printed by the server at its first start.</p>
@@ -57,7 +46,11 @@ const SETUP = page("First admin", `<h1>Create the first admin</h1>
     const answer = await res.json().catch(() => ({}))
     if (res.ok) {
       result.className = "ok"
-      result.textContent = "Admin " + answer.email + " created. Sign in with POST /api/v1/auth/login, or create API keys at /api/v1/keys."
+      result.textContent = "Admin " + answer.email + " created. "
+      const link = document.createElement("a")
+      link.href = "/signin"
+      link.textContent = "Sign in"
+      result.append(link)
     } else {
       result.className = "error"
       const issues = (answer.issues ?? []).map((i) => i.path + ": " + i.message).join("; ")
@@ -66,8 +59,5 @@ const SETUP = page("First admin", `<h1>Create the first admin</h1>
   })
 </script>`)
 
-/** `/` (until the web app serves it) and `/setup`. */
-export const PagesLive = Layer.mergeAll(
-  HttpLayerRouter.add("GET", "/", Effect.succeed(LANDING)),
-  HttpLayerRouter.add("GET", "/setup", Effect.succeed(SETUP))
-)
+/** `/setup` (the web app serves `/` and its pages: runtime/WebApp.ts). */
+export const PagesLive = HttpLayerRouter.add("GET", "/setup", Effect.succeed(SETUP))

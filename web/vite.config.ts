@@ -1,0 +1,25 @@
+/** Builds the browser app into web/dist, which every gateway process serves at `/`. */
+import react from "@vitejs/plugin-react"
+import { defineConfig } from "vite"
+
+export default defineConfig({
+  root: import.meta.dirname,
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: true,
+    chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      output: {
+        // The charts are only on the dashboard: their library loads with it, not with sign-in.
+        manualChunks: (id) => (id.includes("node_modules/recharts") || id.includes("node_modules/d3-") || id.includes("victory-vendor") ? "charts" : undefined)
+      }
+    }
+  },
+  server: {
+    // `npm run dev:web` beside `npm start`: the API and RPC are the running server's.
+    proxy: { "/api": "http://127.0.0.1:3000", "/rpc": { target: "http://127.0.0.1:3000", ws: true }, "/setup": "http://127.0.0.1:3000" }
+  }
+})
