@@ -11,8 +11,8 @@ import { extname, join, relative, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 
-/** Where `vite build` writes (web/vite.config.ts). */
-export const WEB_DIST = fileURLToPath(new URL("../web/dist", import.meta.url))
+/** Where `vite build` writes (web/vite.config.ts); WEB_DIST names another build (a test's own, an image's). */
+export const WEB_DIST = process.env.WEB_DIST ?? fileURLToPath(new URL("../web/dist", import.meta.url))
 
 const TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
