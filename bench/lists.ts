@@ -1,6 +1,7 @@
 /**
  * Lists and queues at 100,000 samples: starts the system on a fresh database, loads BENCH_LIST_SAMPLES samples
- * (default 100,000) straight into the tables, then times the list, filter, search and queue queries over HTTP.
+ * (default 100,000, in submissions of 50) straight into the tables, then times the list, filter, search and queue
+ * queries over HTTP, and the web app's RPC reads (dashboard, submissions list, sample list in every sort order).
  * Run: `npm run bench:lists`. Never part of `npm test`.
  */
 import { spawn } from "node:child_process"
@@ -54,20 +55,28 @@ const main = async () => {
     const db = new pg.Client({ connectionString: url.toString() })
     await db.connect()
     const t0 = Date.now()
+    // Submissions of 50 samples each, submitter user<k % 500>: each submitter has COUNT / 25,000 of them.
+    await db.query(`
+      INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+      SELECT gen_random_uuid(), 'BENCH-' || lpad(k::text, 6, '0'), 'user' || (k % 500) || '@lab.example', 'api', 50,
+        jsonb_build_object('submitterName', 'User ' || (k % 500)), 'bench', now() - ($1::int - k * 50) * interval '1 second'
+      FROM generate_series(0, ($1::int - 1) / 50) k`, [COUNT])
     await db.query(`
       INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
         current_step, step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, state)
-      SELECT g.id, t.submission_id, 1000 + g.n, g.name, 'user' || (g.n % 500) || '@lab.example',
+      SELECT g.id, b.id, 1 + (g.n - 1) % 50, g.name, b.submitter_email,
         (ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4], (g.n / 8) % 4,
         CASE WHEN g.n % 10 < 7 THEN 'in_progress' WHEN g.n % 10 < 9 THEN 'completed' ELSE 'submitted' END,
         CASE WHEN g.n % 10 < 7 THEN (ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])[1 + g.n % 8] END,
         CASE WHEN g.n % 10 < 7 THEN 'queued' END,
-        now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute', now() + interval '5 days',
+        now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute',
+        CASE WHEN g.n % 10 < 7 THEN now() + interval '5 days' + (g.n % 4321) * interval '1 minute' END,
         now() - (${COUNT} - g.n) * interval '1 second', now(), 2,
         jsonb_set(jsonb_set(jsonb_set(t.state, '{id}', to_jsonb(g.id::text)), '{sampleName}', to_jsonb(g.name)),
           '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4]))
-      FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g,
-        (SELECT submission_id, state FROM samples WHERE id = $2) t`, [COUNT, created.id])
+      FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g
+        JOIN submissions b ON b.number = 'BENCH-' || lpad(((g.n - 1) / 50)::text, 6, '0'),
+        (SELECT state FROM samples WHERE id = $2) t`, [COUNT, created.id])
     // History for the dashboard: every sample received over the last 8 weeks; the completed ones (20 %) with a start
     // and a completion of each of the eight steps and a SampleCompleted (about 18 events per completed sample).
     await db.query(`
@@ -89,6 +98,7 @@ const main = async () => {
       SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleCompleted', 2, 'bench', s.received_at + interval '18 hours', '{}'::jsonb
       FROM s WHERE s.status = 'completed'`, [created.id])
     await db.query("ANALYZE samples")
+    await db.query("ANALYZE submissions")
     await db.query("ANALYZE sample_events")
     const events = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM sample_events")
     console.log(`loaded ${COUNT} samples and ${events.rows[0]?.n} events in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
@@ -114,24 +124,46 @@ const main = async () => {
     await time("list, submitter", "/api/v1/samples?submitter=user7%40lab.example&limit=50")
     await time("list, text search q=4242", "/api/v1/samples?q=4242&limit=50")
     await time("queue library_prep (first page)", "/api/v1/queues/library_prep?limit=50")
-    // The dashboard (all its statements) over typed RPC, as the web app calls it: one NDJSON request per call.
-    const dashboard = async (payload: Record<string, unknown>) => {
+    // The web app's reads over typed RPC, as it calls them: one NDJSON request per call. Returns the last answer.
+    const rpc = async (tag: string, payload: Record<string, unknown>, label = `${tag} ${JSON.stringify(payload)}`) => {
       const ms: Array<number> = []
+      let value: { nextCursor?: string | null; items?: Array<unknown>; total?: number } = {}
       for (let i = 0; i < REPEAT; i++) {
         const s = performance.now()
         const res = await fetch(`${base}/rpc`, {
           method: "POST",
           headers: { "content-type": "application/ndjson", ...AUTH },
-          body: `${JSON.stringify({ _tag: "Request", id: String(i), tag: "Dashboard.Get", payload, headers: [] })}\n`
+          body: `${JSON.stringify({ _tag: "Request", id: String(i), tag, payload, headers: [] })}\n`
         })
         const text = await res.text()
         ms.push(performance.now() - s)
-        if (!res.ok || !text.includes('"_tag":"Success"')) throw new Error(`Dashboard.Get → ${res.status} ${text.slice(0, 300)}`)
+        if (!res.ok || !text.includes('"_tag":"Success"')) throw new Error(`${tag} → ${res.status} ${text.slice(0, 300)}`)
+        const exit = text.split("\n").map((l) => (l.trim() === "" ? {} : JSON.parse(l) as { _tag?: string; exit?: { value?: typeof value } })).find((m) => m._tag === "Exit")
+        value = exit?.exit?.value ?? {}
       }
-      console.log(`${`Dashboard.Get ${JSON.stringify(payload)}`.padEnd(44)} p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms`)
+      const items = value.items === undefined ? "" : `  (${value.items.length} items${value.total === undefined ? "" : `, total ${value.total}`})`
+      console.log(`${label.slice(0, 60).padEnd(60)} p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms${items}`)
+      return value
     }
-    await dashboard({})
-    await dashboard({ weeks: 26, timeZone: "Europe/Berlin" })
+    await rpc("Dashboard.Get", {})
+    await rpc("Dashboard.Get", { weeks: 26, timeZone: "Europe/Berlin" })
+    // The submissions page: newest first with progress, the next page, and searches by number and by submitter.
+    const submissions = await rpc("Submissions.List", { limit: 50 })
+    await rpc("Submissions.List", { limit: 50, cursor: submissions.nextCursor }, "Submissions.List, second page by cursor")
+    await rpc("Submissions.List", { limit: 50, q: "BENCH-0012" })
+    await rpc("Submissions.List", { limit: 50, q: "user7@lab.example" })
+    await rpc("Submissions.List", { limit: 50, q: "nothing-matches-this" })
+    const one = (submissions.items?.[0] as { submission?: { id?: string } } | undefined)?.submission?.id
+    await rpc("Submissions.Get", { id: one }, "Submissions.Get (50 samples)")
+    // The sample list in every order: first page, the page after it, filtered by status and by submitter.
+    for (const sort of ["created_desc", "created_asc", "name_asc", "priority", "due_asc"]) {
+      const first = await rpc("Samples.List", { sort, limit: 50 }, `Samples.List sort=${sort}`)
+      await rpc("Samples.List", { sort, limit: 50, cursor: first.nextCursor }, `Samples.List sort=${sort}, second page`)
+      await rpc("Samples.List", { sort, limit: 50, status: "in_progress" }, `Samples.List sort=${sort}, status=in_progress`)
+      await rpc("Samples.List", { sort, limit: 50, submitter: "user7@lab.example" }, `Samples.List sort=${sort}, submitter`)
+    }
+    await rpc("Samples.List", { limit: 50, withTotal: true }, "Samples.List withTotal (all)")
+    await rpc("Samples.List", { limit: 50, status: "in_progress", withTotal: true }, "Samples.List withTotal, status=in_progress")
     const page = (await fetch(`${base}/api/v1/samples?status=in_progress&limit=50`, { headers: AUTH }).then((r) => r.json())) as { nextCursor: string }
     await time("list, second page by cursor", `/api/v1/samples?status=in_progress&limit=50&cursor=${page.nextCursor}`)
   } finally {

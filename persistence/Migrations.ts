@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { CONSUMER_OWNER_DDL } from "./EventLog.ts"
-import { CREATION_KEYS_DDL } from "./SampleRepo.ts"
+import { CREATION_KEYS_DDL, LIST_ORDERS_DDL } from "./SampleRepo.ts"
 
 const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
   [1, "core", `
@@ -177,7 +177,8 @@ CREATE INDEX sample_events_by_type_at ON sample_events (type, at) INCLUDE (sampl
 -- Its SLA watch list: samples whose step or turnaround clock is due before a horizon, among those whose clocks run.
 CREATE INDEX samples_step_due ON samples (step_due_at) WHERE status = 'in_progress';
 CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status IN ('in_progress', 'failed');
-`]
+`],
+  [10, "list_orders", LIST_ORDERS_DDL]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

@@ -42,7 +42,20 @@ export interface CommandRecord {
   readonly result: unknown
 }
 
-/** A list query; every filter optional, keyset-paginated by creation order. */
+/**
+ * Where a sorted list resumes: after the row with this sort key and `seq` (the row's creation order, unique). Times are
+ * PostgreSQL's own text with microseconds (a JavaScript Date would round them and skip rows); a null due time sorts last.
+ */
+export type ListAfter =
+  | { readonly sort: "created_desc" | "created_asc"; readonly seq: number }
+  | { readonly sort: "name_asc"; readonly name: string; readonly seq: number }
+  | { readonly sort: "priority"; readonly rank: number; readonly seq: number }
+  | { readonly sort: "due_asc"; readonly due: string | null; readonly seq: number }
+
+/** The orders of a sample list (rpc/Api.ts SampleSort). */
+export type ListSort = ListAfter["sort"]
+
+/** A list query; every filter optional, keyset-paginated in the chosen order (creation, newest first, by default). */
 export interface ListQuery {
   readonly status?: SampleStatus | undefined
   readonly step?: StepId | undefined
@@ -50,8 +63,38 @@ export interface ListQuery {
   readonly submissionId?: SubmissionId | undefined
   readonly submitter?: string | undefined
   readonly text?: string | undefined
-  readonly after?: number | undefined
+  readonly sort?: ListSort | undefined
+  /** Resume after this row; its `sort` must be the query's. */
+  readonly after?: ListAfter | undefined
+  /** Also count every row matching the filters. */
+  readonly withTotal?: boolean | undefined
   readonly limit: number
+}
+
+/** A submissions query: newest first, keyset-paginated by (created_at, id). */
+export interface SubmissionQuery {
+  readonly submitter?: string | undefined
+  readonly text?: string | undefined
+  readonly after?: readonly [createdAt: string, id: string] | undefined
+  readonly limit: number
+}
+
+/** A submission's header row. */
+export interface SubmissionRow {
+  readonly id: string
+  readonly number: string
+  readonly submitter_email: string
+  readonly source: string
+  readonly sample_count: number
+  readonly data: unknown
+  readonly created_at: Date
+  readonly created_by: string
+}
+
+/** How many of a submission's samples are in each status, and the latest turnaround due time among the active ones. */
+export interface SubmissionCounts {
+  readonly byStatus: Partial<Record<SampleStatus, number>>
+  readonly latestDue: Date | null
 }
 
 /** A queue query: one step, ordered urgent > high > normal > low, then due time, then arrival. */
@@ -84,6 +127,25 @@ CREATE TABLE IF NOT EXISTS creation_keys (
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (principal, key)
 );
+`
+
+/** The text a submission search matches: number, submitter e-mail and name (indexed as written, migration 10). */
+const SUBMISSION_SEARCH_SQL = "(number || ' ' || submitter_email || ' ' || coalesce(data ->> 'submitterName', ''))"
+
+/**
+ * Migration 10 "list_orders": the sample list's other orders (rpc/Api.ts SampleSort) and the submissions list. Each
+ * index holds exactly the keyset of one order, so a page in that order, first or later, is one range scan; the
+ * expressions are written as the queries below write them (three more indexes that every accepted command updates:
+ * what sorting 100,000 samples per page would cost otherwise is a full scan). Submissions are found newest first and by
+ * a trigram search of their number and submitter.
+ */
+export const LIST_ORDERS_DDL = `
+CREATE INDEX samples_by_name_seq ON samples (name, seq);
+CREATE INDEX samples_by_priority_seq ON samples ((-priority_rank), seq);
+CREATE INDEX samples_by_turnaround_due_seq ON samples ((coalesce(turnaround_due_at, 'infinity'::timestamptz)), seq);
+CREATE INDEX submissions_newest ON submissions (created_at DESC, id DESC);
+CREATE INDEX submissions_search ON submissions
+  USING gin (${SUBMISSION_SEARCH_SQL} gin_trgm_ops);
 `
 
 /** The idempotency record of a creation request. */
@@ -327,24 +389,66 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return Option.fromNullable(found[0])
     })
 
-    /** Samples matching the filters, newest first, with a keyset cursor. */
+    /**
+     * Samples matching the filters in the chosen order, with a keyset cursor (the last row's sort key and seq); each
+     * order's key is a row comparison that its index (migration 10) answers as a range. With `withTotal`, one count
+     * with the same filters.
+     */
     const list = Effect.fn("SampleRepo.list")(function*(q: ListQuery) {
-      const where = [
+      const sort = q.sort ?? "created_desc"
+      const after = q.after !== undefined && q.after.sort === sort ? q.after : undefined
+      const filters = [
         ...(q.status ? [sql`status = ${q.status}`] : []),
         ...(q.step ? [sql`current_step = ${q.step}`] : []),
         ...(q.priority ? [sql`priority = ${q.priority}`] : []),
         ...(q.submissionId ? [sql`submission_id = ${q.submissionId}`] : []),
         ...(q.submitter ? [sql`submitter_email = ${q.submitter.toLowerCase()}`] : []),
-        ...(q.text ? [sql`name ILIKE ${"%" + escapeLike(q.text) + "%"}`] : []),
-        ...(q.after !== undefined ? [sql`seq < ${q.after}`] : [])
+        ...(q.text ? [sql`name ILIKE ${"%" + escapeLike(q.text) + "%"}`] : [])
       ]
-      const rows = yield* sql<{ seq: string; state: unknown }>`
-        SELECT seq, state FROM samples ${where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql``}
-        ORDER BY seq DESC LIMIT ${q.limit + 1}`
+      // The expressions are written exactly as in the indexes of migration 10, so that the planner matches them.
+      const due = sql`coalesce(turnaround_due_at, 'infinity'::timestamptz)`
+      const order = sort === "created_desc"
+        ? sql`seq DESC`
+        : sort === "created_asc"
+        ? sql`seq`
+        : sort === "name_asc"
+        ? sql`name, seq`
+        : sort === "priority"
+        ? sql`(-priority_rank), seq`
+        : sql`${due}, seq`
+      const resume = (a: ListAfter) => {
+        switch (a.sort) {
+          case "created_desc":
+            return sql`seq < ${a.seq}`
+          case "created_asc":
+            return sql`seq > ${a.seq}`
+          case "name_asc":
+            return sql`(name, seq) > (${a.name}::text, ${a.seq}::bigint)`
+          case "priority":
+            return sql`((-priority_rank), seq) > (${-a.rank}::smallint, ${a.seq}::bigint)`
+          case "due_asc":
+            return sql`(${due}, seq) > (${a.due ?? "infinity"}::timestamptz, ${a.seq}::bigint)`
+        }
+      }
+      const where = after === undefined ? filters : [...filters, resume(after)]
+      const pageRows = sql<{ seq: string; state: unknown; name: string; priority_rank: number; due: string | null }>`
+        SELECT seq, state, name, priority_rank,
+          to_char(turnaround_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS due
+        FROM samples ${where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql``}
+        ORDER BY ${order} LIMIT ${q.limit + 1}`
+      // The count (the filters without the cursor) runs beside the page, on a second connection.
+      const count = q.withTotal
+        ? Effect.map(
+          sql<{ n: number }>`SELECT count(*)::int AS n FROM samples ${filters.length > 0 ? sql`WHERE ${sql.and(filters)}` : sql``}`,
+          (r) => Option.some(r[0]?.n ?? 0)
+        )
+        : Effect.succeedNone
+      const [rows, counted] = yield* Effect.all([pageRows, count], { concurrency: 2 })
       const page = rows.slice(0, q.limit)
       const items = yield* states(page)
       const last = page[page.length - 1]
-      return { items, next: rows.length > q.limit && last ? Number(last.seq) : null }
+      const next: ListAfter | null = rows.length > q.limit && last ? afterRow(sort, last) : null
+      return { items, next, total: Option.getOrUndefined(counted) }
     })
 
     /** The queue of one step. */
@@ -390,9 +494,57 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
 
     /** Submissions: header row. */
     const submission = Effect.fn("SampleRepo.submission")(function*(id: SubmissionId) {
-      const rows = yield* sql<{ id: string; number: string; submitter_email: string; source: string; sample_count: number; data: unknown; created_at: Date; created_by: string }>`
+      const rows = yield* sql<SubmissionRow>`
         SELECT id, number, submitter_email, source, sample_count, data, created_at, created_by FROM submissions WHERE id = ${id}`
       return Option.fromNullable(rows[0])
+    })
+
+    /**
+     * Submissions newest first (created_at, then id, both descending), with a keyset cursor; `submitter` confines to
+     * one submitter's, `text` searches the number, the submitter's e-mail and name (the trigram index of migration 10).
+     */
+    const submissions = Effect.fn("SampleRepo.submissions")(function*(q: SubmissionQuery) {
+      const where = [
+        ...(q.submitter ? [sql`submitter_email = ${q.submitter.toLowerCase()}`] : []),
+        ...(q.text ? [sql`${sql.literal(SUBMISSION_SEARCH_SQL)} ILIKE ${"%" + escapeLike(q.text) + "%"}`] : []),
+        ...(q.after ? [sql`(created_at, id) < (${q.after[0]}::timestamptz, ${q.after[1]}::uuid)`] : [])
+      ]
+      const rows = yield* sql<SubmissionRow & { cursor_at: string }>`
+        SELECT id, number, submitter_email, source, sample_count, data, created_at, created_by,
+          to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+        FROM submissions ${where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`
+      const page = rows.slice(0, q.limit)
+      const last = page[page.length - 1]
+      return { items: page, next: rows.length > q.limit && last ? [last.cursor_at, last.id] as const : null }
+    })
+
+    /**
+     * Sample counts by status of each submission (only `submitter`'s samples when given), and the latest turnaround due
+     * time among its samples still being worked, in one grouped read over the (submission_id, position) index.
+     */
+    const submissionCounts = Effect.fn("SampleRepo.submissionCounts")(function*(
+      ids: ReadonlyArray<SubmissionId>,
+      submitter?: string | undefined
+    ) {
+      const out = new Map<string, SubmissionCounts>(ids.map((id) => [id, { byStatus: {}, latestDue: null }]))
+      if (ids.length === 0) return out
+      const rows = yield* sql<{ submission_id: string; status: SampleStatus; n: number; due: Date | null }>`
+        SELECT submission_id, status, count(*)::int AS n,
+          max(turnaround_due_at) FILTER (WHERE status NOT IN ('submitted', 'completed', 'cancelled', 'archived')) AS due
+        FROM samples
+        WHERE submission_id IN ${sql.in(ids)}
+          ${submitter ? sql`AND submitter_email = ${submitter.toLowerCase()}` : sql``}
+        GROUP BY submission_id, status`
+      for (const r of rows) {
+        const prior = out.get(r.submission_id)
+        if (prior === undefined) continue
+        out.set(r.submission_id, {
+          byStatus: { ...prior.byStatus, [r.status]: r.n },
+          latestDue: r.due !== null && (prior.latestDue === null || r.due > prior.latestDue) ? r.due : prior.latestDue
+        })
+      }
+      return out
     })
 
     return {
@@ -409,12 +561,33 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       queueLength,
       queueCounts,
       events,
-      submission
+      submission,
+      submissions,
+      submissionCounts
     } as const
   })
 }) {}
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+/** The row a page ended on, as the cursor of the next page in `sort`. */
+const afterRow = (
+  sort: ListSort,
+  row: { readonly seq: string; readonly name: string; readonly priority_rank: number; readonly due: string | null }
+): ListAfter => {
+  const seq = Number(row.seq)
+  switch (sort) {
+    case "created_desc":
+    case "created_asc":
+      return { sort, seq }
+    case "name_asc":
+      return { sort, name: row.name, seq }
+    case "priority":
+      return { sort, rank: row.priority_rank, seq }
+    case "due_asc":
+      return { sort, due: row.due, seq }
+  }
+}
 
 /** True when `u` is an @effect/sql SqlError (for causes that arrive untyped, e.g. inside a cluster PersistenceError). */
 export const isSqlError = (u: unknown): u is SqlError.SqlError =>

@@ -1,6 +1,7 @@
 /** Inputs and outputs of the public API, shared by REST, RPC and the browser. */
 import { Schema } from "effect"
 import { Archive, Cancel, ChangePriority, CommandResult, CompleteStep, Hold, Receive, Resume } from "./Commands.ts"
+import { StatusCounts } from "./Dashboard.ts"
 import { FieldIssue } from "./Errors.ts"
 import { SampleId, SubmissionId } from "./Ids.ts"
 import { SafeText } from "./SafeText.ts"
@@ -8,6 +9,7 @@ import {
   Email,
   FlowCellType,
   JsonValue,
+  oneOf,
   Priority,
   SampleDetails,
   SampleEvent,
@@ -97,7 +99,23 @@ export const CreatedSubmission = Schema.Struct({
 })
 export type CreatedSubmission = typeof CreatedSubmission.Type
 
-/** List filters; `cursor` is opaque, from a previous page. */
+/** The orders a sample list can be read in; every one pages by a cursor of its own sort key and the row. */
+export const SAMPLE_SORTS = ["created_desc", "created_asc", "name_asc", "priority", "due_asc"] as const
+/**
+ * A sample list's order: `created_desc` newest first (the default), `created_asc` oldest first, `name_asc` by sample
+ * name (then oldest first), `priority` urgent > high > normal > low (then oldest first, as the queues serve them),
+ * `due_asc` nearest turnaround due time first (samples without a running turnaround clock, i.e. not yet received or
+ * finished, last; then oldest first).
+ */
+export const SampleSort = oneOf(...SAMPLE_SORTS).annotations({
+  description: "created_desc (default) | created_asc | name_asc | priority (urgent first, then oldest) | due_asc (nearest turnaround due first, none last)"
+})
+export type SampleSort = typeof SampleSort.Type
+
+/**
+ * List filters; `cursor` is opaque, from a previous page of the same `sort` (a cursor of another order is refused).
+ * `withTotal: true` adds the exact number of samples matching the filters (one extra count).
+ */
 export const ListSamples = Schema.Struct({
   status: Schema.optional(SampleStatus),
   step: Schema.optional(StepId),
@@ -105,13 +123,58 @@ export const ListSamples = Schema.Struct({
   submissionId: Schema.optional(SubmissionId),
   submitter: Schema.optional(SafeText.pipe(Schema.maxLength(254))),
   q: Schema.optional(SafeText.pipe(Schema.minLength(1), Schema.maxLength(120))),
-  cursor: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
+  sort: Schema.optional(SampleSort),
+  withTotal: Schema.optional(Schema.Boolean),
+  cursor: Schema.optional(SafeText.pipe(Schema.maxLength(400))),
   limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 500)), { default: () => 50 })
 })
 export type ListSamples = typeof ListSamples.Type
 
-export const SamplePage = Schema.Struct({ items: Schema.Array(SampleView), nextCursor: Schema.NullOr(Schema.String) })
+/** One page of samples; `total` (all pages, same filters) only when the request asked `withTotal: true`. */
+export const SamplePage = Schema.Struct({
+  items: Schema.Array(SampleView),
+  nextCursor: Schema.NullOr(Schema.String),
+  total: Schema.optional(Schema.Number)
+})
 export type SamplePage = typeof SamplePage.Type
+
+/**
+ * Where a submission's samples are, as the principal may see them (a submitter counts only their own samples).
+ * `completed` counts samples whose data was delivered (status completed or archived).
+ */
+export const SubmissionProgress = Schema.Struct({
+  sampleCount: Schema.Number,
+  byStatus: StatusCounts,
+  completed: Schema.Number,
+  estimatedCompletion: Schema.NullOr(Schema.String).annotations({
+    description: "When the facility has committed to finish the samples still being worked: the latest turnaround due " +
+      "time (ISO 8601) among the submission's samples that are received and not yet completed, cancelled or archived " +
+      "(each sample's SLA turnaround clock, SampleView.sla.turnaroundDueAt). A sample on hold counts with its due time " +
+      "as of the hold; resuming moves it later by the time held. Null when no sample has a running turnaround clock " +
+      "(none received yet, or all finished)."
+  })
+})
+export type SubmissionProgress = typeof SubmissionProgress.Type
+
+/** `Submissions.List` filters: `q` searches the number and the submitter (e-mail or name); `cursor` from a previous page. */
+export const ListSubmissions = Schema.Struct({
+  q: Schema.optional(SafeText.pipe(Schema.minLength(1), Schema.maxLength(120))),
+  cursor: Schema.optional(SafeText.pipe(Schema.maxLength(200))),
+  limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200)), { default: () => 50 })
+})
+export type ListSubmissions = typeof ListSubmissions.Type
+
+/** A submission in a list: its header and its progress. */
+export const SubmissionSummary = Schema.Struct({ submission: Submission, progress: SubmissionProgress })
+export type SubmissionSummary = typeof SubmissionSummary.Type
+
+/** One page of submissions, newest first. */
+export const SubmissionPage = Schema.Struct({ items: Schema.Array(SubmissionSummary), nextCursor: Schema.NullOr(Schema.String) })
+export type SubmissionPage = typeof SubmissionPage.Type
+
+/** One submission with its samples (in row order; a submitter sees only their own) and its progress. */
+export const SubmissionDetail = Schema.Struct({ submission: Submission, samples: Schema.Array(SampleView), progress: SubmissionProgress })
+export type SubmissionDetail = typeof SubmissionDetail.Type
 
 export const QueuePage = Schema.Struct({
   step: StepId,

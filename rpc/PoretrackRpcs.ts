@@ -12,15 +12,18 @@ import {
   EventBatch,
   EventList,
   ListSamples,
+  ListSubmissions,
   NewSampleInput,
   QueuePage,
   SamplePage,
-  SubmissionInput
+  SubmissionDetail,
+  SubmissionInput,
+  SubmissionPage
 } from "./Api.ts"
 import { CommandResult, SampleCommand } from "./Commands.ts"
 import { Dashboard, DashboardQuery } from "./Dashboard.ts"
-import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionRejected } from "./Errors.ts"
-import { SampleId } from "./Ids.ts"
+import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionNotFound, SubmissionRejected } from "./Errors.ts"
+import { SampleId, SubmissionId } from "./Ids.ts"
 import { SampleEvent, SampleView, StepId, WorkflowView } from "./Workflow.ts"
 
 /**
@@ -63,6 +66,8 @@ export class PoretrackRpcs extends RpcGroup.make(
     success: CreatedSubmission,
     error: Schema.Union(SubmissionRejected, InvalidInput, IdempotencyKeyReused, Forbidden)
   }),
+  Rpc.make("Submissions.List", { payload: ListSubmissions, success: SubmissionPage, error: Schema.Union(InvalidInput, Forbidden) }),
+  Rpc.make("Submissions.Get", { payload: { id: SubmissionId }, success: SubmissionDetail, error: Schema.Union(SubmissionNotFound, Forbidden) }),
   Rpc.make("Queues.Get", {
     payload: { step: StepId, cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(400))), limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 500))) },
     success: QueuePage,

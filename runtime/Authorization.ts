@@ -94,6 +94,16 @@ export const requireSampleRead = (principal: Principal, sample: { readonly id: s
     }
   })
 
+/** Reading one submission: staff and keys with samples:read see all; a submitter only their own. */
+export const requireSubmissionRead = (principal: Principal, submission: { readonly id: string; readonly submitterEmail: string }) =>
+  Effect.gen(function*() {
+    yield* requirePermission(principal, "samples:read")
+    const own = ownEmailOf(principal)
+    if (own !== undefined && submission.submitterEmail.toLowerCase() !== own) {
+      return yield* refuse(principal, "this submission belongs to another submitter", { submissionId: submission.id })
+    }
+  })
+
 /** Sending `tag` to a sample in `status`: by role or scope; a submitter only to their own, before receipt. */
 export const requireCommand = (
   principal: Principal,

@@ -15,7 +15,7 @@ import { SubmissionInput } from "../rpc/Api.ts"
 import { decodeSubmission } from "../rpc/Decode.ts"
 import { Schema } from "effect"
 import { Auth } from "./Auth.ts"
-import { ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
+import { ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { SampleApi } from "./SampleApi.ts"
 
@@ -114,6 +114,21 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
           // The same row rules as the REST bridge (names unique within the submission, …).
           const checked = yield* decodeSubmission(encodeSubmission(input))
           return yield* api.createSubmission(checked, actorOf(principal), idempotencyKey)
+        }),
+      "Submissions.List": (q) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requirePermission(principal, "samples:read")
+          // A submitter's list is their own submissions, each counting only their own samples.
+          return yield* api.listSubmissions(q, ownEmailOf(principal))
+        }),
+      "Submissions.Get": ({ id }) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requirePermission(principal, "samples:read")
+          const found = yield* api.submissionDetail(id, ownEmailOf(principal))
+          yield* requireSubmissionRead(principal, found.submission)
+          return found
         }),
       "Queues.Get": ({ cursor, limit, step }) =>
         Effect.gen(function*() {

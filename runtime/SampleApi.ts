@@ -9,8 +9,22 @@ import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
 import { Policy } from "../actors/WorkflowPolicy.ts"
 import { decodePosition, encodePosition, EventLog } from "../persistence/EventLog.ts"
-import { SampleRepo, SubmissionNumberTaken } from "../persistence/SampleRepo.ts"
-import type { BatchCommand, BatchItem, BatchResult, CreatedSubmission, ListSamples, NewSampleInput, SubmissionInput } from "../rpc/Api.ts"
+import { SampleRepo, SubmissionNumberTaken, type ListAfter, type SubmissionCounts, type SubmissionRow } from "../persistence/SampleRepo.ts"
+import type {
+  BatchCommand,
+  BatchItem,
+  BatchResult,
+  CreatedSubmission,
+  ListSamples,
+  ListSubmissions,
+  NewSampleInput,
+  SamplePage,
+  Submission,
+  SubmissionDetail,
+  SubmissionInput,
+  SubmissionPage,
+  SubmissionProgress
+} from "../rpc/Api.ts"
 import type { CommandResult, SampleCommand } from "../rpc/Commands.ts"
 import {
   IdempotencyKeyReused,
@@ -22,6 +36,7 @@ import {
   type CommandError
 } from "../rpc/Errors.ts"
 import { SampleId, SubmissionId } from "../rpc/Ids.ts"
+import { SafeText } from "../rpc/SafeText.ts"
 import type { SampleDetails, StepId } from "../rpc/Workflow.ts"
 
 const DETAIL_KEYS: ReadonlyArray<keyof SampleDetails> = [
@@ -86,6 +101,73 @@ const decodeCursor = <A, I>(schema: Schema.Schema<A, I>, cursor: string) =>
     Either.mapLeft(() => new InvalidInput({ message: "invalid cursor", issues: [{ path: "cursor", message: "not a cursor from a previous page" }] }))
   )
 const ListCursor = Schema.Number.pipe(Schema.int(), Schema.positive())
+/** A time as PostgreSQL wrote it into a cursor: UTC, microseconds (exact, unlike a JavaScript Date). */
+const MicroTime = Schema.String.pipe(Schema.filter((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(s) && !Number.isNaN(Date.parse(s))))
+/**
+ * A sample list's cursor: the newest-first order keeps its plain `seq` (cursors of earlier versions stay valid); the
+ * other orders carry their name, the last row's sort key and its `seq`.
+ */
+const SortedCursor = Schema.Union(
+  ListCursor,
+  Schema.Tuple(Schema.Literal("created_asc"), ListCursor),
+  Schema.Tuple(Schema.Literal("name_asc"), SafeText.pipe(Schema.maxLength(120)), ListCursor),
+  Schema.Tuple(Schema.Literal("priority"), Schema.Number.pipe(Schema.int(), Schema.between(0, 3)), ListCursor),
+  Schema.Tuple(Schema.Literal("due_asc"), Schema.NullOr(MicroTime), ListCursor)
+)
+const afterOf = (c: typeof SortedCursor.Type): ListAfter => {
+  if (typeof c === "number") return { sort: "created_desc", seq: c }
+  switch (c[0]) {
+    case "created_asc":
+      return { sort: c[0], seq: c[1] }
+    case "name_asc":
+      return { sort: c[0], name: c[1], seq: c[2] }
+    case "priority":
+      return { sort: c[0], rank: c[1], seq: c[2] }
+    case "due_asc":
+      return { sort: c[0], due: c[1], seq: c[2] }
+  }
+}
+const cursorOf = (a: ListAfter): typeof SortedCursor.Type => {
+  switch (a.sort) {
+    case "created_desc":
+      return a.seq
+    case "created_asc":
+      return [a.sort, a.seq]
+    case "name_asc":
+      return [a.sort, a.name, a.seq]
+    case "priority":
+      return [a.sort, a.rank, a.seq]
+    case "due_asc":
+      return [a.sort, a.due, a.seq]
+  }
+}
+/** A submissions cursor: the last submission's creation time (microseconds) and id. */
+const SubmissionCursor = Schema.Tuple(MicroTime, Schema.UUID)
+
+/** A submission row as the API shows it. */
+const toSubmission = (r: SubmissionRow): Submission => ({
+  id: SubmissionId.make(r.id),
+  number: r.number,
+  submitterEmail: r.submitter_email,
+  source: r.source,
+  sampleCount: r.sample_count,
+  createdAt: r.created_at.toISOString(),
+  createdBy: r.created_by,
+  data: r.data
+})
+
+const NO_SAMPLES: SubmissionProgress["byStatus"] = { submitted: 0, in_progress: 0, on_hold: 0, failed: 0, completed: 0, cancelled: 0, archived: 0 }
+
+/** Counts by status (every status, zero when none), delivered samples, and the latest due time among active ones. */
+const progressOf = (counts: SubmissionCounts | undefined): SubmissionProgress => {
+  const byStatus: SubmissionProgress["byStatus"] = { ...NO_SAMPLES, ...counts?.byStatus }
+  return {
+    sampleCount: Object.values(byStatus).reduce((n, k) => n + k, 0),
+    byStatus,
+    completed: byStatus.completed + byStatus.archived,
+    estimatedCompletion: counts?.latestDue?.toISOString() ?? null
+  }
+}
 const IsoTime = Schema.String.pipe(Schema.filter((s) => /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(s) && !Number.isNaN(Date.parse(s))))
 const QueueCursor = Schema.Tuple(
   Schema.Number.pipe(Schema.int(), Schema.between(0, 3)),
@@ -321,8 +403,16 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       return yield* repo.events(id).pipe(Effect.orDie)
     })
 
+    /** A page of samples in `q.sort`'s order; a cursor of another order is InvalidInput. */
     const list = Effect.fn("SampleApi.list")(function*(q: ListSamples) {
-      const after = q.cursor === undefined ? undefined : yield* decodeCursor(ListCursor, q.cursor)
+      const sort = q.sort ?? "created_desc"
+      const after = q.cursor === undefined ? undefined : afterOf(yield* decodeCursor(SortedCursor, q.cursor))
+      if (after !== undefined && after.sort !== sort) {
+        return yield* new InvalidInput({
+          message: "invalid cursor",
+          issues: [{ path: "cursor", message: `a cursor of the ${after.sort} order cannot continue the ${sort} order` }]
+        })
+      }
       const page = yield* repo.list({
         status: q.status,
         step: q.step,
@@ -330,11 +420,30 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         submissionId: q.submissionId,
         submitter: q.submitter,
         text: q.q,
+        sort,
         after,
+        withTotal: q.withTotal,
         limit: q.limit
       }).pipe(Effect.orDie)
       const t = yield* now
-      return { items: page.items.map((s) => toView(s, t, policy)), nextCursor: page.next === null ? null : encodeCursor(page.next) }
+      const out: SamplePage = {
+        items: page.items.map((s) => toView(s, t, policy)),
+        nextCursor: page.next === null ? null : encodeCursor(cursorOf(page.next)),
+        ...(page.total !== undefined ? { total: page.total } : {})
+      }
+      return out
+    })
+
+    /** A page of submissions, newest first, each with its progress; `own` confines to a submitter's (and their samples). */
+    const listSubmissions = Effect.fn("SampleApi.listSubmissions")(function*(q: ListSubmissions, own: string | undefined) {
+      const after = q.cursor === undefined ? undefined : yield* decodeCursor(SubmissionCursor, q.cursor)
+      const page = yield* repo.submissions({ submitter: own, text: q.q, after, limit: q.limit }).pipe(Effect.orDie)
+      const counts = yield* repo.submissionCounts(page.items.map((r) => SubmissionId.make(r.id)), own).pipe(Effect.orDie)
+      const out: SubmissionPage = {
+        items: page.items.map((r) => ({ submission: toSubmission(r), progress: progressOf(counts.get(r.id)) })),
+        nextCursor: page.next === null ? null : encodeCursor(page.next)
+      }
+      return out
     })
 
     const queue = Effect.fn("SampleApi.queue")(function*(step: StepId, cursor: string | undefined, limit: number | undefined) {
@@ -439,24 +548,26 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       return out
     })
 
-    const submission = Effect.fn("SampleApi.submission")(function*(id: SubmissionId) {
+    /** A submission and its samples in row order (`own`: only that submitter's samples); SubmissionNotFound otherwise. */
+    const submission = Effect.fn("SampleApi.submission")(function*(id: SubmissionId, own?: string | undefined) {
       const row = yield* repo.submission(id).pipe(Effect.orDie)
       if (Option.isNone(row)) return yield* new SubmissionNotFound({ submissionId: id })
-      const r = row.value
-      const page = yield* list({ submissionId: id, limit: 500 })
+      const page = yield* list({ submissionId: id, ...(own !== undefined ? { submitter: own } : {}), limit: 500 }).pipe(Effect.catchTag("InvalidInput", Effect.die))
       return {
-        submission: {
-          id: SubmissionId.make(r.id),
-          number: r.number,
-          submitterEmail: r.submitter_email,
-          source: r.source,
-          sampleCount: r.sample_count,
-          createdAt: r.created_at.toISOString(),
-          createdBy: r.created_by,
-          data: r.data
-        },
+        submission: toSubmission(row.value),
         samples: [...page.items].sort((a, b) => a.position - b.position)
       }
+    })
+
+    /**
+     * `Submissions.Get` and `GET /submissions/{id}`: the submission, its samples and its progress, confined like
+     * lists when `own` is a submitter's e-mail (the caller refuses another submitter's submission).
+     */
+    const submissionDetail = Effect.fn("SampleApi.submissionDetail")(function*(id: SubmissionId, own: string | undefined) {
+      const found = yield* submission(id, own)
+      const counts = yield* repo.submissionCounts([id], own).pipe(Effect.orDie)
+      const out: SubmissionDetail = { ...found, progress: progressOf(counts.get(id)) }
+      return out
     })
 
     /** The next events for `consumer` in `owner`'s namespace (consumers of different owners never meet). */
@@ -481,11 +592,13 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       workflow,
       events,
       list,
+      listSubmissions,
       queue,
       queueCounts,
       execute,
       batch,
       submission,
+      submissionDetail,
       readEvents,
       ackEvents,
       live: log.live
