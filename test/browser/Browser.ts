@@ -7,25 +7,14 @@ import { LogLevel, ManagedRuntime } from "effect"
 import { mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core"
+import type { Browser, BrowserContext, Page } from "playwright-core"
 import type { Role } from "../../rpc/Auth.ts"
 import type { AppConfig } from "../../runtime/Config.ts"
 import { adminAuth } from "../TestAuth.ts"
+import { CHROMIUM_FLAGS, launchChromium } from "./Chromium.ts"
 import { TestEndpoint, TestSystem } from "../TestSystem.ts"
 
-export const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run"
-]
-
-/** Launches Debian's Chromium (never a downloaded browser). */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_FLAGS, headless: true })
+export { CHROMIUM_FLAGS, launchChromium }
 
 /** The password every test account gets. */
 export const PASSWORD = "correct horse battery staple"
