@@ -100,7 +100,7 @@ const Actions = ({ sample, workflow }: { readonly sample: SampleView; readonly w
   const send = async (command: Parameters<typeof run>[0], what: string) => {
     setDialog(undefined)
     const result = await run(command)
-    if (result !== undefined) setNotice(verdictOf(result.sample, result.events, what))
+    if (result !== undefined) setNotice(verdictOf(result.sample, result.events, what, step))
   }
   if (allowed.size === 0) {
     return problem ? <ErrorBox problem={problem} /> : null
@@ -141,9 +141,9 @@ const Actions = ({ sample, workflow }: { readonly sample: SampleView; readonly w
 }
 
 /** The outcome in words, with the QC gate's verdict when a gate ran. */
-const verdictOf = (sample: SampleView, events: ReadonlyArray<{ readonly type: string }>, what: string): string => {
+const verdictOf = (sample: SampleView, events: ReadonlyArray<{ readonly type: string }>, what: string, before: StepId | null): string => {
   if (events.some((e) => e.type === "QcFailed")) return `QC gate failed: ${sample.failure?.reason ?? "see the step"}`
-  const next = sample.currentStep ? ` Next: ${STEP_NAMES[sample.currentStep]}.` : ""
+  const next = sample.currentStep && sample.currentStep !== before ? ` Next: ${STEP_NAMES[sample.currentStep]}.` : ""
   if (events.some((e) => e.type === "SampleCompleted")) return `${what}. The sample is complete.`
   return `${what}.${next}`
 }

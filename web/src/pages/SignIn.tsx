@@ -40,6 +40,7 @@ export const SignInPage = () => {
           <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
         </div>
         <p className="hint">No account yet? Ask your facility's admin. First start of a new server: open the setup link it printed.</p>
+        <p className="hint">Integrating a program? See the <a href="/api/docs">API reference</a>.</p>
       </form>
     </main>
   )
