@@ -1,5 +1,14 @@
 # One image for every role; the command chooses it: `npm start` (all-in-one, the default), `npm run runner` (shard
 # node) or `npm run gateway` (REST/RPC front). docker-compose.yml and deploy/k8s/ run the same image three ways.
+# The web app is built in a stage of its own (vite and React are development dependencies).
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY web ./web
+COPY rpc ./rpc
+RUN npm run build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false
@@ -8,6 +17,7 @@ RUN npm ci --no-audit --no-fund && npm cache clean --force
 # The sources (tsx runs the TypeScript as is); .dockerignore keeps tests, local data and tooling out. One COPY of the
 # context rather than a line per folder, so a folder that is empty or new (web/) never breaks the build.
 COPY . .
+COPY --from=web /app/web/dist ./web/dist
 # The sources stay root-owned (read-only to the app); only DATA_DIR, where `npm start` keeps its embedded PostgreSQL
 # when no DATABASE_URL is set, is writable.
 RUN mkdir -p /app/data && chown node:node /app/data
