@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { cpus } from "node:os"
+import { pathToFileURL } from "node:url"
 import pg from "pg"
 
 const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -21,6 +22,71 @@ const freePort = () => 20_000 + Math.floor(Math.random() * 12_000)
 const percentile = (xs: Array<number>, p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
+}
+
+/**
+ * Loads `count` samples (in submissions of 50) and 8 weeks of their history straight into the tables of the system
+ * running at `base` on `databaseUrl`; one real sample, made through its API, gives the shape of the state document
+ * and the rest are variations of it. Also used by bench/web.ts. Returns the events the log then holds and the seconds.
+ */
+export const seedSamples = async (base: string, auth: Record<string, string>, databaseUrl: string, count: number) => {
+  const created = await fetch(`${base}/api/v1/samples`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: JSON.stringify({ sampleName: "template", submitterEmail: "t@lab.example", flowCellType: "R10.4.1", libraryKit: "SQK-LSK114" })
+  }).then((r) => r.json() as Promise<{ id: string; submissionId: string }>)
+  await fetch(`${base}/api/v1/samples/${created.id}/receive`, { method: "POST", headers: auth })
+  const db = new pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  const t0 = Date.now()
+  // Submissions of 50 samples each, submitter user<k % 500>: each submitter has count / 25,000 of them.
+  await db.query(`
+    INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+    SELECT gen_random_uuid(), 'BENCH-' || lpad(k::text, 6, '0'), 'user' || (k % 500) || '@lab.example', 'api', 50,
+      jsonb_build_object('submitterName', 'User ' || (k % 500)), 'bench', now() - ($1::int - k * 50) * interval '1 second'
+    FROM generate_series(0, ($1::int - 1) / 50) k`, [count])
+  await db.query(`
+    INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
+      current_step, step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, state)
+    SELECT g.id, b.id, 1 + (g.n - 1) % 50, g.name, b.submitter_email,
+      (ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4], (g.n / 8) % 4,
+      CASE WHEN g.n % 10 < 7 THEN 'in_progress' WHEN g.n % 10 < 9 THEN 'completed' ELSE 'submitted' END,
+      CASE WHEN g.n % 10 < 7 THEN (ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])[1 + g.n % 8] END,
+      CASE WHEN g.n % 10 < 7 THEN 'queued' END,
+      now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute',
+      CASE WHEN g.n % 10 < 7 THEN now() + interval '5 days' + (g.n % 4321) * interval '1 minute' END,
+      now() - (${count} - g.n) * interval '1 second', now(), 2,
+      jsonb_set(jsonb_set(jsonb_set(t.state, '{id}', to_jsonb(g.id::text)), '{sampleName}', to_jsonb(g.name)),
+        '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4]))
+    FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g
+      JOIN submissions b ON b.number = 'BENCH-' || lpad(((g.n - 1) / 50)::text, 6, '0'),
+      (SELECT state FROM samples WHERE id = $2) t`, [count, created.id])
+  // History for the dashboard: every sample received over the last 8 weeks; the completed ones (20 %) with a start
+  // and a completion of each of the eight steps and a SampleCompleted (about 18 events per completed sample).
+  await db.query(`
+    WITH s AS (
+      SELECT id, submission_id, status, now() - (row_number() OVER (ORDER BY seq) % 56) * interval '1 day'
+        - (row_number() OVER (ORDER BY seq) % 1440) * interval '1 minute' AS received_at
+      FROM samples WHERE id <> $1
+    ), steps AS (
+      SELECT * FROM unnest(ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])
+        WITH ORDINALITY AS t(step, n)
+    )
+    INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+    SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleReceived', 2, 'bench', s.received_at, '{"step":"sample_qc"}'::jsonb FROM s
+    UNION ALL
+    SELECT gen_random_uuid(), s.id, s.submission_id, e.type, 2, 'bench', s.received_at + (steps.n * 2 + e.k) * interval '1 hour',
+      jsonb_build_object('step', steps.step, 'attempt', 1)
+    FROM s, steps, (VALUES ('WorkflowStepStarted', 0), ('WorkflowStepCompleted', 1)) e(type, k) WHERE s.status = 'completed'
+    UNION ALL
+    SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleCompleted', 2, 'bench', s.received_at + interval '18 hours', '{}'::jsonb
+    FROM s WHERE s.status = 'completed'`, [created.id])
+  await db.query("ANALYZE samples")
+  await db.query("ANALYZE submissions")
+  await db.query("ANALYZE sample_events")
+  const events = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM sample_events")
+  await db.end()
+  return { events: events.rows[0]?.n ?? 0, seconds: (Date.now() - t0) / 1000 }
 }
 
 const main = async () => {
@@ -45,64 +111,8 @@ const main = async () => {
       })
       child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
     })
-    // One real sample gives the shape of the state document; the rest are variations of it.
-    const created = await fetch(`${base}/api/v1/samples`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...AUTH },
-      body: JSON.stringify({ sampleName: "template", submitterEmail: "t@lab.example", flowCellType: "R10.4.1", libraryKit: "SQK-LSK114" })
-    }).then((r) => r.json() as Promise<{ id: string; submissionId: string }>)
-    await fetch(`${base}/api/v1/samples/${created.id}/receive`, { method: "POST", headers: AUTH })
-    const db = new pg.Client({ connectionString: url.toString() })
-    await db.connect()
-    const t0 = Date.now()
-    // Submissions of 50 samples each, submitter user<k % 500>: each submitter has COUNT / 25,000 of them.
-    await db.query(`
-      INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
-      SELECT gen_random_uuid(), 'BENCH-' || lpad(k::text, 6, '0'), 'user' || (k % 500) || '@lab.example', 'api', 50,
-        jsonb_build_object('submitterName', 'User ' || (k % 500)), 'bench', now() - ($1::int - k * 50) * interval '1 second'
-      FROM generate_series(0, ($1::int - 1) / 50) k`, [COUNT])
-    await db.query(`
-      INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
-        current_step, step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, state)
-      SELECT g.id, b.id, 1 + (g.n - 1) % 50, g.name, b.submitter_email,
-        (ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4], (g.n / 8) % 4,
-        CASE WHEN g.n % 10 < 7 THEN 'in_progress' WHEN g.n % 10 < 9 THEN 'completed' ELSE 'submitted' END,
-        CASE WHEN g.n % 10 < 7 THEN (ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])[1 + g.n % 8] END,
-        CASE WHEN g.n % 10 < 7 THEN 'queued' END,
-        now() + (g.n % 1000) * interval '1 minute', now() - (g.n % 777) * interval '1 minute',
-        CASE WHEN g.n % 10 < 7 THEN now() + interval '5 days' + (g.n % 4321) * interval '1 minute' END,
-        now() - (${COUNT} - g.n) * interval '1 second', now(), 2,
-        jsonb_set(jsonb_set(jsonb_set(t.state, '{id}', to_jsonb(g.id::text)), '{sampleName}', to_jsonb(g.name)),
-          '{priority}', to_jsonb((ARRAY['low','normal','high','urgent'])[1 + (g.n / 8) % 4]))
-      FROM (SELECT n, gen_random_uuid() AS id, 'S' || n || '-' || md5(n::text) AS name FROM generate_series(1, $1::int) n) g
-        JOIN submissions b ON b.number = 'BENCH-' || lpad(((g.n - 1) / 50)::text, 6, '0'),
-        (SELECT state FROM samples WHERE id = $2) t`, [COUNT, created.id])
-    // History for the dashboard: every sample received over the last 8 weeks; the completed ones (20 %) with a start
-    // and a completion of each of the eight steps and a SampleCompleted (about 18 events per completed sample).
-    await db.query(`
-      WITH s AS (
-        SELECT id, submission_id, status, now() - (row_number() OVER (ORDER BY seq) % 56) * interval '1 day'
-          - (row_number() OVER (ORDER BY seq) % 1440) * interval '1 minute' AS received_at
-        FROM samples WHERE id <> $1
-      ), steps AS (
-        SELECT * FROM unnest(ARRAY['sample_qc','library_prep','library_qc','sequencing_setup','sequencing_run','basecalling','quality_assessment','data_delivery'])
-          WITH ORDINALITY AS t(step, n)
-      )
-      INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-      SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleReceived', 2, 'bench', s.received_at, '{"step":"sample_qc"}'::jsonb FROM s
-      UNION ALL
-      SELECT gen_random_uuid(), s.id, s.submission_id, e.type, 2, 'bench', s.received_at + (steps.n * 2 + e.k) * interval '1 hour',
-        jsonb_build_object('step', steps.step, 'attempt', 1)
-      FROM s, steps, (VALUES ('WorkflowStepStarted', 0), ('WorkflowStepCompleted', 1)) e(type, k) WHERE s.status = 'completed'
-      UNION ALL
-      SELECT gen_random_uuid(), s.id, s.submission_id, 'SampleCompleted', 2, 'bench', s.received_at + interval '18 hours', '{}'::jsonb
-      FROM s WHERE s.status = 'completed'`, [created.id])
-    await db.query("ANALYZE samples")
-    await db.query("ANALYZE submissions")
-    await db.query("ANALYZE sample_events")
-    const events = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM sample_events")
-    console.log(`loaded ${COUNT} samples and ${events.rows[0]?.n} events in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-    await db.end()
+    const seeded = await seedSamples(base, AUTH, url.toString(), COUNT)
+    console.log(`loaded ${COUNT} samples and ${seeded.events} events in ${seeded.seconds.toFixed(1)} s`)
 
     const time = async (label: string, path: string) => {
       const ms: Array<number> = []
@@ -174,7 +184,10 @@ const main = async () => {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e)
-  process.exit(1)
-})
+// Run as a script (not when bench/web.ts imports the loader).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  })
+}

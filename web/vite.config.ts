@@ -13,8 +13,14 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     rollupOptions: {
       output: {
-        // The charts are only on the dashboard: their library loads with it, not with sign-in.
-        manualChunks: (id) => (id.includes("node_modules/recharts") || id.includes("node_modules/d3-") || id.includes("victory-vendor") ? "charts" : undefined)
+        // The charts are only on the dashboard: their library loads with it, not with sign-in. React has a chunk of its
+        // own: otherwise Rollup moves it into "charts" (recharts imports it) and the entry would load the charts.
+        manualChunks: (id) =>
+          /node_modules\/(react|react-dom|scheduler)\//.test(id)
+            ? "react"
+            : id.includes("node_modules/recharts") || id.includes("node_modules/d3-") || id.includes("victory-vendor")
+            ? "charts"
+            : undefined
       }
     }
   },
