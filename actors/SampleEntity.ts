@@ -21,7 +21,7 @@ import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { EntityAdmission } from "./EntityAdmission.ts"
 import { makeMailbox } from "./Mailbox.ts"
-import { Policy } from "./WorkflowPolicy.ts"
+import { Policy, type WorkflowPolicy } from "./WorkflowPolicy.ts"
 
 /** Retries of a timer whose database work failed: quick at first, then every 2 s, for at most 30 s, then a defect. */
 const WAKE_RETRY = Schedule.exponential(Duration.millis(200)).pipe(
@@ -44,7 +44,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const address = yield* Entity.CurrentAddress
       yield* (yield* EntityAdmission).admit
       const repo = yield* SampleRepo
-      const policy = yield* Policy
+      const policies = yield* Policy
       const self = (yield* Sample.client)(address.entityId)
       const sampleId = Schema.decodeOption(SampleId)(address.entityId)
       // One message at a time, in arrival order, with its depth and waits measured (see Mailbox.ts).
@@ -98,7 +98,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
         })
 
       /** Arms a timer for the next threshold when none is armed at or before it; returns the armed time. */
-      const armFor = (state: SampleState, armed: number | null) =>
+      const armFor = (state: SampleState, armed: number | null, policy: WorkflowPolicy) =>
         Effect.gen(function*() {
           const want = nextWake(state, policy)
           if (want === undefined || (armed !== null && armed <= want)) return armed
@@ -152,10 +152,11 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             })
           }
           const now = yield* Clock.currentTimeMillis
+          const policy = yield* policies.current
           const decision = decide(state, command, { now, policy })
           if (decision._tag === "Left") return yield* decision.left
           const { state: next, events } = decision.right
-          const armed = yield* armFor(next, timerAt)
+          const armed = yield* armFor(next, timerAt, policy)
           const stored = withIds(events)
           const result = {
             sample: toView(next, now, policy),
@@ -200,10 +201,11 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           // The armed timer has fired unless a later one replaced it.
           const timerAt = current.value.timerAt !== null && current.value.timerAt <= firedAt ? null : current.value.timerAt
           const now = yield* Clock.currentTimeMillis
+          const policy = yield* policies.current
           const decision = decide(state, new SlaCheck(), { now, policy })
           if (decision._tag === "Left") return
           const { state: next, events } = decision.right
-          const armed = yield* armFor(next, timerAt)
+          const armed = yield* armFor(next, timerAt, policy)
           if (events.length === 0) {
             if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed)
             loaded = { state, timerAt: armed, commands }

@@ -1,5 +1,6 @@
 /** The facility's workflow policy: expected durations, turnaround targets, QC thresholds, skippable steps. */
-import { Context } from "effect"
+import { Context, type Effect } from "effect"
+import type { EditablePolicy } from "../rpc/Settings.ts"
 import type { KitCode, Priority, StepId } from "../rpc/Workflow.ts"
 
 const HOUR = 3_600_000
@@ -93,5 +94,40 @@ export const turnaroundDue = (policy: WorkflowPolicy, priority: Priority, start:
   return "hours" in target ? start + target.hours * HOUR : addBusinessDays(start, target.businessDays)
 }
 
-/** The policy in force, provided once by runtime/ from configuration. */
-export class Policy extends Context.Tag("poretrack/Policy")<Policy, WorkflowPolicy>() {}
+/** The editable part of `policy` in a person's units (hours per step), as `Settings.Get` shows it. */
+export const settingsOfPolicy = (policy: WorkflowPolicy): EditablePolicy => ({
+  expectedHours: mapValues(policy.expectedMs, (ms) => ms / HOUR),
+  turnaround: policy.turnaround,
+  atRiskFraction: policy.atRiskFraction,
+  qc: policy.qc
+})
+
+/** `base` (the environment's policy) with the admins' settings over it; what they cannot edit stays `base`'s. */
+export const policyOfSettings = (settings: EditablePolicy, base: WorkflowPolicy): WorkflowPolicy => ({
+  ...base,
+  expectedMs: mapValues(settings.expectedHours, (hours) => Math.round(hours * HOUR)),
+  turnaround: settings.turnaround,
+  atRiskFraction: settings.atRiskFraction,
+  qc: settings.qc
+})
+
+const mapValues = <K extends string, A, B>(record: Readonly<Record<K, A>>, f: (a: A) => B): Record<K, B> => {
+  const out: Partial<Record<K, B>> = {}
+  for (const key of Object.keys(record) as Array<K>) out[key] = f(record[key])
+  return out as Record<K, B>
+}
+
+/**
+ * The policy in force. Read it where it is applied (`yield* policies.current` in each command, timer or view), never
+ * once at start: an admin's change (Settings.Update) reaches every process without a restart. Clocks already running
+ * keep the due times they started with; new clocks, gates, at-risk thresholds and views use the current policy.
+ */
+export interface PolicyInForce {
+  /** The policy now. */
+  readonly current: Effect.Effect<WorkflowPolicy>
+  /** Re-reads the saved settings at once (this process saved them; other processes learn by NOTIFY). */
+  readonly refresh: Effect.Effect<void>
+}
+
+/** The policy in force, provided by runtime/ (AppSettings.ts `PolicyLive`): the environment's, under admins' saved settings. */
+export class Policy extends Context.Tag("poretrack/Policy")<Policy, PolicyInForce>() {}

@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { CONSUMER_OWNER_DDL } from "./EventLog.ts"
 import { CREATION_KEYS_DDL, LIST_ORDERS_DDL } from "./SampleRepo.ts"
+import { FACILITY_SETTINGS_DDL } from "./SettingsRepo.ts"
 
 const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
   [1, "core", `
@@ -178,6 +179,7 @@ CREATE INDEX sample_events_by_type_at ON sample_events (type, at) INCLUDE (sampl
 CREATE INDEX samples_step_due ON samples (step_due_at) WHERE status = 'in_progress';
 CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status IN ('in_progress', 'failed');
 `],
+  [8, "facility_settings", FACILITY_SETTINGS_DDL],
   [10, "list_orders", LIST_ORDERS_DDL]
 ]
 

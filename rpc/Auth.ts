@@ -92,7 +92,7 @@ export type ApiKeyView = typeof ApiKeyView.Type
 export const CreatedApiKey = Schema.Struct({ key: ApiKeyView, secret: Schema.String })
 export type CreatedApiKey = typeof CreatedApiKey.Type
 
-/** A security event (sign-ins, failed sign-ins, keys created or revoked, permission refusals), visible to admins. */
+/** A security event (sign-ins, failed sign-ins, keys created or revoked, permission refusals, settings changed), visible to admins. */
 export const AuditEntry = Schema.Struct({
   seq: Schema.Number,
   type: oneOf(
@@ -104,7 +104,8 @@ export const AuditEntry = Schema.Struct({
     "UserUpdated",
     "ApiKeyCreated",
     "ApiKeyRevoked",
-    "PermissionRefused"
+    "PermissionRefused",
+    "SettingsChanged"
   ),
   actor: Schema.String,
   at: Schema.String,

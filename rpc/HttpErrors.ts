@@ -18,6 +18,7 @@ import {
   SubmissionRejected,
   VersionMismatch
 } from "./Errors.ts"
+import { SettingsVersionMismatch } from "./Settings.ts"
 
 /** A tagged error class (Schema.TaggedError) with its declared fields. */
 type TaggedErrorClass<A, I> = Schema.Schema<A, I> & {
@@ -109,6 +110,15 @@ export const SampleBusyBody = restError(SampleBusy, "SampleBusy", 503, own, "Tem
 
 /** 412 */
 export const VersionMismatchBody = restError(VersionMismatch, "VersionMismatch", 412, own, "If-Match does not name the sample's current version")
+
+/** 409 */
+export const SettingsVersionMismatchBody = restError(
+  SettingsVersionMismatch,
+  "SettingsVersionMismatch",
+  409,
+  own,
+  "The settings were saved by someone else since expectedVersion; read them again, then retry"
+)
 
 /** 413 */
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {

@@ -24,6 +24,7 @@ import { CommandResult, SampleCommand } from "./Commands.ts"
 import { Dashboard, DashboardQuery } from "./Dashboard.ts"
 import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionNotFound, SubmissionRejected } from "./Errors.ts"
 import { SampleId, SubmissionId } from "./Ids.ts"
+import { FacilitySettings, SettingsUpdate, SettingsVersionMismatch } from "./Settings.ts"
 import { SampleEvent, SampleView, StepId, WorkflowView } from "./Workflow.ts"
 
 /**
@@ -40,7 +41,7 @@ export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("R
 
 const Key = (max: number) => Schema.optional(Schema.String.pipe(Schema.pattern(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`))))
 
-/** Every RPC of poretrack, grouped under `Samples.*`, `Submissions.*`, `Queues.*`, `Dashboard.*` and `Events.*`. */
+/** Every RPC of poretrack, grouped under `Samples.*`, `Submissions.*`, `Queues.*`, `Dashboard.*`, `Settings.*` and `Events.*`. */
 export class PoretrackRpcs extends RpcGroup.make(
   Rpc.make("Samples.Create", {
     payload: { ...NewSampleInput.fields, idempotencyKey: Key(200) },
@@ -74,6 +75,8 @@ export class PoretrackRpcs extends RpcGroup.make(
     error: Schema.Union(InvalidInput, Forbidden)
   }),
   Rpc.make("Dashboard.Get", { payload: DashboardQuery, success: Dashboard, error: Schema.Union(InvalidInput, Forbidden) }),
+  Rpc.make("Settings.Get", { success: FacilitySettings, error: Forbidden }),
+  Rpc.make("Settings.Update", { payload: SettingsUpdate, success: FacilitySettings, error: Schema.Union(InvalidInput, SettingsVersionMismatch, Forbidden) }),
   Rpc.make("Events.Read", {
     payload: { consumer: ConsumerName, limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000))) },
     success: EventBatch,

@@ -67,7 +67,7 @@ const describe = (permission: Permission): string => {
     case "events:read":
       return "read the event log (an API key with events:read, or an admin)"
     case "admin":
-      return "manage users, keys and the audit log (admin, or an API key with the admin scope)"
+      return "manage users, keys, the facility's settings and the audit log (admin, or an API key with the admin scope)"
   }
 }
 
@@ -123,6 +123,15 @@ export const requireCommand = (
       })
     }
   })
+
+/** Reading the facility's settings (SLA targets, QC thresholds): staff and keys that read samples, not submitters. */
+export const requireSettingsRead = (principal: Principal) =>
+  ownEmailOf(principal) !== undefined
+    ? refuse(principal, "the facility's settings are for facility staff")
+    : requirePermission(principal, "samples:read")
+
+/** Changing them: admins (and keys with the admin scope). */
+export const requireSettingsChange = (principal: Principal) => requirePermission(principal, "admin")
 
 /** Creating samples for `submitterEmail`: staff for anyone; a submitter only for themselves. */
 export const requireCreate = (principal: Principal, submitterEmail: string) =>

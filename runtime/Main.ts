@@ -7,6 +7,7 @@ import { EventLog } from "../persistence/EventLog.ts"
 import { DashboardRepo } from "../persistence/DashboardRepo.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
+import { SettingsRepo } from "../persistence/SettingsRepo.ts"
 import { AppSettings, PolicyLive } from "./AppSettings.ts"
 import { Auth } from "./Auth.ts"
 import { ClientClusterLive, RunnerClusterLive } from "./Cluster.ts"
@@ -27,7 +28,9 @@ const Retention = Layer.scopedDiscard(
 )
 
 /** Data access shared by every role. */
-const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive).pipe(Layer.provideMerge(EventSignal.Default))
+const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
+  Layer.provideMerge(EventSignal.Default)
+)
 
 /** What serves clients: the application service and the event log's live feed. */
 const ClientFacing = Layer.merge(SampleApi.Default, DashboardRepo.Default).pipe(Layer.provideMerge(EventLog.Default))

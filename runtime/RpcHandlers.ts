@@ -16,8 +16,10 @@ import { decodeSubmission } from "../rpc/Decode.ts"
 import { Schema } from "effect"
 import { Auth } from "./Auth.ts"
 import { ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
+import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { SampleApi } from "./SampleApi.ts"
+import { readSettings, updateSettings } from "./Settings.ts"
 
 const encodeSubmission = Schema.encodeSync(SubmissionInput)
 
@@ -69,7 +71,7 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
   Effect.gen(function*() {
     const api = yield* SampleApi
     const dashboard = yield* DashboardRepo
-    const policy = yield* Policy
+    const policies = yield* Policy
     const readable = (id: SampleId) =>
       Effect.gen(function*() {
         const sample = yield* api.get(id)
@@ -144,7 +146,18 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
           if (ownEmailOf(principal) !== undefined) return yield* refuse(principal, "the facility dashboard is for facility staff")
           yield* requirePermission(principal, "samples:read")
           const now = yield* Clock.currentTimeMillis
-          return yield* dashboard.get({ now, weeks, timeZone, policy })
+          return yield* dashboard.get({ now, weeks, timeZone, policy: yield* policies.current })
+        }),
+      "Settings.Get": () =>
+        Effect.gen(function*() {
+          yield* requireSettingsRead(yield* CurrentPrincipal)
+          return yield* readSettings()
+        }),
+      "Settings.Update": (update) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          yield* requireSettingsChange(principal)
+          return yield* updateSettings(update, principal)
         }),
       "Events.Read": ({ consumer, limit }) =>
         Effect.gen(function*() {

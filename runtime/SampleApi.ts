@@ -243,7 +243,7 @@ export const describe = (e: CommandError): string => {
 export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi", {
   effect: Effect.gen(function*() {
     const repo = yield* SampleRepo
-    const policy = yield* Policy
+    const policies = yield* Policy
     const log = yield* EventLog
     const entity = yield* Sample.client
 
@@ -324,6 +324,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
             })))
         )
         : yield* withFreshNumber(insert, () => newSubmissionNumber(at))
+      const policy = yield* policies.current
       if (creationKey !== undefined && !written) {
         // Another request with the same key committed first (and nothing of ours was written): answer as its replay.
         const prior = yield* priorCreation(creationKey.principal, creationKey.key, print)
@@ -390,12 +391,12 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
 
     const get = Effect.fn("SampleApi.get")(function*(id: SampleId) {
       const s = yield* state(id)
-      return toView(s, yield* now, policy)
+      return toView(s, yield* now, yield* policies.current)
     })
 
     const workflow = Effect.fn("SampleApi.workflow")(function*(id: SampleId) {
       const s = yield* state(id)
-      return toWorkflowView(s, yield* now, policy)
+      return toWorkflowView(s, yield* now, yield* policies.current)
     })
 
     const events = Effect.fn("SampleApi.events")(function*(id: SampleId) {
@@ -426,6 +427,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         limit: q.limit
       }).pipe(Effect.orDie)
       const t = yield* now
+      const policy = yield* policies.current
       const out: SamplePage = {
         items: page.items.map((s) => toView(s, t, policy)),
         nextCursor: page.next === null ? null : encodeCursor(cursorOf(page.next)),
@@ -451,6 +453,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       const page = yield* repo.queue({ step, after, limit: limit ?? 50 }).pipe(Effect.orDie)
       const total = yield* repo.queueLength(step).pipe(Effect.orDie)
       const t = yield* now
+      const policy = yield* policies.current
       return {
         step,
         items: page.items.map((s) => toView(s, t, policy)),
