@@ -513,7 +513,7 @@ export const decide = (
         steps,
         status: hold.resumeTo,
         sla: { raised: state.sla.raised, ...(turnaround ? { turnaround } : {}), ...(step ? { step } : {}) }
-      }, now, [{ type: "SampleResumed", data: { to: hold.resumeTo, heldMs } }])
+      }, now, [{ type: "SampleResumed", data: { to: hold.resumeTo, heldMs, ...(command.reason !== undefined ? { reason: command.reason } : {}) } }])
     }
     case "Cancel": {
       const { step: _step, turnaround: _turnaround, ...restSla } = state.sla

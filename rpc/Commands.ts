@@ -22,8 +22,8 @@ export class Rework extends Schema.TaggedClass<Rework>()("Rework", { toStep: Ste
 export class SkipStep extends Schema.TaggedClass<SkipStep>()("SkipStep", { step: StepId, reason: Reason }) {}
 /** Put the sample on hold; SLA clocks pause. */
 export class Hold extends Schema.TaggedClass<Hold>()("Hold", { reason: Reason }) {}
-/** Take the sample off hold, back where it was. */
-export class Resume extends Schema.TaggedClass<Resume>()("Resume", {}) {}
+/** Take the sample off hold, back where it was (the reason, when given, is recorded on the event). */
+export class Resume extends Schema.TaggedClass<Resume>()("Resume", { reason: Schema.optional(Reason) }) {}
 /** Stop all work on the sample for good. */
 export class Cancel extends Schema.TaggedClass<Cancel>()("Cancel", { reason: Reason }) {}
 /** Archive a completed sample. */

@@ -472,9 +472,11 @@ describe("REST API over HTTP", () => {
         expect(blocked.status).toBe("on_hold")
         expect(blocked.allowed).toEqual(expect.arrayContaining(["POST /resume", "POST /cancel"]))
         failure(yield* post(samplePath(sample.id, "/hold"), { reason: "again" }), 409, "StepTransitionRefused")
-        invalid(yield* post(samplePath(sample.id, "/resume"), { reason: "x" }), "reason")
+        invalid(yield* post(samplePath(sample.id, "/resume"), { why: "x" }), "why")
+        invalid(yield* post(samplePath(sample.id, "/resume"), { reason: "" }), "reason")
 
-        const resumed = ok(yield* post(samplePath(sample.id, "/resume")))
+        // A reason is optional on resume; when given it is recorded on the event.
+        const resumed = ok(yield* post(samplePath(sample.id, "/resume"), { reason: "buffer exchanged" }))
         expect(resumed.sample.status).toBe("in_progress")
         expect(resumed.sample.currentStep).toBe("sample_qc")
         expect(resumed.sample.hold).toBeNull()

@@ -86,6 +86,7 @@ const Header = ({ sample }: { readonly sample: SampleView }) => (
 
 type Dialog =
   | { readonly _tag: "Hold" }
+  | { readonly _tag: "Resume" }
   | { readonly _tag: "Cancel" }
   | { readonly _tag: "FailStep"; readonly step: StepId }
   | { readonly _tag: "SkipStep"; readonly step: StepId }
@@ -115,7 +116,7 @@ const Actions = ({ sample, workflow }: { readonly sample: SampleView; readonly w
         {allowed.has("StartStep") && step && (
           <button type="button" disabled={busy} onClick={() => send(new StartStep({ step }), `${STEP_NAMES[step]} started`)}>Start {STEP_NAMES[step]}</button>
         )}
-        {allowed.has("Resume") && <button type="button" disabled={busy} onClick={() => send(new Resume(), "Resumed")}>Resume</button>}
+        {allowed.has("Resume") && <button type="button" disabled={busy} onClick={() => setDialog({ _tag: "Resume" })}>Resume…</button>}
         {allowed.has("Archive") && <button type="button" className="secondary" disabled={busy} onClick={() => send(new Archive(), "Archived")}>Archive</button>}
         {allowed.has("Rework") && <button type="button" disabled={busy} onClick={() => setDialog({ _tag: "Rework" })}>Send back for rework…</button>}
         {allowed.has("SkipStep") && step && <button type="button" className="secondary" disabled={busy} onClick={() => setDialog({ _tag: "SkipStep", step })}>Skip {STEP_NAMES[step]}…</button>}
@@ -132,6 +133,7 @@ const Actions = ({ sample, workflow }: { readonly sample: SampleView; readonly w
         </div>
       )}
       {dialog?._tag === "Hold" && <ReasonDialog title="Put the sample on hold" confirm="Put on hold" onClose={() => setDialog(undefined)} onConfirm={(reason) => send(new Hold({ reason }), "On hold: its SLA clocks are paused")} />}
+      {dialog?._tag === "Resume" && <ReasonDialog title="Resume work on the sample" confirm="Resume" onClose={() => setDialog(undefined)} onConfirm={(reason) => send(new Resume({ reason }), "Resumed: its SLA clocks run again")} />}
       {dialog?._tag === "Cancel" && <ReasonDialog title="Cancel the sample for good" confirm="Cancel sample" onClose={() => setDialog(undefined)} onConfirm={(reason) => send(new Cancel({ reason }), "Cancelled")} />}
       {dialog?._tag === "FailStep" && <ReasonDialog title={`Fail ${STEP_NAMES[dialog.step]}`} confirm="Fail step" onClose={() => setDialog(undefined)} onConfirm={(reason) => send(new FailStep({ step: dialog.step, reason }), "Step failed")} />}
       {dialog?._tag === "SkipStep" && <ReasonDialog title={`Skip ${STEP_NAMES[dialog.step]}`} confirm="Skip step" onClose={() => setDialog(undefined)} onConfirm={(reason) => send(new SkipStep({ step: dialog.step, reason }), "Step skipped")} />}
