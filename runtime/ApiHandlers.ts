@@ -29,7 +29,7 @@ import { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import { AdvanceRequest, CurrentPrincipal, PoretrackApi, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
 import { StepId, type StepData } from "../rpc/Workflow.ts"
 import { Auth } from "./Auth.ts"
-import { can, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
+import { can, mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
 import { requireSubmissionRead } from "./Authorization.ts"
 import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { SampleApi } from "./SampleApi.ts"
@@ -156,7 +156,13 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
       }))
     .handle("get", ({ path }) =>
       Effect.map(readable(path.id), ({ sample }) => sample).pipe(Effect.tap((s) => setHeaders({ etag: `"${s.version}"` }))))
-    .handle("workflow", ({ path }) => Effect.flatMap(readable(path.id), ({ api, id }) => api.workflow(id)))
+    .handle("workflow", ({ path }) =>
+      Effect.gen(function*() {
+        const { api, id, sample } = yield* readable(path.id)
+        const principal = yield* CurrentPrincipal
+        const view = yield* api.workflow(id)
+        return { ...view, allowedCommands: view.allowedCommands.filter((tag) => mayCommand(principal, tag, sample)) }
+      }))
     .handle("events", ({ path }) => Effect.flatMap(readable(path.id), ({ api, id }) => api.events(id)))
     .handleRaw("receive", ({ headers, path, request }) =>
       Effect.zipRight(requireEmpty(request, "receive request"), runCommand(path.id, new Receive(), headers)))
@@ -194,7 +200,11 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
     .handle("rework", ({ headers, path, payload }) => runCommand(path.id, new Rework(payload), headers))
     .handle("hold", ({ headers, path, payload }) => runCommand(path.id, new Hold(payload), headers))
     .handleRaw("resume", ({ headers, path, request }) =>
-      Effect.zipRight(requireEmpty(request, "resume request"), runCommand(path.id, new Resume(), headers)))
+      Effect.gen(function*() {
+        const body = yield* bodyOf(request)
+        const fields = body === undefined ? {} : yield* decodeStrict(Resume.pipe(Schema.omit("_tag")), body, "resume request")
+        return yield* runCommand(path.id, new Resume(fields), headers)
+      }))
     .handle("cancel", ({ headers, path, payload }) => runCommand(path.id, new Cancel(payload), headers))
     .handleRaw("archive", ({ headers, path, request }) =>
       Effect.zipRight(requireEmpty(request, "archive request"), runCommand(path.id, new Archive(), headers)))
@@ -208,7 +218,7 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
     .handle("batchPriority", ({ headers, payload }) =>
       runBatch(payload.sampleIds, new ChangePriority({ priority: payload.priority }), headers["idempotency-key"]))
     .handle("batchHold", ({ headers, payload }) => runBatch(payload.sampleIds, new Hold({ reason: payload.reason }), headers["idempotency-key"]))
-    .handle("batchResume", ({ headers, payload }) => runBatch(payload.sampleIds, new Resume(), headers["idempotency-key"]))
+    .handle("batchResume", ({ headers, payload }) => runBatch(payload.sampleIds, new Resume({}), headers["idempotency-key"]))
     .handle("batchCancel", ({ headers, payload }) => runBatch(payload.sampleIds, new Cancel({ reason: payload.reason }), headers["idempotency-key"]))
     .handle("batchArchive", ({ headers, payload }) => runBatch(payload.sampleIds, new Archive(), headers["idempotency-key"])))
 

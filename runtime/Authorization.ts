@@ -104,6 +104,17 @@ export const requireSubmissionRead = (principal: Principal, submission: { readon
     }
   })
 
+/** The same rule as `requireCommand`, as a predicate (what the app offers a user), with nothing audited. */
+export const mayCommand = (
+  principal: Principal,
+  tag: CommandTag,
+  sample: { readonly submitterEmail: string; readonly status: SampleStatus }
+): boolean => {
+  const own = ownEmailOf(principal)
+  if (own === undefined) return can(principal, commandPermission(tag))
+  return sample.submitterEmail.toLowerCase() === own && SUBMITTER_COMMANDS.has(tag) && sample.status === "submitted"
+}
+
 /** Sending `tag` to a sample in `status`: by role or scope; a submitter only to their own, before receipt. */
 export const requireCommand = (
   principal: Principal,

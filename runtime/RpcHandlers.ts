@@ -7,7 +7,7 @@ import { Cookies } from "@effect/platform"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { Policy } from "../actors/WorkflowPolicy.ts"
 import { DashboardRepo } from "../persistence/DashboardRepo.ts"
-import { actorOf, Forbidden, RateLimited, Unauthenticated } from "../rpc/Auth.ts"
+import { actorOf, RateLimited, Unauthenticated } from "../rpc/Auth.ts"
 import { CurrentPrincipal, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
 import { PoretrackRpcs, RpcAuthentication } from "../rpc/PoretrackRpcs.ts"
 import type { SampleId } from "../rpc/Ids.ts"
@@ -15,7 +15,7 @@ import { SubmissionInput } from "../rpc/Api.ts"
 import { decodeSubmission } from "../rpc/Decode.ts"
 import { Schema } from "effect"
 import { Auth } from "./Auth.ts"
-import { ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
+import { mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
 import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { SampleApi } from "./SampleApi.ts"
@@ -93,7 +93,14 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
           const own = ownEmailOf(principal)
           return yield* api.list(own !== undefined ? { ...q, submitter: own } : q)
         }),
-      "Samples.Workflow": ({ id }) => Effect.zipRight(readable(id), api.workflow(id)),
+      "Samples.Workflow": ({ id }) =>
+        Effect.gen(function*() {
+          const sample = yield* readable(id)
+          const principal = yield* CurrentPrincipal
+          const view = yield* api.workflow(id)
+          // What this caller may send now: the state's commands that their role (or scopes) also allows.
+          return { ...view, allowedCommands: view.allowedCommands.filter((tag) => mayCommand(principal, tag, sample)) }
+        }),
       "Samples.Events": ({ id }) => Effect.zipRight(readable(id), api.events(id)),
       "Samples.Execute": ({ command, expectedVersion, id, idempotencyKey }) =>
         Effect.gen(function*() {
@@ -174,8 +181,22 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
       "Events.Watch": ({ sampleId }) =>
         Stream.unwrap(Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
-          if (ownEmailOf(principal) !== undefined) {
-            if (sampleId === undefined) return yield* new Forbidden({ message: "a submitter watches one of their own samples at a time: give sampleId" })
+          const own = ownEmailOf(principal)
+          if (own !== undefined) {
+            if (sampleId === undefined) {
+              // A submitter's whole feed: only events of samples whose submitter e-mail is theirs (owners cached).
+              const owners = new Map<string, boolean>()
+              const mine = (id: SampleId) =>
+                owners.has(id) ? Effect.succeed(owners.get(id)!) : api.get(id).pipe(
+                  Effect.map((s) => s.submitterEmail.toLowerCase() === own),
+                  Effect.orElseSucceed(() => false),
+                  Effect.tap((yes) => Effect.sync(() => {
+                    if (owners.size > 10_000) owners.clear()
+                    owners.set(id, yes)
+                  }))
+                )
+              return api.live({}).pipe(Stream.filterEffect((e) => mine(e.sampleId)))
+            }
             yield* readable(sampleId)
           } else {
             yield* requirePermission(principal, "samples:read")
