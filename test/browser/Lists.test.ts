@@ -98,6 +98,17 @@ describe("samples list", () => {
     await screenshot(page, "samples-list")
   })
 
+  it("fits a tablet", async () => {
+    const { page: tablet, context } = await system.signedIn("tina@lab.example", { viewport: { width: 800, height: 1100 } })
+    await tablet.goto("/samples?status=in_progress")
+    await tablet.locator(".list-count").filter({ hasText: "of 8 samples loaded" }).waitFor()
+    // No sideways scrolling: the table fits the width.
+    expect(await tablet.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
+    expect(await accessibilityViolations(tablet)).toEqual([])
+    await screenshot(tablet, "samples-list-tablet")
+    await context.close()
+  })
+
   it("opens a sample whose name is typed into the top search box", async () => {
     await page.goto("/dashboard")
     const search = page.getByRole("searchbox", { name: /Find a sample/ })
