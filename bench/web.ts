@@ -207,7 +207,7 @@ const main = async () => {
     }
     await context.close()
 
-    const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`
     const sum = (xs: ReadonlyArray<{ gzip: number }>) => xs.reduce((n, x) => n + x.gzip, 0)
     console.log(`\n${cpus().length} cores, ${new Date().toISOString()}, ${COUNT} samples, Chromium ${browser.version()}, ${VIEWPORT.width}×${VIEWPORT.height}`)
     const rows: Array<[string, string]> = [

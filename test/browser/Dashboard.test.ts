@@ -130,6 +130,11 @@ describe("dashboard", () => {
     await page.getByRole("region", { name: /Throughput per day.*the numbers/ }).getByRole("cell", { name: "6", exact: true }).waitFor()
     expect(await accessibilityViolations(page)).toEqual([])
     await screenshot(page, "dashboard")
+    // A tablet held upright: one column, nothing cut off.
+    await page.setViewportSize({ width: 800, height: 1100 })
+    await page.getByRole("heading", { name: "Samples per step" }).waitFor()
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800)
+    await screenshot(page, "dashboard-tablet")
   })
 
   it("is for staff: a submitter is told so", async () => {

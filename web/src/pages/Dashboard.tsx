@@ -53,7 +53,7 @@ export default function DashboardPage() {
           <Stat label="SLA breached" value={data?.sla.breached} />
           <Stat label="SLA at risk" value={data?.sla.atRisk} />
         </div>
-        <div className="grid cols-2">
+        <div className="grid now-tables">
           <StepTable steps={data?.byStep} />
           <StatusTable counts={data?.byStatus} />
         </div>
@@ -114,7 +114,8 @@ const SlaWatch = ({ sla }: { readonly sla: SlaSummary | undefined }) => (
                   <td><Badge kind={item.priority} /></td>
                   <td>{item.currentStep ? STEP_NAMES[item.currentStep] : "—"}</td>
                   <td><Badge kind={item.status}>{item.status === "breached" ? "breached" : "at risk"}</Badge></td>
-                  <td><Countdown dueAt={item.dueAt} label={item.clock === "step" ? "Step" : "Turnaround"} /></td>
+                  {/* Remounted when the verdict changes: its clock restarts at now, never a tick behind the server's "breached". */}
+                  <td><Countdown key={item.status} dueAt={item.dueAt} label={item.clock === "step" ? "Step" : "Turnaround"} /></td>
                 </tr>
               ))}
             </tbody>
