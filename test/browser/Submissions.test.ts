@@ -93,9 +93,19 @@ describe("submissions", () => {
 
   it("a second submitter sees none of the first one's submissions or samples", async () => {
     expect(firstSubmission).toBeDefined()
+    const own = await system.api("POST", "/api/v1/submissions", {
+      submitterEmail: BEA,
+      lab: "Other Lab",
+      samples: [{ sampleName: "BEA-1" }, { sampleName: "BEA-2" }]
+    }, { "idempotency-key": "bea-own-submission" })
+    expect(own.status).toBe(201)
+    const ownNumber = (own.body as { submission: { number: string } }).submission.number
     const { page, context } = await system.signedIn(BEA)
     await page.getByRole("heading", { name: "My submissions" }).waitFor()
-    await page.getByText("No submissions yet.").waitFor()
+    // Her own submission only, counted with her own samples.
+    const table = page.getByRole("table", { name: "Submissions, newest first" })
+    await table.getByRole("link", { name: ownNumber }).waitFor()
+    expect(await table.getByRole("row").count()).toBe(2)
     expect(await page.getByText(firstSubmission!.number).count()).toBe(0)
 
     await page.goto(`/samples/${firstSubmission!.sampleId}`)
@@ -142,6 +152,30 @@ describe("submissions", () => {
     await page.getByText("Ready: 2 samples will be created.").waitFor()
     expect(await volume.getAttribute("aria-invalid")).toBe("false")
     expect(await page.getByRole("button", { name: "Create submission" }).isEnabled()).toBe(true)
+
+    // The server's refusal is shown where it belongs: a number already in use, on the number field; nothing saved.
+    const before = (await allSubmissions()).length
+    await page.getByLabel("Submission number").fill(firstSubmission!.number)
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("alert").filter({ hasText: "Nothing was saved" }).waitFor()
+    expect(await page.getByLabel("Submission number").getAttribute("aria-invalid")).toBe("true")
+    await page.getByText(`${firstSubmission!.number} is already used by another submission`).first().waitFor()
+    expect((await allSubmissions()).length).toBe(before)
+    await context.close()
+  }, 30_000)
+
+  it("staff see every submitter's submissions, with who submitted them", async () => {
+    await system.createUser("technician", "tech@lab.example", "Tess Tech")
+    const { page, context } = await system.signedIn("tech@lab.example")
+    await page.goto("/submissions")
+    const table = page.getByRole("table", { name: "Submissions, newest first" })
+    await table.getByRole("link", { name: firstSubmission!.number }).waitFor()
+    await table.getByRole("cell", { name: BEA }).waitFor()
+    await table.getByRole("cell", { name: SAM }).waitFor()
+    await page.getByLabel("Number or submitter").fill("bea@")
+    await page.getByRole("button", { name: "Search" }).click()
+    await table.getByRole("cell", { name: SAM }).waitFor({ state: "detached" })
+    expect(await table.getByRole("cell", { name: BEA }).count()).toBe(1)
     await context.close()
   }, 30_000)
 

@@ -2,10 +2,12 @@
  * The sample grid: one row per sample, one cell per field, like a spreadsheet. Enter and the arrow keys move between
  * cells; pasting tab-separated text (a block copied from a spreadsheet, with or without its header line) fills rows and
  * columns from the focused cell, adding rows as needed. Each cell at fault is marked invalid and described by its
- * message (the page lists the messages).
+ * message (the page lists the messages). Only the rows near the visible ones are in the page (a grid of 500 rows has
+ * 9,000 controls; typing in one stays instant).
  */
+import { useVirtualizer } from "@tanstack/react-virtual"
 import Papa from "papaparse"
-import { memo, useEffect, useRef, useState, type ClipboardEvent, type Dispatch, type KeyboardEvent, type SetStateAction } from "react"
+import { memo, useEffect, useImperativeHandle, useRef, useState, type ClipboardEvent, type Dispatch, type KeyboardEvent, type Ref, type SetStateAction } from "react"
 import { MAX_ROWS } from "../csv.ts"
 import { COLUMNS, columnOf, columnOfHeader, newRow, normalizeCell, type CellErrors, type Column, type RowKey, type SheetRow } from "./SheetColumns.ts"
 
@@ -102,14 +104,15 @@ interface RowProps {
   readonly errors: CellErrors | undefined
   readonly onChange: (r: number, key: RowKey, value: string) => void
   readonly onRemove: (r: number) => void
+  readonly measure: (el: HTMLTableRowElement | null) => void
 }
 
 const sameErrors = (a: CellErrors | undefined, b: CellErrors | undefined) =>
   a === b || (a !== undefined && b !== undefined && COLUMNS.every((col) => a[col.key] === b[col.key]))
 
 /** One row; re-rendered only when its cells, its errors or its position change (a grid of 500 rows stays quick). */
-const Row = memo(({ row, r, errors, onChange, onRemove }: RowProps) => (
-  <tr className={errors !== undefined && Object.keys(errors).length > 0 ? "bad" : undefined}>
+const Row = memo(({ row, r, errors, onChange, onRemove, measure }: RowProps) => (
+  <tr ref={measure} data-index={r} aria-rowindex={r + 2} className={errors !== undefined && Object.keys(errors).length > 0 ? "bad" : undefined}>
     <th scope="row" className="rownum">
       <span>{r + 1}</span>
       <button type="button" className="remove" aria-label={`Remove row ${r + 1}`} title={`Remove row ${r + 1}`} onClick={() => onRemove(r)}>×</button>
@@ -120,30 +123,56 @@ const Row = memo(({ row, r, errors, onChange, onRemove }: RowProps) => (
       </td>
     ))}
   </tr>
-), (a, b) => a.row === b.row && a.r === b.r && a.onChange === b.onChange && a.onRemove === b.onRemove && sameErrors(a.errors, b.errors))
+), (a, b) => a.row === b.row && a.r === b.r && a.onChange === b.onChange && a.onRemove === b.onRemove && a.measure === b.measure && sameErrors(a.errors, b.errors))
+
+/** What the page may ask of the grid: to show and focus one cell (the problem list's "go to"). */
+export interface SheetHandle {
+  readonly focusCell: (r: number, key: RowKey) => void
+}
+
+/** A row's height before it is measured (one line of controls). */
+const ROW_HEIGHT = 33
 
 /** The grid; `errors[i]` are the messages of row i's cells. */
-export const Sheet = ({ rows, setRows, errors, caption }: {
+export const Sheet = ({ rows, setRows, errors, caption, handle }: {
   readonly rows: ReadonlyArray<SheetRow>
   readonly setRows: Dispatch<SetStateAction<Array<SheetRow>>>
   readonly errors: ReadonlyArray<CellErrors | undefined>
   readonly caption: string
+  readonly handle?: Ref<SheetHandle>
 }) => {
   const tableRef = useRef<HTMLTableElement>(null)
+  const scrollRef = useRef<HTMLDivElement>(null)
   const [said, setSaid] = useState("")
   const pendingFocus = useRef<{ r: number; c: number } | null>(null)
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 20,
+    // Below the sticky header row.
+    scrollPaddingStart: ROW_HEIGHT
+  })
 
+  /** Focuses a cell; a row out of the page is scrolled to first and focused once it is drawn. */
   const focusCell = (r: number, c: number) => {
     const el = tableRef.current?.querySelector<HTMLInputElement | HTMLSelectElement>(`[data-r="${r}"][data-c="${c}"]`)
-    if (!el) return false
+    if (!el) {
+      if (r < 0 || r >= rows.length) return false
+      pendingFocus.current = { r, c }
+      virtualizer.scrollToIndex(r, { align: "auto" })
+      return false
+    }
+    pendingFocus.current = null
     el.focus()
     if (el instanceof HTMLInputElement) el.select()
     return true
   }
   useEffect(() => {
     const p = pendingFocus.current
-    if (p !== null && focusCell(p.r, p.c)) pendingFocus.current = null
+    if (p !== null) focusCell(p.r, p.c)
   })
+  useImperativeHandle(handle, () => ({ focusCell: (r, key) => focusCell(r, COLUMNS.findIndex((col) => col.key === key)) }))
 
   const onChange = useRef((r: number, key: RowKey, value: string) =>
     setRows((old) => old.map((row, i) => (i === r ? { id: row.id, cells: { ...row.cells, [key]: value } } : row)))).current
@@ -202,23 +231,35 @@ export const Sheet = ({ rows, setRows, errors, caption }: {
     setSaid(result.said)
   }
 
+  const items = virtualizer.getVirtualItems()
+  const above = items[0]?.start ?? 0
+  const below = virtualizer.getTotalSize() - (items[items.length - 1]?.end ?? 0)
+  const spacer = (height: number) => (
+    <tr aria-hidden="true" className="spacer" style={{ height }}><td colSpan={COLUMNS.length + 1} /></tr>
+  )
+
   return (
     <div>
-      <div className="sheet" role="region" aria-label={caption}>
-        <table ref={tableRef} onKeyDown={onKeyDown} onPaste={onPaste}>
+      <div className="sheet" role="region" aria-label={caption} ref={scrollRef}>
+        <table ref={tableRef} onKeyDown={onKeyDown} onPaste={onPaste} aria-rowcount={rows.length + 1}>
           <caption className="visually-hidden">{caption}</caption>
           <colgroup>
             <col style={{ width: "4.2rem" }} />
             {COLUMNS.map((col) => <col key={col.key} style={{ width: col.width }} />)}
           </colgroup>
           <thead>
-            <tr>
+            <tr aria-rowindex={1}>
               <th scope="col">Row</th>
               {COLUMNS.map((col) => <th key={col.key} scope="col" title={col.key}>{col.label}</th>)}
             </tr>
           </thead>
           <tbody>
-            {rows.map((row, r) => <Row key={row.id} row={row} r={r} errors={errors[r]} onChange={onChange} onRemove={onRemove} />)}
+            {above > 0 && spacer(above)}
+            {items.map((v) => {
+              const row = rows[v.index]!
+              return <Row key={row.id} row={row} r={v.index} errors={errors[v.index]} onChange={onChange} onRemove={onRemove} measure={virtualizer.measureElement} />
+            })}
+            {below > 0 && spacer(below)}
           </tbody>
         </table>
       </div>

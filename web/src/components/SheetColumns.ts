@@ -195,12 +195,23 @@ export const friendly = (message: string): string =>
     .replace(/^is missing$/, "is required")
     .replace(/^sampleName (may contain|must)/, "$1")
 
+// Rows are never changed in place (an edit makes a new row), so a row's check holds as long as the row lives: typing
+// in one cell decodes one row, not all 500.
+const checked = new WeakMap<SheetRow, RowCheck>()
+const cachedCheck = (row: SheetRow): RowCheck => {
+  const known = checked.get(row)
+  if (known !== undefined) return known
+  const check = checkRow(row)
+  checked.set(row, check)
+  return check
+}
+
 /**
  * Checks every row that is not blank (blank rows are `undefined`), and flags sample names used twice (case aside, as
  * the server compares them).
  */
 export const checkRows = (rows: ReadonlyArray<SheetRow>): Array<RowCheck | undefined> => {
-  const checks = rows.map((r) => (isBlank(r) ? undefined : checkRow(r)))
+  const checks = rows.map((r) => (isBlank(r) ? undefined : cachedCheck(r)))
   const firstOf = new Map<string, number>()
   const dupes = new Map<string, Array<number>>()
   rows.forEach((r, i) => {

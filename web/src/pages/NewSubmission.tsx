@@ -12,7 +12,7 @@ import { issuesOf } from "../../../rpc/Decode.ts"
 import type { FieldIssue } from "../../../rpc/Errors.ts"
 import { FlowCellType, KIT_CODES, PRIORITIES } from "../../../rpc/Workflow.ts"
 import { Rpc } from "../client.ts"
-import { cellErrorId, Sheet } from "../components/Sheet.tsx"
+import { cellErrorId, Sheet, type SheetHandle } from "../components/Sheet.tsx"
 import { checkRows, COLUMNS, columnOf, friendly, literalsOf, newRow, type CellErrors, type RowKey, type SheetRow } from "../components/SheetColumns.ts"
 import { ErrorBox, Field } from "../components/ui.tsx"
 import { MAX_ROWS, readCsv, type CsvRead } from "../csv.ts"
@@ -159,10 +159,8 @@ export default function NewSubmissionPage() {
   const setField = (f: HeaderField, value: string) => setHeader((h) => ({ ...h, [f]: value }))
   const touch = (f: HeaderField) => setTouched((t) => (t.has(f) ? t : new Set([...t, f])))
 
-  const focusCell = (r: number, key: RowKey) => {
-    const c = COLUMNS.findIndex((col) => col.key === key)
-    document.querySelector<HTMLElement>(`.sheet [data-r="${r}"][data-c="${c}"]`)?.focus()
-  }
+  const sheet = useRef<SheetHandle>(null)
+  const focusCell = (r: number, key: RowKey) => sheet.current?.focusCell(r, key)
 
   const onCsv = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0]
@@ -238,7 +236,9 @@ export default function NewSubmissionPage() {
     const errors: Partial<Record<HeaderField, string>> = {}
     addHeaderIssues(errors, headerIssues)
     setServerHeader({ text: header, errors })
-    setProblem(describe(exit.cause))
+    setProblem(Option.isSome(failure) && failure.value._tag === "SubmissionRejected"
+      ? { title: `Nothing was saved: ${failure.value.message}. The problems are marked on their fields and cells.`, fields: [] }
+      : describe(exit.cause))
   }
 
   const headerError = (f: HeaderField) =>
@@ -315,7 +315,7 @@ export default function NewSubmissionPage() {
           Type, or copy cells from a spreadsheet, click a cell here and paste (Ctrl+V): rows are added as needed, and a first line of
           column names puts each column in its place. Enter and the arrow keys move between cells. Empty rows are left out.
         </p>
-        <Sheet rows={rows} setRows={setRows} errors={cellErrors} caption="Samples of this submission, one row each" />
+        <Sheet rows={rows} setRows={setRows} errors={cellErrors} caption="Samples of this submission, one row each" handle={sheet} />
       </section>
 
       <ProblemReport

@@ -58,7 +58,7 @@ export const estimateWords = (p: SubmissionProgress) =>
   p.estimatedCompletion !== null
     ? formatTime(p.estimatedCompletion)
     : p.sampleCount > 0 && p.byStatus.submitted === p.sampleCount
-    ? "after the samples are received"
+    ? "once the samples are received"
     : p.completed + p.byStatus.cancelled + p.byStatus.failed >= p.sampleCount
     ? "finished"
     : "—"
