@@ -211,6 +211,16 @@ describe("submissions", () => {
     await page.evaluate(() => document.querySelector<HTMLFormElement>("form[aria-labelledby=new-submission-title]")?.requestSubmit())
     expect(await accessibilityViolations(page)).toEqual([])
     expect((await allSubmissions()).length).toBe(before)
+
+    // The corrected file checks clean, and only then is it saved, as a CSV-made submission.
+    const fixed = csv.replace("plasma", "amplicon").replace(",-1,", ",15,").replace(",abc,", ",1.7,").replace("csv-1,", "CSV-4,")
+    await page.getByLabel("Upload CSV").setInputFiles({ name: "fixed.csv", mimeType: "text/csv", buffer: Buffer.from(fixed) })
+    await page.getByRole("heading", { name: "fixed.csv: all 5 rows are valid. Nothing is saved until you press Create submission." }).waitFor()
+    expect((await allSubmissions()).length).toBe(before)
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("heading", { name: "Samples (5)" }).waitFor()
+    await page.getByText("from a CSV file").waitFor()
+    expect((await allSubmissions()).length).toBe(before + 1)
     await context.close()
   }, 30_000)
 })

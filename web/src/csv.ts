@@ -45,6 +45,7 @@ export const readCsv = (text: string): CsvRead => {
     // papaparse counts rows from the header (row 0); ours count data rows from 1.
     if (e.type === "Quotes") problems.push({ row: typeof e.row === "number" ? e.row : undefined, message: `a quoted cell is not closed (${e.message})` })
   }
+  if (lines.length === 0) problems.push({ row: undefined, message: "there are no sample rows under the header line" })
   if (lines.length > MAX_ROWS) problems.push({ row: undefined, message: `the file has ${lines.length} rows; a submission holds at most ${MAX_ROWS}` })
   const rows = lines.slice(0, MAX_ROWS).map((cells, i) => {
     const row: Partial<Record<RowKey, string>> = {}

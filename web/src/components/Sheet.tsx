@@ -179,6 +179,8 @@ export const Sheet = ({ rows, setRows, errors, caption, handle }: {
   const onRemove = useRef((r: number) => {
     setRows((old) => {
       const next = old.filter((_, i) => i !== r)
+      // The keyboard stays where it was: on the row that took the removed one's place.
+      pendingFocus.current = { r: Math.min(r, Math.max(0, next.length - 1)), c: 0 }
       return next.length === 0 ? [newRow()] : next
     })
     setSaid(`Row ${r + 1} removed.`)
