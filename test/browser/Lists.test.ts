@@ -73,6 +73,15 @@ describe("samples list", () => {
     expect(new URL(page.url()).searchParams.get("q")).toBe("LST-042")
   })
 
+  it("shows a change made elsewhere without a reload", async () => {
+    await page.goto("/samples?q=LST-050")
+    const row = rows().getByRole("row").filter({ has: page.getByRole("link", { name: "LST-050", exact: true }) })
+    await row.getByText("submitted").waitFor()
+    const res = await system.api("POST", `/api/v1/samples/${ids.get("LST-050")}/receive`, undefined, { "idempotency-key": "lists-live" })
+    expect(res.status).toBe(200)
+    await row.getByText("in progress").waitFor({ timeout: 5_000 })
+  })
+
   it("applies a batch command and shows what each sample answered", async () => {
     await page.goto("/samples?pageSize=20&sort=name_asc")
     await page.getByRole("link", { name: name(1), exact: true }).waitFor()
@@ -101,7 +110,7 @@ describe("samples list", () => {
   it("fits a tablet", async () => {
     const { page: tablet, context } = await system.signedIn("tina@lab.example", { viewport: { width: 800, height: 1100 } })
     await tablet.goto("/samples?status=in_progress")
-    await tablet.locator(".list-count").filter({ hasText: "of 8 samples loaded" }).waitFor()
+    await tablet.locator(".list-count").filter({ hasText: "9 of 9 samples loaded" }).waitFor()
     // No sideways scrolling: the table fits the width.
     expect(await tablet.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
     expect(await accessibilityViolations(tablet)).toEqual([])

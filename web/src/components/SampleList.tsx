@@ -36,6 +36,11 @@ interface PageRequest {
 
 type PageExit = Exit.Exit<SamplePage, unknown>
 
+/** The least time between the starts of two live refreshes of one list. */
+const REFRESH_SPACING_MS = 500
+/** The least time between two counts of the list's total during live refreshes. */
+const COUNT_SPACING_MS = 5_000
+
 interface Lister {
   readonly read: (request: PageRequest) => Promise<PageExit>
   readonly onChange: (handler: () => void) => () => void
@@ -86,16 +91,18 @@ export interface ListSnapshot {
 }
 
 /**
- * The pages of one filter set. Reads go one at a time (a queue), so a live refresh and a next page never interleave;
- * once the list is closed (filters changed, page left) late answers are dropped.
+ * The pages of one filter set. The first read and live refreshes go one at a time (a queue); the next page is read
+ * beside them and kept only if the list still ends where it did. Once the list is closed (filters changed, page left)
+ * late answers are dropped.
  */
 class ListStore {
   snapshot: ListSnapshot = { rows: [], total: undefined, hasMore: false, ready: false, loadingMore: false, problem: undefined }
   private pages: Array<Page> = []
   private total: number | undefined
   private queue: Promise<void> = Promise.resolve()
-  private moreQueued = false
-  private refreshQueued = false
+  private lastCount = 0
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined
+  private lastRefresh = 0
   private visible: readonly [number, number] = [0, 0]
   private closed = true
   private started = false
@@ -120,6 +127,8 @@ class ListStore {
 
   close() {
     this.closed = true
+    clearTimeout(this.refreshTimer)
+    this.refreshTimer = undefined
   }
 
   /** The rows on screen, so a live refresh re-reads their pages only. */
@@ -127,33 +136,42 @@ class ListStore {
     this.visible = [from, to]
   }
 
-  /** Reads the next page (once, however often it is asked while one is on its way). */
+  /**
+   * Reads the next page (once, however often it is asked while one is on its way). It does not wait behind live
+   * refreshes: the page is added only if the list still ends where it did when the read began (a refresh that moved
+   * the end drops it, and the list asks again).
+   */
   loadMore() {
     const last = this.pages[this.pages.length - 1]
-    if (this.moreQueued || last === undefined || last.next === null || this.snapshot.problem !== undefined) return
-    this.moreQueued = true
+    if (this.snapshot.loadingMore || last === undefined || last.next === null || this.snapshot.problem !== undefined) return
+    const cursor = last.next
+    const length = this.pages.length
     this.publish({ loadingMore: true })
-    this.enqueue(async () => {
-      this.moreQueued = false
-      const cursor = this.pages[this.pages.length - 1]?.next
-      if (cursor === null || cursor === undefined) return this.publish({ loadingMore: false })
-      const exit = await this.read({ filters: this.filters, cursor, limit: this.pageSize, withTotal: false })
+    void this.read({ filters: this.filters, cursor, limit: this.pageSize, withTotal: false }).then((exit) => {
       if (this.closed) return
       if (Exit.isFailure(exit)) return this.publish({ loadingMore: false, problem: describe(exit.cause) })
-      this.pages.push({ cursor, items: exit.value.items, next: exit.value.nextCursor })
+      if (this.pages.length === length && this.pages[length - 1]?.next === cursor) {
+        this.pages.push({ cursor, items: exit.value.items, next: exit.value.nextCursor })
+      }
       this.publish({ loadingMore: false })
     })
   }
 
-  /** Re-reads the pages on screen (after a live event or a command), coalescing bursts into one pass. */
+  /**
+   * Re-reads the pages on screen (after a live event or a command). A burst becomes one pass, and passes start at
+   * least REFRESH_SPACING_MS apart, so a busy lab's stream of events costs an open list at most two reads a second.
+   */
   refresh() {
-    if (this.refreshQueued) return
-    this.refreshQueued = true
-    this.enqueue(async () => {
-      this.refreshQueued = false
-      if (this.pages.length === 0) return this.loadFirst()
-      await this.refreshVisible()
-    })
+    if (this.refreshTimer !== undefined || this.closed) return
+    const wait = Math.max(0, this.lastRefresh + REFRESH_SPACING_MS - Date.now())
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined
+      this.enqueue(async () => {
+        this.lastRefresh = Date.now()
+        if (this.pages.length === 0) return this.loadFirst()
+        await this.refreshVisible()
+      })
+    }, wait)
   }
 
   /** Tries again after a failed read. */
@@ -173,6 +191,7 @@ class ListStore {
     if (Exit.isFailure(exit)) return this.publish({ ready: true, problem: describe(exit.cause) })
     this.pages = [{ cursor: undefined, items: exit.value.items, next: exit.value.nextCursor }]
     this.total = exit.value.total
+    this.lastCount = Date.now()
     this.publish({ ready: true, problem: undefined })
   }
 
@@ -189,7 +208,10 @@ class ListStore {
     for (let k = first; k <= last; k++) {
       const old = this.pages[k]
       if (old === undefined) break
-      const exit = await this.read({ filters: this.filters, cursor, limit: this.pageSize, withTotal: k === first })
+      // The total is counted again at most every COUNT_SPACING_MS (a count costs more than a page).
+      const withTotal = k === first && Date.now() - this.lastCount >= COUNT_SPACING_MS
+      if (withTotal) this.lastCount = Date.now()
+      const exit = await this.read({ filters: this.filters, cursor, limit: this.pageSize, withTotal })
       if (this.closed || Exit.isFailure(exit)) return
       this.pages[k] = { cursor, items: exit.value.items, next: exit.value.nextCursor }
       if (exit.value.total !== undefined) this.total = exit.value.total
@@ -304,7 +326,7 @@ export const SampleTable = ({ store, snapshot, selection, label, empty, pageSize
   useEffect(() => {
     store?.setVisible(firstIndex, Math.min(lastIndex, Math.max(0, rows.length - 1)))
     if (hasMore && rows.length > 0 && lastIndex >= rows.length - nearEnd) store?.loadMore()
-  }, [store, firstIndex, lastIndex, rows.length, hasMore, nearEnd])
+  }, [store, firstIndex, lastIndex, rows.length, hasMore, nearEnd, snapshot.loadingMore])
   const allBox = useRef<HTMLInputElement>(null)
   useEffect(() => {
     if (allBox.current) allBox.current.indeterminate = selection?.allLoaded === "some"
