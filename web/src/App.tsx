@@ -15,17 +15,30 @@ import { roleOf, sessionAtom, signOutAtom } from "./session.ts"
 import { SignInPage } from "./pages/SignIn.tsx"
 import { Schema } from "effect"
 
-const DashboardPage = lazy(() => import("./pages/Dashboard.tsx"))
-const BoardPage = lazy(() => import("./pages/Board.tsx"))
-const QueuePage = lazy(() => import("./pages/Queue.tsx"))
-const SamplePage = lazy(() => import("./pages/Sample.tsx"))
-const SamplesPage = lazy(() => import("./pages/Samples.tsx"))
-const SubmissionsPage = lazy(() => import("./pages/Submissions.tsx"))
-const NewSubmissionPage = lazy(() => import("./pages/NewSubmission.tsx"))
-const SubmissionPage = lazy(() => import("./pages/Submission.tsx"))
-const UsersPage = lazy(() => import("./pages/Users.tsx"))
-const KeysPage = lazy(() => import("./pages/Keys.tsx"))
-const SettingsPage = lazy(() => import("./pages/Settings.tsx"))
+const pages = {
+  dashboard: () => import("./pages/Dashboard.tsx"),
+  board: () => import("./pages/Board.tsx"),
+  queue: () => import("./pages/Queue.tsx"),
+  sample: () => import("./pages/Sample.tsx"),
+  samples: () => import("./pages/Samples.tsx"),
+  submissions: () => import("./pages/Submissions.tsx"),
+  newSubmission: () => import("./pages/NewSubmission.tsx"),
+  submission: () => import("./pages/Submission.tsx"),
+  users: () => import("./pages/Users.tsx"),
+  keys: () => import("./pages/Keys.tsx"),
+  settings: () => import("./pages/Settings.tsx")
+}
+const DashboardPage = lazy(pages.dashboard)
+const BoardPage = lazy(pages.board)
+const QueuePage = lazy(pages.queue)
+const SamplePage = lazy(pages.sample)
+const SamplesPage = lazy(pages.samples)
+const SubmissionsPage = lazy(pages.submissions)
+const NewSubmissionPage = lazy(pages.newSubmission)
+const SubmissionPage = lazy(pages.submission)
+const UsersPage = lazy(pages.users)
+const KeysPage = lazy(pages.keys)
+const SettingsPage = lazy(pages.settings)
 
 interface Page {
   readonly path: string
@@ -49,6 +62,14 @@ const PAGES: ReadonlyArray<Page> = [
   { path: "/admin/keys", roles: ["admin"], render: () => <KeysPage /> },
   { path: "/admin/settings", roles: STAFF, render: () => <SettingsPage /> }
 ]
+
+// The page the address names starts loading now, beside the session check, not after it.
+const PRELOAD: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+  ["/dashboard", pages.dashboard], ["/board", pages.board], ["/queues/:step", pages.queue], ["/samples", pages.samples],
+  ["/samples/:id", pages.sample], ["/submissions", pages.submissions], ["/submissions/new", pages.newSubmission],
+  ["/submissions/:id", pages.submission], ["/admin/users", pages.users], ["/admin/keys", pages.keys], ["/admin/settings", pages.settings]
+]
+if (typeof location !== "undefined") void PRELOAD.find(([pattern]) => match(pattern, location.pathname) !== undefined)?.[1]()
 
 /** Where `/` leads: staff to the dashboard, submitters to their submissions. */
 const homeOf = (role: Role) => (role === "submitter" ? "/submissions" : "/dashboard")
