@@ -102,7 +102,8 @@ describe("tracing across processes", () => {
     const entitySpan = (s: Span) => s.service === "poretrack-runner" && s.attributes.sampleId === created.id && s.name === "Sample.Execute"
     await otlp.until((spans) => {
       const e = spans.find(entitySpan)
-      return e !== undefined && spans.some((s) => s.service === "poretrack-gateway" && s.traceId === e.traceId) &&
+      // Spans arrive in export batches as they end (a parent after its children): wait for the ones asserted below.
+      return e !== undefined && spans.some((s) => s.service === "poretrack-gateway" && s.traceId === e.traceId && s.attributes.sampleId === created.id) &&
         spans.some((s) => s.service === "poretrack-runner" && s.traceId === e.traceId && s.name.startsWith("sql"))
     })
     const e = otlp.spans.find(entitySpan)!
