@@ -1,7 +1,9 @@
 /**
- * The dashboard's figures, each one SQL statement over `samples` and `sample_events` (indexes of migration 7). Local
- * days and ISO weeks are PostgreSQL's, in the asked IANA zone (`AT TIME ZONE`), so DST shifts are handled where the
- * data is; "now" is the caller's clock, passed in, so that every figure is computed at the same instant.
+ * The dashboard's figures, each one SQL statement: the current ones over `samples` (indexes of migration 7), the
+ * history over `dashboard_events` (migration 9), a narrow copy of the events it counts with the durations they end,
+ * worked out when each event is written. Local days and ISO weeks are PostgreSQL's, in the asked IANA zone
+ * (`AT TIME ZONE`), so DST shifts are handled where the data is; "now" is the caller's clock, passed in, so that every
+ * figure is computed at the same instant.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
@@ -20,6 +22,82 @@ import { InvalidInput } from "../rpc/Errors.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import { PRIORITIES, STEP_IDS, type Priority, type SampleStatus, type StepId } from "../rpc/Workflow.ts"
 import { sqlStateOf } from "./SampleRepo.ts"
+
+/**
+ * Migration 9 "dashboard_events": what the dashboard's history reads, one narrow row per SampleReceived,
+ * WorkflowStepCompleted and SampleCompleted event, written by a trigger in the very statement that writes the event
+ * (whoever writes it: a sample's fenced commit, a test, a bulk load), so that an event never lands without its row.
+ * `hours` is what the dashboard used to work out by pairing events on every read: for a step completion, its attempt's
+ * duration (from the attempt's WorkflowStepStarted, or, when it was never started, from the event that queued it:
+ * SampleReceived for the first step, the previous step's completion or skip, a rework); for a sample's completion,
+ * its turnaround (from its first SampleReceived), with the sample's priority, final once completed (a completed
+ * sample only accepts Archive). `repeated` marks every receipt (completion) of a sample received (completed) more than
+ * once, so that daily counts of distinct samples need to de-duplicate those rows only: a second one marks the first. A sample's events are written one
+ * commit at a time (its version fence), so every row sees the events before it, exactly as a read-time pairing would;
+ * events are never updated or deleted, so the copy cannot drift. Existing events are copied by the same function.
+ * The dashboard no longer reads `sample_events` by type and time: that index of migration 7 goes.
+ */
+export const DASHBOARD_EVENTS_DDL = `
+CREATE TABLE dashboard_events (
+  seq bigint PRIMARY KEY,
+  sample_id uuid NOT NULL,
+  type text NOT NULL,
+  at timestamptz NOT NULL,
+  step text,
+  priority text,
+  hours float8,
+  repeated boolean
+);
+
+CREATE FUNCTION poretrack_dashboard_event(e sample_events) RETURNS SETOF dashboard_events LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT e.seq, e.sample_id, e.type, e.at,
+    CASE WHEN e.type = 'WorkflowStepCompleted' THEN e.data ->> 'step' END,
+    CASE WHEN e.type = 'SampleCompleted' THEN (SELECT s.priority FROM samples s WHERE s.id = e.sample_id) END,
+    extract(epoch FROM e.at - CASE e.type
+      WHEN 'WorkflowStepCompleted' THEN coalesce(
+        (SELECT p.at FROM sample_events p
+         WHERE p.sample_id = e.sample_id AND p.seq < e.seq AND p.type = 'WorkflowStepStarted'
+           AND p.data ->> 'step' = e.data ->> 'step' AND p.data -> 'attempt' = e.data -> 'attempt'
+         ORDER BY p.seq DESC LIMIT 1),
+        (SELECT p.at FROM sample_events p
+         WHERE p.sample_id = e.sample_id AND p.seq < e.seq
+           AND p.type IN ('SampleReceived', 'WorkflowStepCompleted', 'WorkflowStepSkipped', 'SampleReworked')
+           AND CASE p.type WHEN 'SampleReceived' THEN p.data ->> 'step' WHEN 'SampleReworked' THEN p.data ->> 'toStep'
+               ELSE p.data ->> 'nextStep' END = e.data ->> 'step'
+         ORDER BY p.seq DESC LIMIT 1))
+      WHEN 'SampleCompleted' THEN
+        (SELECT p.at FROM sample_events p WHERE p.sample_id = e.sample_id AND p.type = 'SampleReceived' ORDER BY p.seq LIMIT 1)
+    END)::float8 / 3600,
+    CASE WHEN e.type IN ('SampleReceived', 'SampleCompleted') THEN
+      EXISTS (SELECT 1 FROM sample_events p WHERE p.sample_id = e.sample_id AND p.type = e.type AND p.seq <> e.seq)
+    END
+$$;
+
+CREATE FUNCTION poretrack_dashboard_events_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  again boolean;
+BEGIN
+  INSERT INTO dashboard_events SELECT * FROM poretrack_dashboard_event(NEW) RETURNING repeated INTO again;
+  IF again THEN
+    UPDATE dashboard_events d SET repeated = true FROM sample_events p
+    WHERE p.sample_id = NEW.sample_id AND p.type = NEW.type AND p.seq < NEW.seq AND d.seq = p.seq AND NOT d.repeated;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER sample_events_dashboard BEFORE INSERT ON sample_events FOR EACH ROW
+  WHEN (NEW.type IN ('SampleReceived', 'WorkflowStepCompleted', 'SampleCompleted'))
+  EXECUTE FUNCTION poretrack_dashboard_events_insert();
+
+-- The events written before (the function is inlined here: one pass, index probes per event). CREATE TRIGGER's lock
+-- on sample_events holds new events back until this commits.
+INSERT INTO dashboard_events
+SELECT d.* FROM sample_events e CROSS JOIN LATERAL poretrack_dashboard_event(e) d
+WHERE e.type IN ('SampleReceived', 'WorkflowStepCompleted', 'SampleCompleted');
+
+-- The history's reads: one event type over a time window, an index range.
+CREATE INDEX dashboard_events_by_type_at ON dashboard_events (type, at);
+DROP INDEX sample_events_by_type_at;
+`
 
 /** What one dashboard read needs: the instant, the window in ISO weeks, the zone, and the SLA policy in force. */
 export interface DashboardInput {
@@ -141,7 +219,11 @@ export class DashboardRepo extends Effect.Service<DashboardRepo>()("poretrack/Da
       return { items, breached: rows[0]?.breached ?? 0, atRisk: rows[0]?.at_risk ?? 0 } satisfies SlaSummary
     })
 
-    /** The window's first instant: local midnight of the Monday `weeks - 1` ISO weeks before the current one. */
+    /**
+     * The window's first instant: local midnight of the Monday `weeks - 1` ISO weeks before the current one. Used as
+     * `WITH b AS MATERIALIZED (…)`, so that the bound is worked out once and is an index range's key, not a filter
+     * computed on every row.
+     */
     const bounds = (input: DashboardInput) => sql`
       SELECT date_trunc('week', ${new Date(input.now)}::timestamptz AT TIME ZONE ${input.timeZone}::text)
           - (${input.weeks}::int - 1) * interval '1 week' AS first_local,
@@ -149,48 +231,52 @@ export class DashboardRepo extends Effect.Service<DashboardRepo>()("poretrack/Da
 
     /**
      * Received and completed samples per local day of the window (the last row is today); distinct samples, from the
-     * SampleReceived and SampleCompleted events by `sample_events_by_type_at`.
+     * SampleReceived and SampleCompleted rows of `dashboard_events` (a range of `dashboard_events_by_type_at`). A
+     * sample with one receipt (completion) counts once on its day, so those rows are only counted; only the rows of
+     * the few samples with several (`repeated`) are grouped by sample, which counts each of them once a day. That is
+     * count(DISTINCT) without sorting or hashing every row by sample.
      */
     const throughput = Effect.fn("DashboardRepo.throughput")(function*(input: DashboardInput) {
       const tz = input.timeZone
       const rows = yield* sql<{ day: string; since: Date; received: number; completed: number }>`
-        WITH b AS (${bounds(input)}),
+        WITH b AS MATERIALIZED (${bounds(input)}),
         days AS (SELECT generate_series(b.first_local, b.today_local, interval '1 day') AS day_local FROM b),
-        ev AS (
-          SELECT date_trunc('day', e.at AT TIME ZONE ${tz}::text) AS day_local, e.type, e.sample_id
-          FROM sample_events e, b
+        per_day AS (
+          SELECT date_trunc('day', e.at AT TIME ZONE ${tz}::text) AS day_local, e.type,
+            CASE WHEN e.repeated THEN e.sample_id END AS repeated_sample, count(*) AS n
+          FROM b, dashboard_events e
           WHERE e.type IN ('SampleReceived', 'SampleCompleted')
             AND e.at >= b.first_local AT TIME ZONE ${tz}::text AND e.at <= ${new Date(input.now)}
+          GROUP BY 1, 2, 3
+        ), counted AS (
+          SELECT day_local,
+            sum(CASE WHEN repeated_sample IS NULL THEN n ELSE 1 END) FILTER (WHERE type = 'SampleReceived') AS received,
+            sum(CASE WHEN repeated_sample IS NULL THEN n ELSE 1 END) FILTER (WHERE type = 'SampleCompleted') AS completed
+          FROM per_day GROUP BY day_local
         )
         SELECT to_char(d.day_local, 'YYYY-MM-DD') AS day, d.day_local AT TIME ZONE ${tz}::text AS since,
-          (count(DISTINCT ev.sample_id) FILTER (WHERE ev.type = 'SampleReceived'))::int AS received,
-          (count(DISTINCT ev.sample_id) FILTER (WHERE ev.type = 'SampleCompleted'))::int AS completed
-        FROM days d LEFT JOIN ev ON ev.day_local = d.day_local
-        GROUP BY d.day_local ORDER BY d.day_local`.pipe(Effect.catchTag("SqlError", unknownZone(tz)))
+          coalesce(c.received, 0)::int AS received, coalesce(c.completed, 0)::int AS completed
+        FROM days d LEFT JOIN counted c ON c.day_local = d.day_local
+        ORDER BY d.day_local`.pipe(Effect.catchTag("SqlError", unknownZone(tz)))
       return rows
     })
 
     /**
      * Median and 90th percentile of turnaround hours (first SampleReceived → SampleCompleted, wall clock, holds
      * included) per local ISO week and priority; every week × priority of the window is present, empty ones with
-     * count 0 and null percentiles.
+     * count 0 and null percentiles. The turnaround and the priority are on the completion's `dashboard_events` row.
      */
     const turnaround = Effect.fn("DashboardRepo.turnaround")(function*(input: DashboardInput) {
       const tz = input.timeZone
       const rows = yield* sql<{ week: string; week_start: string; priority: Priority; n: number; median: number | null; p90: number | null }>`
-        WITH b AS (${bounds(input)}),
+        WITH b AS MATERIALIZED (${bounds(input)}),
         weeks AS (
           SELECT generate_series(b.first_local, b.first_local + (${input.weeks}::int - 1) * interval '1 week', interval '1 week') AS week_local
           FROM b
         ),
         done AS (
-          SELECT date_trunc('week', c.at AT TIME ZONE ${tz}::text) AS week_local, s.priority,
-            extract(epoch FROM c.at - r.at)::float8 / 3600 AS hours
-          FROM b, sample_events c
-          JOIN samples s ON s.id = c.sample_id
-          CROSS JOIN LATERAL (
-            SELECT e.at FROM sample_events e WHERE e.sample_id = c.sample_id AND e.type = 'SampleReceived' ORDER BY e.seq LIMIT 1
-          ) r
+          SELECT date_trunc('week', c.at AT TIME ZONE ${tz}::text) AS week_local, c.priority, c.hours
+          FROM b, dashboard_events c
           WHERE c.type = 'SampleCompleted' AND c.at >= b.first_local AT TIME ZONE ${tz}::text AND c.at <= ${new Date(input.now)}
         )
         SELECT to_char(w.week_local, 'IYYY-"W"IW') AS week, to_char(w.week_local, 'YYYY-MM-DD') AS week_start, p.priority,
@@ -211,45 +297,33 @@ export class DashboardRepo extends Effect.Service<DashboardRepo>()("poretrack/Da
     })
 
     /**
-     * Median and p90 of each step's duration over the window, from the events, one per completed attempt: the
-     * WorkflowStepCompleted events in the window (by `sample_events_by_type_at`), each with its attempt's
-     * WorkflowStepStarted, or, when the attempt was never started, the event that queued it (SampleReceived for the
-     * first step, the previous step's completion or skip, a rework); both found by `sample_events_by_sample`. The
-     * state's step records cannot serve: they keep only the last attempt, and a step completed without a start
-     * records `startedAt` = completion (zero time), and reading them means decoding every sample's state.
-     * Cost: two index probes per completion (about 1.2 s for 160,000 completions in the window on 2 cores); a
-     * per-attempt duration written with the completion event would make this a range scan.
+     * Median and p90 of each step's duration over the window, one per completed attempt: the `hours` of the
+     * WorkflowStepCompleted rows of `dashboard_events` in the window (a range of `dashboard_events_by_type_at`), each
+     * measured when the completion was written, from its attempt's start or, never started, from when it was queued
+     * (migration 9). The state's step records cannot serve: they keep only the last attempt, and a step completed
+     * without a start records `startedAt` = completion (zero time). The durations are gathered into one array per
+     * step in a single aggregate (FILTER, not GROUP BY: never a sort of every row by step, whatever the planner
+     * estimates), and each step's array is sorted once, by its percentiles.
      */
     const stepDurations = Effect.fn("DashboardRepo.stepDurations")(function*(input: DashboardInput) {
       const tz = input.timeZone
+      const column = (i: number) => sql(`h${i}`)
       const rows = yield* sql<{ step: StepId; n: number; median: number | null; p90: number | null }>`
-        WITH b AS (${bounds(input)}),
-        done AS (
-          SELECT c.sample_id, c.seq, c.at, c.data ->> 'step' AS step, c.data -> 'attempt' AS attempt
-          FROM sample_events c, b
-          WHERE c.type = 'WorkflowStepCompleted' AND c.at >= b.first_local AT TIME ZONE ${tz}::text AND c.at <= ${new Date(input.now)}
-        ), took AS (
-          SELECT d.step, extract(epoch FROM d.at - coalesce(st.at, q.at))::float8 / 3600 AS hours
-          FROM done d
-          LEFT JOIN LATERAL (
-            SELECT e.at FROM sample_events e
-            WHERE e.sample_id = d.sample_id AND e.seq < d.seq AND e.type = 'WorkflowStepStarted'
-              AND e.data ->> 'step' = d.step AND e.data -> 'attempt' = d.attempt
-            ORDER BY e.seq DESC LIMIT 1
-          ) st ON true
-          LEFT JOIN LATERAL (
-            SELECT e.at FROM sample_events e
-            WHERE st.at IS NULL AND e.sample_id = d.sample_id AND e.seq < d.seq
-              AND e.type IN ('SampleReceived', 'WorkflowStepCompleted', 'WorkflowStepSkipped', 'SampleReworked')
-              AND CASE e.type WHEN 'SampleReceived' THEN e.data ->> 'step' WHEN 'SampleReworked' THEN e.data ->> 'toStep'
-                  ELSE e.data ->> 'nextStep' END = d.step
-            ORDER BY e.seq DESC LIMIT 1
-          ) q ON true
+        WITH b AS MATERIALIZED (${bounds(input)}),
+        by_step AS (
+          SELECT ${sql.csv(STEP_IDS.map((step, i) => sql`array_agg(d.hours) FILTER (WHERE d.step = ${step}) AS ${column(i)}`))}
+          FROM b, dashboard_events d
+          WHERE d.type = 'WorkflowStepCompleted' AND d.at >= b.first_local AT TIME ZONE ${tz}::text AND d.at <= ${new Date(input.now)}
         )
-        SELECT step, count(hours)::int AS n,
-          percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median,
-          percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90
-        FROM took GROUP BY step`.pipe(Effect.catchTag("SqlError", unknownZone(tz)))
+        SELECT s.step, p.n, p.median, p.p90
+        FROM by_step g
+        CROSS JOIN LATERAL (VALUES ${sql.csv(STEP_IDS.map((step, i) => sql`(${step}::text, g.${column(i)})`))}) AS s(step, hours)
+        CROSS JOIN LATERAL (
+          SELECT count(h)::int AS n,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY h) AS median,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY h) AS p90
+          FROM unnest(s.hours) AS h
+        ) p`.pipe(Effect.catchTag("SqlError", unknownZone(tz)))
       const byStep = new Map(rows.map((r) => [r.step, r]))
       return STEP_IDS.map((step): StepDuration => {
         const r = byStep.get(step)
@@ -257,10 +331,13 @@ export class DashboardRepo extends Effect.Service<DashboardRepo>()("poretrack/Da
       })
     })
 
-    /** Every figure of the dashboard at `input.now`, the statements run side by side on the pool. */
+    /**
+     * Every figure of the dashboard at `input.now`, the statements run side by side on the pool, the longest first (the
+     * SLA list and the counts pass over the wide `samples` rows; the history reads narrow rows by time range).
+     */
     const get = Effect.fn("DashboardRepo.get")(function*(input: DashboardInput) {
-      const [load, alerts, days, weeks, steps] = yield* Effect.all(
-        [counts(), sla(input), throughput(input), turnaround(input), stepDurations(input)],
+      const [alerts, load, steps, days, weeks] = yield* Effect.all(
+        [sla(input), counts(), stepDurations(input), throughput(input), turnaround(input)],
         { concurrency: 3 }
       )
       const last = days[days.length - 1]

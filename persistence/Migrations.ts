@@ -1,6 +1,7 @@
 /** Schema migrations, applied in order under an advisory lock so that several processes may start at once. */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { DASHBOARD_EVENTS_DDL } from "./DashboardRepo.ts"
 import { CONSUMER_OWNER_DDL } from "./EventLog.ts"
 import { CREATION_KEYS_DDL, LIST_ORDERS_DDL } from "./SampleRepo.ts"
 import { FACILITY_SETTINGS_DDL } from "./SettingsRepo.ts"
@@ -180,6 +181,7 @@ CREATE INDEX samples_step_due ON samples (step_due_at) WHERE status = 'in_progre
 CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status IN ('in_progress', 'failed');
 `],
   [8, "facility_settings", FACILITY_SETTINGS_DDL],
+  [9, "dashboard_events", DASHBOARD_EVENTS_DDL],
   [10, "list_orders", LIST_ORDERS_DDL]
 ]
 

@@ -5,10 +5,10 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Cancel, FailStep, Hold, Receive, StartStep } from "../rpc/Commands.ts"
+import { Cancel, CompleteStep, FailStep, Hold, Receive, Rework, SkipStep, StartStep } from "../rpc/Commands.ts"
 import type { Dashboard } from "../rpc/Dashboard.ts"
 import type { SampleId } from "../rpc/Ids.ts"
-import type { Priority } from "../rpc/Workflow.ts"
+import type { Priority, StepData } from "../rpc/Workflow.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { ClientLive, Poretrack } from "./RpcTestClient.ts"
@@ -106,6 +106,92 @@ const rest = (method: string, path: string, body: unknown, headers: Record<strin
     }))
 
 const dayRow = (d: Dashboard, day: string) => d.throughput.find((r) => r.day === day) ?? { day, received: 0, completed: 0 }
+
+/** Valid data for each step, in order (every gate passes). */
+const RECORDS: ReadonlyArray<StepData> = [
+  { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 66, a260_280: 1.86, a260_230: 2.08 } },
+  { step: "library_prep", data: { kit: "SQK-LSK114", inputNg: 1000, operator: "J. Tech" } },
+  { step: "library_qc", data: { libraryNgUl: 14.2, fmol: 48, meanFragmentLengthBp: 9200 } },
+  { step: "sequencing_setup", data: { flowCellId: "PAW12345", flowCellProductCode: "FLO-PRO114M", poreCount: 7100, device: "P2 Solo", position: "P2S-1-A" } },
+  { step: "sequencing_run", data: { runId: "run-dash", yieldGb: 92.4, reads: 11_800_000, n50: 18_300 } },
+  { step: "basecalling", data: { model: "sup", softwareVersion: "dorado 0.9.1", passReadPercent: 91.5 } },
+  { step: "quality_assessment", data: { meanQ: 19.4, coverage: 31.2, passed: true } },
+  { step: "data_delivery", data: { method: "globus", location: "globus://facility/ada/run", retentionDays: 30 } }
+]
+const record = (step: StepData["step"]) => RECORDS.find((r) => r.step === step)!
+
+/**
+ * The reference: how the dashboard computed its history before migration 9, pairing events at read time. A step
+ * completion's duration runs from its attempt's WorkflowStepStarted, or, never started, from the event that queued
+ * it; a turnaround from the sample's first SampleReceived.
+ */
+const PAIRED_STEP_HOURS = `
+  SELECT c.seq, c.at, c.data ->> 'step' AS step, extract(epoch FROM c.at - coalesce(st.at, q.at))::float8 / 3600 AS hours
+  FROM sample_events c
+  LEFT JOIN LATERAL (
+    SELECT e.at FROM sample_events e
+    WHERE e.sample_id = c.sample_id AND e.seq < c.seq AND e.type = 'WorkflowStepStarted'
+      AND e.data ->> 'step' = c.data ->> 'step' AND e.data -> 'attempt' = c.data -> 'attempt'
+    ORDER BY e.seq DESC LIMIT 1
+  ) st ON true
+  LEFT JOIN LATERAL (
+    SELECT e.at FROM sample_events e
+    WHERE st.at IS NULL AND e.sample_id = c.sample_id AND e.seq < c.seq
+      AND e.type IN ('SampleReceived', 'WorkflowStepCompleted', 'WorkflowStepSkipped', 'SampleReworked')
+      AND CASE e.type WHEN 'SampleReceived' THEN e.data ->> 'step' WHEN 'SampleReworked' THEN e.data ->> 'toStep'
+          ELSE e.data ->> 'nextStep' END = c.data ->> 'step'
+    ORDER BY e.seq DESC LIMIT 1
+  ) q ON true
+  WHERE c.type = 'WorkflowStepCompleted'`
+const PAIRED_TURNAROUND_HOURS = `
+  SELECT c.seq, c.at, s.priority, extract(epoch FROM c.at - r.at)::float8 / 3600 AS hours
+  FROM sample_events c
+  JOIN samples s ON s.id = c.sample_id
+  CROSS JOIN LATERAL (
+    SELECT e.at FROM sample_events e WHERE e.sample_id = c.sample_id AND e.type = 'SampleReceived' ORDER BY e.seq LIMIT 1
+  ) r
+  WHERE c.type = 'SampleCompleted'`
+
+/** The history figures of `dash` as the read-time pairing gives them, over the same window, zone and instant. */
+const pairedHistory = (dash: Dashboard) =>
+  Effect.gen(function*() {
+    const { databaseUrl } = yield* TestEndpoint
+    const args = [dash.windowStart, dash.generatedAt, dash.timeZone]
+    const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000)
+    const steps = yield* Effect.promise(() =>
+      query<{ step: string; n: number; median: number | null; p90: number | null }>(databaseUrl, `
+        SELECT step, count(hours)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median,
+          percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90
+        FROM (${PAIRED_STEP_HOURS}) t WHERE at >= $1::timestamptz AND at <= $2::timestamptz
+        GROUP BY step`, args.slice(0, 2)))
+    const weeks = yield* Effect.promise(() =>
+      query<{ week_start: string; priority: string; n: number; median: number | null; p90: number | null }>(databaseUrl, `
+        SELECT to_char(date_trunc('week', at AT TIME ZONE $3::text), 'YYYY-MM-DD') AS week_start, priority, count(hours)::int AS n,
+          percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90
+        FROM (${PAIRED_TURNAROUND_HOURS}) t WHERE at >= $1::timestamptz AND at <= $2::timestamptz
+        GROUP BY 1, 2`, args))
+    const days = yield* Effect.promise(() =>
+      query<{ day: string; received: number; completed: number }>(databaseUrl, `
+        SELECT to_char(date_trunc('day', at AT TIME ZONE $3::text), 'YYYY-MM-DD') AS day,
+          (count(DISTINCT sample_id) FILTER (WHERE type = 'SampleReceived'))::int AS received,
+          (count(DISTINCT sample_id) FILTER (WHERE type = 'SampleCompleted'))::int AS completed
+        FROM sample_events WHERE type IN ('SampleReceived', 'SampleCompleted') AND at >= $1::timestamptz AND at <= $2::timestamptz
+        GROUP BY 1`, args))
+    return {
+      stepDurations: dash.stepDurations.map((d) => {
+        const r = steps.find((x) => x.step === d.step)
+        return { step: d.step, count: r?.n ?? 0, medianHours: round(r?.median ?? null), p90Hours: round(r?.p90 ?? null) }
+      }),
+      turnaround: dash.turnaround.map((w) => {
+        const r = weeks.find((x) => x.week_start === w.weekStart && x.priority === w.priority)
+        return { ...w, count: r?.n ?? 0, medianHours: round(r?.median ?? null), p90Hours: round(r?.p90 ?? null) }
+      }),
+      throughput: dash.throughput.map((d) => {
+        const r = days.find((x) => x.day === d.day)
+        return { day: d.day, received: r?.received ?? 0, completed: r?.completed ?? 0 }
+      })
+    }
+  })
 
 describe("Dashboard.Get", () => {
   layer(ClientLive.pipe(Layer.provideMerge(TestSystem())), { excludeTestServices: true, timeout: 60_000 })((it) => {
@@ -284,6 +370,107 @@ describe("Dashboard.Get", () => {
         const midnight = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
         expect(midnight.format(new Date(berlin.today.since))).toBe("00:00")
         expect(berlin.today.received).toBe(berlin.throughput.at(-1)?.received)
+      }))
+
+    it.effect("history figures equal the read-time pairing of the events: restarts, reworks, skips, never-started attempts", () =>
+      Effect.gen(function*() {
+        const client = yield* Poretrack
+        const { databaseUrl } = yield* TestEndpoint
+        // Through the entity (its fenced commits write the events): library_prep completed without a start; library_qc
+        // started, failed, reworked back to library_prep (attempt 2, started), then library_qc attempt 2 completed
+        // without a start: its duration runs from library_prep's completion, not from attempt 1's start.
+        const a = yield* createSamples("PAIR", ["high"])
+        const id = a.ids[0]!
+        const run = (command: Parameters<typeof client.Samples.Execute>[0]["command"]) => client.Samples.Execute({ id, command })
+        yield* run(new Receive())
+        yield* run(new StartStep({ step: "sample_qc" }))
+        yield* run(new CompleteStep({ record: record("sample_qc") }))
+        yield* run(new CompleteStep({ record: record("library_prep") }))
+        yield* run(new StartStep({ step: "library_qc" }))
+        yield* run(new FailStep({ step: "library_qc", reason: "adapter dimers" }))
+        yield* run(new Rework({ toStep: "library_prep", reason: "again" }))
+        yield* run(new StartStep({ step: "library_prep" }))
+        yield* run(new CompleteStep({ record: record("library_prep") }))
+        yield* run(new CompleteStep({ record: record("library_qc") }))
+        yield* run(new CompleteStep({ record: record("sequencing_setup") }))
+        yield* run(new CompleteStep({ record: record("sequencing_run") }))
+        yield* run(new SkipStep({ step: "basecalling", reason: "delivered as raw signal" }))
+        yield* run(new StartStep({ step: "quality_assessment" }))
+        yield* run(new CompleteStep({ record: record("quality_assessment") }))
+        yield* run(new CompleteStep({ record: record("data_delivery") }))
+        const mine = yield* Effect.promise(() =>
+          query<{ type: string; step: string | null; hours: number | null; priority: string | null }>(databaseUrl,
+            "SELECT type, step, hours, priority FROM dashboard_events WHERE sample_id = $1 ORDER BY seq", [id]))
+        expect(mine.map((r) => [r.type, r.step])).toEqual([
+          ["SampleReceived", null],
+          ...["sample_qc", "library_prep", "library_prep", "library_qc", "sequencing_setup", "sequencing_run", "quality_assessment", "data_delivery"]
+            .map((step) => ["WorkflowStepCompleted", step]),
+          ["SampleCompleted", null]
+        ])
+        expect(mine.at(-1)?.priority).toBe("high")
+
+        // Written in SQL at chosen times: sample_qc restarted after a rework (1.25 h from the second start, not 5.25 h
+        // from the first), library_prep never started (1.75 h from sample_qc's completion), library_qc skipped,
+        // sequencing_setup never started (0.5 h from the skip); turnaround 10 h; received again the same day and the
+        // next (a sample counted once a day).
+        const b = yield* createSamples("PAIR-SQL", ["urgent"])
+        const t0 = mondayUtc(Date.now()) - 7 * DAY + 2 * DAY + 2 * HOUR
+        yield* writeEvents(b.ids[0]!, b.submissionId, [
+          ["SampleReceived", t0, { step: "sample_qc" }],
+          ["WorkflowStepStarted", t0 + 1 * HOUR, { step: "sample_qc", attempt: 1 }],
+          ["QcFailed", t0 + 2 * HOUR, { step: "sample_qc", attempt: 1, reasons: ["low yield"] }],
+          ["SampleReworked", t0 + 3 * HOUR, { fromStep: "sample_qc", toStep: "sample_qc", reason: "again" }],
+          ["WorkflowStepStarted", t0 + 5 * HOUR, { step: "sample_qc", attempt: 2 }],
+          ["WorkflowStepCompleted", t0 + 6.25 * HOUR, { step: "sample_qc", attempt: 2, nextStep: "library_prep" }],
+          ["WorkflowStepCompleted", t0 + 8 * HOUR, { step: "library_prep", attempt: 1, nextStep: "library_qc" }],
+          ["WorkflowStepSkipped", t0 + 9 * HOUR, { step: "library_qc", reason: "skip", nextStep: "sequencing_setup" }],
+          ["WorkflowStepCompleted", t0 + 9.5 * HOUR, { step: "sequencing_setup", attempt: 1, nextStep: "sequencing_run" }],
+          ["SampleCompleted", t0 + 10 * HOUR, {}],
+          ["SampleReceived", t0 + 11 * HOUR, { step: "sample_qc" }],
+          ["SampleReceived", t0 + DAY, { step: "sample_qc" }]
+        ])
+        const sql = yield* Effect.promise(() =>
+          query<{ type: string; hours: number | null; repeated: boolean | null }>(databaseUrl,
+            "SELECT type, hours, repeated FROM dashboard_events WHERE sample_id = $1 ORDER BY seq", [b.ids[0]!]))
+        expect(sql.map((r) => [r.type, r.hours, r.repeated])).toEqual([
+          ["SampleReceived", null, true],
+          ["WorkflowStepCompleted", 1.25, null],
+          ["WorkflowStepCompleted", 1.75, null],
+          ["WorkflowStepCompleted", 0.5, null],
+          ["SampleCompleted", 10, false],
+          ["SampleReceived", null, true],
+          ["SampleReceived", null, true]
+        ])
+
+        // Every event of this file's database, whoever wrote it: its row holds exactly what the pairing gives (same
+        // float8), and recomputing the rows as migration 9 copies existing events gives the same rows.
+        const [check] = yield* Effect.promise(() =>
+          query<{ events: number; missing: number; different: number; recomputed: number; extra: number }>(databaseUrl, `
+            WITH ref AS (
+              SELECT seq, hours FROM (${PAIRED_STEP_HOURS}) s
+              UNION ALL SELECT seq, hours FROM (${PAIRED_TURNAROUND_HOURS}) t
+              UNION ALL SELECT seq, NULL FROM sample_events WHERE type = 'SampleReceived'
+            )
+            SELECT (SELECT count(*) FROM ref)::int AS events,
+              (SELECT count(*) FROM ref LEFT JOIN dashboard_events d USING (seq) WHERE d.seq IS NULL)::int AS missing,
+              (SELECT count(*) FROM ref JOIN dashboard_events d USING (seq) WHERE d.hours IS DISTINCT FROM ref.hours)::int AS different,
+              (SELECT count(*) FROM (
+                SELECT d.* FROM sample_events e CROSS JOIN LATERAL poretrack_dashboard_event(e) d
+                WHERE e.type IN ('SampleReceived', 'WorkflowStepCompleted', 'SampleCompleted')
+                EXCEPT SELECT * FROM dashboard_events) x)::int AS recomputed,
+              (SELECT count(*) FROM dashboard_events)::int - (SELECT count(*) FROM ref)::int AS extra`))
+        expect(check).toMatchObject({ missing: 0, different: 0, recomputed: 0, extra: 0 })
+        expect(check!.events).toBeGreaterThanOrEqual(mine.length + sql.length)
+
+        // And the figures: the dashboard's history equals the pairing's over the same window, in two zones.
+        for (const timeZone of ["UTC", "Pacific/Chatham"]) {
+          const dash = yield* client.Dashboard.Get({ weeks: 3, timeZone })
+          const paired = yield* pairedHistory(dash)
+          expect(dash.stepDurations).toEqual(paired.stepDurations)
+          expect(dash.turnaround).toEqual(paired.turnaround)
+          expect(dash.throughput).toEqual(paired.throughput)
+          expect(dash.stepDurations.find((d) => d.step === "sample_qc")!.count).toBeGreaterThanOrEqual(2)
+        }
       }))
 
     it.effect("a submitter and keys without samples:read are refused; a bad time zone or window is InvalidInput", () =>
