@@ -41,7 +41,14 @@ const ms = (n: number) => `${Math.round(n).toLocaleString("en-US")} ms`
  * chart that has data has drawn its axes, then `__tti` at the first idle period after that (the main thread free).
  */
 const MEASURE_TTI = () => {
-  const w = globalThis as unknown as { __ready?: number; __tti?: number }
+  const w = globalThis as unknown as { __ready?: number; __tti?: number; __cls?: number }
+  // Layout shifts not caused by input, summed (the cumulative layout shift): "no layout jumps" is a figure near 0.
+  w.__cls = 0
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean }>) {
+      if (!e.hadRecentInput) w.__cls = (w.__cls ?? 0) + e.value
+    }
+  }).observe({ type: "layout-shift", buffered: true })
   const drawn = () => {
     const root = document.querySelector(".dashboard[data-ready=true]")
     if (root === null) return false
@@ -169,7 +176,7 @@ const main = async () => {
     })()
 
     // (a) cold loads of the dashboard, signed in, each in a fresh context.
-    const loads: Array<{ ready: number; tti: number; data: number }> = []
+    const loads: Array<{ ready: number; tti: number; data: number; cls: number }> = []
     for (let i = 0; i < COLD_LOADS; i++) {
       const context = await signedInContext()
       await context.addInitScript(MEASURE_TTI)
@@ -177,9 +184,9 @@ const main = async () => {
       await page.goto("/dashboard")
       await page.waitForFunction(() => (globalThis as unknown as { __tti?: number }).__tti !== undefined, undefined, { timeout: 120_000 })
       const t = await page.evaluate(() => {
-        const w = globalThis as unknown as { __ready: number; __tti: number }
+        const w = globalThis as unknown as { __ready: number; __tti: number; __cls: number }
         const rpc = performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/rpc")).map((e) => e.duration)
-        return { ready: w.__ready, tti: w.__tti, data: Math.max(0, ...rpc) }
+        return { ready: w.__ready, tti: w.__tti, data: Math.max(0, ...rpc), cls: w.__cls }
       })
       loads.push(t)
       await context.close()
@@ -215,6 +222,7 @@ const main = async () => {
       [`dashboard time to interactive: then main thread idle (median of ${COLD_LOADS})`, ms(median(loads.map((l) => l.tti)))],
       ["  of which Dashboard.Get request (median)", ms(median(loads.map((l) => l.data)))],
       ["  each cold load, time to interactive", loads.map((l) => Math.round(l.tti)).join(", ") + " ms"],
+      ["dashboard layout shift while loading (CLS, max of the loads; < 0.1 is good)", Math.max(...loads.map((l) => l.cls)).toFixed(3)],
       [`live: REST receive → sample page shows it (median / max of ${LIVE_ROUNDS})`, `${ms(median(sampleMs))} / ${ms(Math.max(...sampleMs))}`],
       [`live: REST receive → dashboard "Received today" +1 (median / max of ${LIVE_ROUNDS})`, `${ms(median(dashboardMs))} / ${ms(Math.max(...dashboardMs))}`],
       [`bundle: sign-in page, gzip (${bundle.signIn.length} files)`, kb(sum(bundle.signIn))],
