@@ -5,7 +5,7 @@
  */
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { accessibilityViolations, screenshot, startBrowserSystem, type BrowserSystem } from "./Browser.ts"
+import { accessibilityViolations, PASSWORD, screenshot, startBrowserSystem, type BrowserSystem } from "./Browser.ts"
 
 let system: BrowserSystem
 beforeAll(async () => {
@@ -127,6 +127,24 @@ describe("a sample's walk through the lab, seen live", () => {
     await expect(page.getByRole("heading", { level: 2 }).count()).resolves.toBe(8)
     await page.getByRole("link", { name: /Q-urgent/ }).waitFor()
     await expect(accessibilityViolations(page)).resolves.toEqual([])
+  })
+
+  it("sign-in says what went wrong in words, and is accessible", async () => {
+    const context = await system.browser.newContext({ baseURL: system.baseUrl })
+    const page = await context.newPage()
+    await page.goto("/board")
+    // Signed out, a page of the app leads to sign-in, which returns to it afterwards.
+    await page.getByRole("heading", { name: "Sign in to poretrack" }).waitFor()
+    await expect(accessibilityViolations(page)).resolves.toEqual([])
+    await page.getByLabel("E-mail").fill("tess@lab.example")
+    await page.getByLabel("Password").fill("not the password")
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("alert").waitFor()
+    await expect(page.getByRole("alert").innerText()).resolves.toMatch(/password/i)
+    await page.getByLabel("Password").fill(PASSWORD)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Board", exact: true }).waitFor()
+    await context.close()
   })
 
   it("opens a sample from its id typed or scanned into the search box", async () => {

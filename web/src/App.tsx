@@ -77,7 +77,8 @@ const homeOf = (role: Role) => (role === "submitter" ? "/submissions" : "/dashbo
 export const App = () => {
   const session = useAtomValue(sessionAtom)
   const { path } = useLocation()
-  if (Result.isInitial(session)) return <Loading />
+  // While the session is (re-)read, e.g. right after signing in, nothing is decided yet.
+  if (Result.isInitial(session) || (!Result.isSuccess(session) && Result.isWaiting(session))) return <Loading />
   if (!Result.isSuccess(session)) {
     if (path !== "/signin") {
       const next = path === "/" ? "" : `?next=${encodeURIComponent(location.pathname + location.search)}`
@@ -90,7 +91,9 @@ export const App = () => {
   const principal = session.value.principal
   const role = roleOf(principal)
   if (path === "/" || path === "/signin") {
-    queueMicrotask(() => navigate(homeOf(role), { replace: true }))
+    const next = path === "/signin" ? new URLSearchParams(location.search).get("next") : null
+    const safe = next !== null && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/signin")
+    queueMicrotask(() => navigate(safe ? next : homeOf(role), { replace: true }))
     return <Loading />
   }
   return <Shell role={role} name={principal._tag === "User" ? principal.name : principal.name} path={path} />

@@ -4,7 +4,6 @@ import { Exit } from "effect"
 import { useState } from "react"
 import { describe, type Problem } from "../errors.ts"
 import { ErrorBox, Field } from "../components/ui.tsx"
-import { navigate } from "../router.tsx"
 import { signInAtom } from "../session.ts"
 
 export const SignInPage = () => {
@@ -26,8 +25,7 @@ export const SignInPage = () => {
           setProblem(describe(exit.cause))
           return
         }
-        const next = new URLSearchParams(location.search).get("next")
-        navigate(next !== null && next.startsWith("/") && !next.startsWith("//") ? next : "/", { replace: true })
+        // The app shell sends the signed-in user on to `?next=` (or their home page) once the session is read.
       }}>
         {problem && <ErrorBox problem={problem} />}
         <Field label="E-mail">
