@@ -90,6 +90,11 @@ describe("tracing across processes", () => {
     const gateway = await startChild(common, await freePort(), 90_000, "gateway")
     children.push(gateway)
 
+    // Every gateway serves the web app too: its pages and its assets.
+    const app = await fetch(`${gateway.baseUrl}/samples/${"0".repeat(8)}-0000-4000-8000-${"0".repeat(12)}`)
+    expect(app.status).toBe(200)
+    expect(app.headers.get("content-type")).toContain("text/html")
+
     const created = (await fetch(`${gateway.baseUrl}/api/v1/samples`, {
       method: "POST",
       headers: { "content-type": "application/json", ...adminAuth },
