@@ -132,14 +132,19 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: address.entityId })
           const { commands, state, timerAt } = current.value
           const print = fingerprint(envelope.payload.command)
+          // Recent keys are held in memory; an older one (the sample has records the entity does not hold) is read
+          // from PostgreSQL, so that a replay is answered as one for as long as its record is kept (IdempotencyWindow.ts).
           const used = commands.get(idempotencyKey)
-          if (used !== undefined) {
-            if (used !== print) {
-              return yield* new IdempotencyKeyReused({ sampleId: state.id, idempotencyKey, firstCommand: "a different command" })
-            }
+          if (used !== undefined && used !== print) {
+            return yield* new IdempotencyKeyReused({ sampleId: state.id, idempotencyKey, firstCommand: "a different command" })
+          }
+          if (used !== undefined || !commands.complete) {
             const stored = yield* repo.commandResult(state.id, idempotencyKey)
             if (Option.isSome(stored)) {
-              const first = yield* decodeStored(stored.value).pipe(Effect.orDie)
+              if (stored.value.fingerprint !== print) {
+                return yield* new IdempotencyKeyReused({ sampleId: state.id, idempotencyKey, firstCommand: "a different command" })
+              }
+              const first = yield* decodeStored(stored.value.result).pipe(Effect.orDie)
               return { ...first, replayed: true }
             }
           }
@@ -175,7 +180,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           }).pipe(Effect.tap((ok) =>
             Effect.sync(() => {
               if (!ok) return
-              commands.set(idempotencyKey, print)
+              commands.remember(idempotencyKey, print, now)
               loaded = { state: next, timerAt: armed, commands }
             })
           )))

@@ -49,6 +49,7 @@ const main = async () => {
     refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.hours(1),
     clusterMessageRetention: Duration.days(7),
+    idempotencyRetention: Duration.days(30),
     maxResidentEntities: 1_000_000,
     logFormat: "pretty",
     logLevel: LogLevel.Info,

@@ -6,7 +6,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqlErrorTypeId } from "@effect/sql/SqlError"
 import { EventSignal } from "./EventSignal.ts"
-import { Effect, Option, Schema } from "effect"
+import { CommandWindow, IDEMPOTENCY_MEMORY_KEYS, IDEMPOTENCY_MEMORY_WINDOW_MS } from "./IdempotencyWindow.ts"
+import { Clock, Effect, Option, Schema } from "effect"
 import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import {
   priorityRank,
@@ -30,8 +31,8 @@ export interface NewEvent {
 export interface LoadedSample {
   readonly state: SampleState
   readonly timerAt: number | null
-  /** Idempotency key → command fingerprint, for every command this sample accepted. */
-  readonly commands: Map<string, string>
+  /** The recent idempotency keys and their fingerprints (older ones are read on a miss: see IdempotencyWindow.ts). */
+  readonly commands: CommandWindow
 }
 
 /** The idempotency record of one accepted command. */
@@ -210,6 +211,64 @@ export const toEvent = (r: EventRow): SampleEvent => ({
   data: r.data
 })
 
+/** An accepted transition to commit (see `commitStatement`). */
+export interface CommitInput {
+  readonly expectedVersion: number
+  readonly state: SampleState
+  readonly events: ReadonlyArray<NewEvent>
+  readonly actor: string
+  readonly command: CommandRecord | null
+  readonly timerAt: number | null
+}
+
+/**
+ * The one statement that commits a transition: the state row (with its indexed projections) behind the version fence,
+ * the event rows, and the idempotency record when there is a command, all or nothing. `updated` is 0 when the fence
+ * failed (and nothing was written).
+ */
+const COMMIT_SQL = `
+WITH upd AS (
+  UPDATE samples SET
+    name = $1, submitter_email = $2, priority = $3, priority_rank = $4, status = $5, current_step = $6,
+    step_state = $7, step_due_at = $8, queued_at = $9, turnaround_due_at = $10, updated_at = $11, version = $12,
+    timer_at = $13, state = $14::jsonb
+  WHERE id = $15 AND version = $16
+  RETURNING id, submission_id
+), ev AS (
+  INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+  SELECT e.id, upd.id, upd.submission_id, e.type, $12, $17, $18, e.data
+  FROM upd, ROWS FROM (jsonb_to_recordset($19::jsonb) AS (id uuid, type text, data jsonb))
+    WITH ORDINALITY AS e(id, type, data, ord)
+  ORDER BY e.ord
+  RETURNING 1
+), cmd AS (
+  INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
+  SELECT upd.id, $20::text, $21, $22, $12, $23::jsonb, $18
+  FROM upd WHERE $20::text IS NOT NULL
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
+  (SELECT count(*) FROM cmd)::int AS commands`
+
+/**
+ * The commit statement of a transition, as text with $n parameters and their values: what `SampleRepo.commit` runs, and
+ * what the benchmark's bare-PostgreSQL path runs (bench/transitions.ts), so that the baseline cannot drift from it.
+ */
+export const commitStatement = (input: CommitInput): { readonly text: string; readonly values: ReadonlyArray<unknown> } => {
+  const p = projection(input.state)
+  const cmd = input.command
+  return {
+    text: COMMIT_SQL,
+    values: [
+      p.name, p.submitter_email, p.priority, p.priority_rank, p.status, p.current_step,
+      p.step_state, p.step_due_at, p.queued_at, p.turnaround_due_at, p.updated_at, p.version,
+      ts(input.timerAt), JSON.stringify(input.state), input.state.id, input.expectedVersion,
+      input.actor, new Date(input.state.updatedAt), JSON.stringify(input.events),
+      cmd?.key ?? null, cmd?.tag ?? "", cmd?.fingerprint ?? "", JSON.stringify(cmd?.result ?? null)
+    ]
+  }
+}
+
 /** Data access for samples; the Sample entity is its only writer of existing samples. */
 export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRepo", {
   effect: Effect.gen(function*() {
@@ -219,12 +278,19 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
     const states = (rows: ReadonlyArray<{ state: unknown }>) =>
       Effect.forEach(rows, (r) => decodeState(r.state).pipe(Effect.orDie))
 
-    /** Loads a sample for its entity: state, armed timer and idempotency keys. */
+    /**
+     * Loads a sample for its entity: state, armed timer and the idempotency keys of the memory window (the newest
+     * IDEMPOTENCY_MEMORY_KEYS of the last IDEMPOTENCY_MEMORY_WINDOW_MS, oldest first), and whether those are all of them.
+     */
     const load = Effect.fn("SampleRepo.load")(function*(id: SampleId) {
-      const rows = yield* sql<{ state: unknown; timer_at: Date | null; commands: Array<[string, string]> }>`
+      const since = new Date((yield* Clock.currentTimeMillis) - IDEMPOTENCY_MEMORY_WINDOW_MS)
+      const rows = yield* sql<{ state: unknown; timer_at: Date | null; commands: Array<[string, string, number]>; total: number }>`
         SELECT s.state, s.timer_at,
-          (SELECT coalesce(json_agg(json_build_array(c.key, c.fingerprint)), '[]'::json)
-             FROM sample_commands c WHERE c.sample_id = s.id) AS commands
+          (SELECT coalesce(json_agg(json_build_array(r.key, r.fingerprint, r.ms) ORDER BY r.at), '[]'::json)
+             FROM (SELECT c.key, c.fingerprint, c.at, (extract(epoch FROM c.at) * 1000)::float8 AS ms
+                   FROM sample_commands c WHERE c.sample_id = s.id AND c.at >= ${since}
+                   ORDER BY c.at DESC LIMIT ${IDEMPOTENCY_MEMORY_KEYS}) r) AS commands,
+          (SELECT count(*)::int FROM sample_commands c WHERE c.sample_id = s.id) AS total
         FROM samples s WHERE s.id = ${id}`
       const row = rows[0]
       if (row === undefined) return Option.none<LoadedSample>()
@@ -232,59 +298,24 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return Option.some<LoadedSample>({
         state,
         timerAt: row.timer_at?.getTime() ?? null,
-        commands: new Map(row.commands)
+        commands: new CommandWindow(row.commands, row.total === row.commands.length)
       })
     })
 
-    /** The stored result of an accepted command, for a repeated idempotency key. */
+    /** The idempotency record of an accepted command (its fingerprint and stored result), for a repeated key. */
     const commandResult = Effect.fn("SampleRepo.commandResult")(function*(id: SampleId, key: string) {
-      const rows = yield* sql<{ result: unknown }>`
-        SELECT result FROM sample_commands WHERE sample_id = ${id} AND key = ${key}`
-      return Option.fromNullable(rows[0]?.result)
+      const rows = yield* sql<{ fingerprint: string; result: unknown }>`
+        SELECT fingerprint, result FROM sample_commands WHERE sample_id = ${id} AND key = ${key}`
+      return Option.fromNullable(rows[0])
     })
 
     /**
      * Writes an accepted transition: state behind the version fence, events, idempotency record, armed timer.
      * Returns false (and writes nothing) when the fence fails: someone else wrote this sample since we read it.
      */
-    const commit = Effect.fn("SampleRepo.commit")(function*(input: {
-      readonly expectedVersion: number
-      readonly state: SampleState
-      readonly events: ReadonlyArray<NewEvent>
-      readonly actor: string
-      readonly command: CommandRecord | null
-      readonly timerAt: number | null
-    }) {
-      const p = projection(input.state)
-      const at = new Date(input.state.updatedAt)
-      const events = JSON.stringify(input.events)
-      const cmd = input.command
-      const rows = yield* sql<{ updated: number }>`
-        WITH upd AS (
-          UPDATE samples SET
-            name = ${p.name}, submitter_email = ${p.submitter_email}, priority = ${p.priority},
-            priority_rank = ${p.priority_rank}, status = ${p.status}, current_step = ${p.current_step},
-            step_state = ${p.step_state}, step_due_at = ${p.step_due_at}, queued_at = ${p.queued_at},
-            turnaround_due_at = ${p.turnaround_due_at}, updated_at = ${p.updated_at}, version = ${p.version},
-            timer_at = ${ts(input.timerAt)}, state = ${JSON.stringify(input.state)}::jsonb
-          WHERE id = ${input.state.id} AND version = ${input.expectedVersion}
-          RETURNING id, submission_id
-        ), ev AS (
-          INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-          SELECT e.id, upd.id, upd.submission_id, e.type, ${p.version}, ${input.actor}, ${at}, e.data
-          FROM upd, ROWS FROM (jsonb_to_recordset(${events}::jsonb) AS (id uuid, type text, data jsonb))
-            WITH ORDINALITY AS e(id, type, data, ord)
-          ORDER BY e.ord
-          RETURNING 1
-        ), cmd AS (
-          INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
-          SELECT upd.id, ${cmd?.key ?? null}::text, ${cmd?.tag ?? ""}, ${cmd?.fingerprint ?? ""}, ${p.version},
-            ${JSON.stringify(cmd?.result ?? null)}::jsonb, ${at}
-          FROM upd WHERE ${cmd?.key ?? null}::text IS NOT NULL
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
-          (SELECT count(*) FROM cmd)::int AS commands`
+    const commit = Effect.fn("SampleRepo.commit")(function*(input: CommitInput) {
+      const statement = commitStatement(input)
+      const rows = yield* sql.unsafe<{ updated: number }>(statement.text, statement.values)
       const ok = (rows[0]?.updated ?? 0) === 1
       if (ok && input.events.length > 0) yield* signal.committed
       return ok

@@ -23,6 +23,8 @@ export interface AppConfig {
   readonly entityMaxIdle: Duration.Duration
   /** Processed persisted cluster messages (fired timers) are deleted after this. */
   readonly clusterMessageRetention: Duration.Duration
+  /** Idempotency records (sample_commands) are deleted this long after their command was accepted. */
+  readonly idempotencyRetention: Duration.Duration
   /** Admission control: at most this many sample entities resident per runner. */
   readonly maxResidentEntities: number
   readonly logFormat: "pretty" | "json"
@@ -182,6 +184,10 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
   refreshAssignmentsInterval: Config.duration("REFRESH_ASSIGNMENTS_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   entityMaxIdle: Config.duration("ENTITY_MAX_IDLE").pipe(Config.withDefault(Duration.minutes(1))),
   clusterMessageRetention: Config.duration("CLUSTER_MESSAGE_RETENTION").pipe(Config.withDefault(Duration.days(7))),
+  idempotencyRetention: Config.duration("IDEMPOTENCY_RETENTION").pipe(Config.withDefault(Duration.days(30)), Config.validate({
+    message: "IDEMPOTENCY_RETENTION must be at least 1 day (the keys an entity holds in memory are those of the last 24 h)",
+    validation: (d) => Duration.greaterThanOrEqualTo(d, Duration.days(1))
+  })),
   maxResidentEntities: Config.integer("MAX_RESIDENT_ENTITIES").pipe(Config.withDefault(20_000), Config.validate({
     message: "MAX_RESIDENT_ENTITIES must be at least 1",
     validation: (n) => n >= 1

@@ -3,6 +3,7 @@ import { Duration, Effect, Layer } from "effect"
 import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { retentionJob } from "../persistence/ClusterRetention.ts"
+import { idempotencyRetentionJob } from "../persistence/IdempotencyWindow.ts"
 import { EventLog } from "../persistence/EventLog.ts"
 import { DashboardRepo } from "../persistence/DashboardRepo.ts"
 import { EventSignal } from "../persistence/EventSignal.ts"
@@ -22,9 +23,16 @@ const Entities = Layer.unwrapEffect(
     ))
 )
 
-/** Hourly deletion of processed persisted messages older than CLUSTER_MESSAGE_RETENTION (where entities run). */
+/**
+ * Hourly deletion, where entities run, of processed persisted messages older than CLUSTER_MESSAGE_RETENTION and of
+ * idempotency records older than IDEMPOTENCY_RETENTION.
+ */
 const Retention = Layer.scopedDiscard(
-  Effect.flatMap(AppSettings, (s) => retentionJob(s.clusterMessageRetention, Duration.hours(1)))
+  Effect.flatMap(AppSettings, (s) =>
+    Effect.zipRight(
+      retentionJob(s.clusterMessageRetention, Duration.hours(1)),
+      idempotencyRetentionJob(s.idempotencyRetention, Duration.hours(1))
+    ))
 )
 
 /** Data access shared by every role. */

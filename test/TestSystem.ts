@@ -34,6 +34,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     refreshAssignmentsInterval: Duration.millis(500),
     entityMaxIdle: Duration.minutes(1),
     clusterMessageRetention: Duration.days(7),
+    idempotencyRetention: Duration.days(30),
     maxResidentEntities: 20_000,
     logFormat: "pretty",
     logLevel: LogLevel.Info,
