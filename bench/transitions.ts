@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: sample transitions per second, through HTTP (REST → Sample entity → one PostgreSQL statement)
- * and as bare PostgreSQL statements of the same shape (the physical limit), at several concurrencies.
+ * and as bare PostgreSQL statements (the physical limit), at several concurrencies: the bare path runs the entity's own
+ * commit statement (`commitStatement` of persistence/SampleRepo.ts) with the same parameters built the same way.
  *
  * Environment (all optional):
  *   BENCH_DATABASE_URL   admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres);
@@ -29,6 +30,8 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { migrate } from "../persistence/Migrations.ts"
+import { commitStatement, type NewEvent } from "../persistence/SampleRepo.ts"
+import type { SampleState } from "../rpc/Workflow.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -336,32 +339,8 @@ const httpRun = async (base: URL, ids: ReadonlyArray<string>, concurrency: numbe
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bare PostgreSQL path: the same statement shape as SampleRepo.commit
+// Bare PostgreSQL path: the very statement SampleRepo.commit runs (commitStatement), imported, so it cannot drift
 // ---------------------------------------------------------------------------------------------------------------
-
-const COMMIT_SQL = `
-WITH upd AS (
-  UPDATE samples SET
-    name = $1, submitter_email = $2, priority = $3, priority_rank = $4, status = $5, current_step = $6,
-    step_state = $7, step_due_at = $8, queued_at = $9, turnaround_due_at = $10, updated_at = $11, version = $12,
-    timer_at = $13, state = $14::jsonb
-  WHERE id = $15 AND version = $16
-  RETURNING id, submission_id
-), ev AS (
-  INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-  SELECT e.id, upd.id, upd.submission_id, e.type, $12, $17, $18, e.data
-  FROM upd, ROWS FROM (jsonb_to_recordset($19::jsonb) AS (id uuid, type text, data jsonb))
-    WITH ORDINALITY AS e(id, type, data, ord)
-  ORDER BY e.ord
-  RETURNING 1
-), cmd AS (
-  INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
-  SELECT upd.id, $20::text, $21, $22, $12, $23::jsonb, $18
-  FROM upd WHERE $20::text IS NOT NULL
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
-  (SELECT count(*) FROM cmd)::int AS commands`
 
 interface SimStep {
   step: string
@@ -527,17 +506,19 @@ const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurren
       const now = Date.now()
       const { events, next } = simTransition(state, i, now)
       const key = `${runTag}-${id}-${i}`
-      const inFlow = next.status === "in_progress"
-      const step = inFlow ? next.steps[next.current] : undefined
-      const ts = (ms: number | undefined) => (ms === undefined ? null : new Date(ms))
-      const values = [
-        next.sampleName, next.submitterEmail, next.priority, PRIORITY_RANK, next.status, step?.step ?? null,
-        step?.status ?? null, ts(next.sla.step?.dueAt), ts(step?.queuedAt), ts(next.sla.turnaround?.dueAt), new Date(now), next.version,
-        null, JSON.stringify(next), id, state.version, "bench", new Date(now), JSON.stringify(events),
-        key, i === 0 ? "Receive" : "CompleteStep", "fingerprint-" + key, JSON.stringify(simResult(next, events, key))
-      ]
+      // The simulated state and events have the shapes the entity writes (SampleState, NewEvent); the statement and its
+      // parameters (projections, fence, events, idempotency record) are built by the entity's own code.
+      const statement = commitStatement({
+        expectedVersion: state.version,
+        state: next as unknown as SampleState,
+        events: events as unknown as ReadonlyArray<NewEvent>,
+        actor: "bench",
+        command: { key, tag: i === 0 ? "Receive" : "CompleteStep", fingerprint: "fingerprint-" + key, result: simResult(next, events, key) },
+        // An armed SLA timer, as the entity records one (its time differs: it arms the earliest threshold).
+        timerAt: next.sla.step?.dueAt ?? null
+      })
       try {
-        const res = await pool.query<{ updated: number }>(COMMIT_SQL, values)
+        const res = await pool.query<{ updated: number }>(statement.text, [...statement.values])
         const ms = performance.now() - t0
         if (res.rows[0]?.updated !== 1) {
           errorCount++
