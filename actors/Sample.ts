@@ -41,10 +41,16 @@ export const Execute = Rpc.make("Execute", {
   error: Schema.Union(CommandError, CommandDefect)
 })
 
-/** An SLA timer: held in PostgreSQL until `at`, delivered at least once, de-duplicated per sample by its time. */
-export class WakeAt extends Schema.Class<WakeAt>("WakeAt")({ at: Schema.Number }) {
+/**
+ * An SLA timer: held in PostgreSQL until `at`, delivered at least once. Its primary key (de-duplicated per sample,
+ * also against messages already processed) is its time and the version of the state that armed it: re-sending the
+ * same arming is a no-op, and a later arming at the same time (a priority changed and back, a hold of no measurable
+ * length) is a new timer.
+ * Timers stored before the version was part of the key have none.
+ */
+export class WakeAt extends Schema.Class<WakeAt>("WakeAt")({ at: Schema.Number, version: Schema.optional(Schema.Number) }) {
   [PrimaryKey.symbol]() {
-    return `wake/${this.at}`
+    return this.version === undefined ? `wake/${this.at}` : `wake/${this.at}/v${this.version}`
   }
   [DeliverAt.symbol]() {
     return DateTime.unsafeMake(this.at)

@@ -2,11 +2,12 @@
  * The Sample entity's behaviour: the only writer of an existing sample.
  * Each accepted command is one PostgreSQL statement (state behind the version fence + events + idempotency record),
  * then the reply. SLA timers are persisted `WakeAt` messages the sample sends itself; one is armed at a time, at the
- * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next.
+ * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next. A transition that moves or
+ * clears the timer deletes the superseded one before it fires (WakeTimers.ts), so it never wakes the sample.
  */
 import { Entity } from "@effect/cluster"
 import type { ClusterError } from "@effect/cluster"
-import type { SqlError } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CommandResult } from "../rpc/Commands.ts"
@@ -15,6 +16,7 @@ import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound, Version
 import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
+import { disarmSupersededWakes } from "../persistence/WakeTimers.ts"
 import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
@@ -44,6 +46,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const address = yield* Entity.CurrentAddress
       yield* (yield* EntityAdmission).admit
       const repo = yield* SampleRepo
+      const sql = yield* SqlClient.SqlClient
       const policies = yield* Policy
       const self = (yield* Sample.client)(address.entityId)
       const sampleId = Schema.decodeOption(SampleId)(address.entityId)
@@ -97,15 +100,33 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           return yield* new CommandDefect({ sampleId: address.entityId, message: `defect: ${String(cause)}` })
         })
 
-      /** Arms a timer for the next threshold when none is armed at or before it; returns the armed time. */
+      /**
+       * Arms a timer for the next threshold unless it is the one armed; returns the armed time (null: no clock runs).
+       * Keyed by time and `state.version`: a retry of the same transition re-sends the same message (a no-op), and a
+       * later arming at the same time is never taken for one already processed.
+       */
       const armFor = (state: SampleState, armed: number | null, policy: WorkflowPolicy) =>
         Effect.gen(function*() {
-          const want = nextWake(state, policy)
-          if (want === undefined || (armed !== null && armed <= want)) return armed
+          const want = nextWake(state, policy) ?? null
+          if (want === armed) return armed
           // Sent before the state commits: if the commit fails, the timer fires, re-checks and does nothing.
-          yield* self.Wake(new WakeAt({ at: want }), { discard: true })
+          if (want !== null) yield* self.Wake(new WakeAt({ at: want, version: state.version }), { discard: true })
           return want
         })
+
+      /**
+       * After a commit that moved or cleared the timer: the superseded wakes are deleted before a runner reads them, so
+       * they never fire nor load the sample (WakeTimers.ts). In the mailbox, before the next message can arm another.
+       * Best effort: a wake that survives (the delete failed, or it was already being delivered) fires as a no-op.
+       */
+      const disarm = (armed: number | null) =>
+        disarmSupersededWakes(address.entityId, armed).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning("superseded SLA timers not disarmed; they will fire as no-ops", { sampleId: address.entityId }, cause)
+          ),
+          Effect.asVoid
+        )
 
       const fenceLost = (state: SampleState) =>
         Effect.gen(function*() {
@@ -185,6 +206,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             })
           )))
           if (!ok) return yield* fenceLost(state)
+          if (armed !== timerAt) yield* disarm(armed)
           yield* SampleMetrics.recordTransition(command, state, next, events, now)
           return { ...result, replayed: false }
         }, (effect) =>
@@ -212,8 +234,11 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const { state: next, events } = decision.right
           const armed = yield* armFor(next, timerAt, policy)
           if (events.length === 0) {
-            if (armed !== current.value.timerAt) yield* repo.setTimer(state.id, state.version, armed)
-            loaded = { state, timerAt: armed, commands }
+            if (armed !== current.value.timerAt) {
+              yield* repo.setTimer(state.id, state.version, armed)
+              loaded = { state, timerAt: armed, commands }
+              yield* disarm(armed)
+            }
             return
           }
           const ok = yield* Effect.uninterruptible(repo.commit({
@@ -232,6 +257,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           // this runner really lost the shard, the retry is interrupted when the entity stops, and the timer, still
           // unprocessed, is delivered to the new owner.
           if (!ok) return yield* fenceLost(state)
+          if (armed !== current.value.timerAt) yield* disarm(armed)
           yield* SampleMetrics.recordSla(events)
         }, (effect) =>
           effect.pipe(

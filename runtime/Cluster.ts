@@ -10,6 +10,7 @@ import { RpcSerialization } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
 import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { BACKLOG_INDEX_DDL } from "../persistence/ClusterBacklog.ts"
+import { WAKE_INDEX_DDL } from "../persistence/WakeTimers.ts"
 import { AppSettings } from "./AppSettings.ts"
 
 /**
@@ -63,8 +64,10 @@ const oneAtATime = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R |
     const connection = yield* Effect.orDie(sql.reserve.pipe(Scope.extend(lockScope)))
     yield* Effect.orDie(connection.executeRaw("SELECT pg_advisory_lock(7243002)", []))
     const context = yield* Layer.build(layer).pipe(
-      // The cluster tables exist now: add the partial index the backlog metrics read (ClusterBacklog.ts).
+      // The cluster tables exist now: add the partial indexes the backlog metrics (ClusterBacklog.ts) and the
+      // disarming of superseded SLA timers (WakeTimers.ts) read.
       Effect.tap(() => Effect.orDie(connection.executeRaw(BACKLOG_INDEX_DDL, []))),
+      Effect.tap(() => Effect.orDie(connection.executeRaw(WAKE_INDEX_DDL, []))),
       Effect.ensuring(
         Effect.ignore(connection.executeRaw("SELECT pg_advisory_unlock(7243002)", [])).pipe(
           Effect.zipRight(Scope.close(lockScope, Exit.void))
