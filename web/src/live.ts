@@ -26,6 +26,29 @@ export const keysOf = (events: Iterable<SampleEvent>): Array<string> => {
   return [...keys]
 }
 
+/**
+ * Keys whose queries are costly to re-read (the dashboard aggregates the whole facility): the first event re-reads at
+ * once, later ones within a second are folded into one re-read at the end of that second.
+ */
+const THROTTLED = new Set(["dashboard"])
+const THROTTLE_MS = 1000
+const windows = new Map<string, { until: number; pending: boolean }>()
+const throttled = (key: string, run: () => void) => {
+  const now = Date.now()
+  const w = windows.get(key)
+  if (w === undefined || now >= w.until) {
+    windows.set(key, { until: now + THROTTLE_MS, pending: false })
+    run()
+    return
+  }
+  if (w.pending) return
+  w.pending = true
+  setTimeout(() => {
+    windows.set(key, { until: Date.now() + THROTTLE_MS, pending: false })
+    run()
+  }, w.until - now)
+}
+
 /** Mounted once by the app shell while signed in: `sampleId` narrows the feed (a submitter's page of one sample). */
 export const liveFeedAtom = Rpc.runtime.atom((get) =>
   Effect.gen(function*() {
@@ -47,7 +70,9 @@ export const liveFeedAtom = Rpc.runtime.atom((get) =>
             const events = Chunk.toReadonlyArray(chunk)
             const last = events[events.length - 1]
             if (last !== undefined) get.set(lastEventAtom, last)
-            reactivity.unsafeInvalidate(keysOf(events))
+            const keys = keysOf(events)
+            reactivity.unsafeInvalidate(keys.filter((k) => !THROTTLED.has(k)))
+            for (const k of keys) if (THROTTLED.has(k)) throttled(k, () => reactivity.unsafeInvalidate([k]))
           }))
       )
     })
