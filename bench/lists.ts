@@ -4,11 +4,12 @@
  * queries over HTTP, and the web app's RPC reads (dashboard, submissions list, sample list in every sort order).
  * Run: `npm run bench:lists`. Never part of `npm test`.
  */
-import { spawn } from "node:child_process"
+import { spawn, type ChildProcessByStdio } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { cpus } from "node:os"
 import { pathToFileURL } from "node:url"
 import pg from "pg"
+import type { Readable } from "node:stream"
 
 const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const COUNT = Number(process.env.BENCH_LIST_SAMPLES ?? 100_000)
@@ -29,6 +30,17 @@ const percentile = (xs: Array<number>, p: number) => {
  * running at `base` on `databaseUrl`; one real sample, made through its API, gives the shape of the state document
  * and the rest are variations of it. Also used by bench/web.ts. Returns the events the log then holds and the seconds.
  */
+/** Resolves when a started server (stdout piped) says it listens; rejects if it exits first. */
+export const untilListening = (child: ChildProcessByStdio<null, Readable, null>) =>
+  new Promise<void>((resolve, reject) => {
+    let out = ""
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString()
+      if (out.includes("poretrack listening on")) resolve()
+    })
+    child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
+  })
+
 export const seedSamples = async (base: string, auth: Record<string, string>, databaseUrl: string, count: number) => {
   const created = await fetch(`${base}/api/v1/samples`, {
     method: "POST",
@@ -103,14 +115,7 @@ const main = async () => {
   })
   const base = `http://127.0.0.1:${port}`
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = ""
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString()
-        if (out.includes("poretrack listening on")) resolve()
-      })
-      child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
-    })
+    await untilListening(child)
     const seeded = await seedSamples(base, AUTH, url.toString(), COUNT)
     console.log(`loaded ${COUNT} samples and ${seeded.events} events in ${seeded.seconds.toFixed(1)} s`)
 

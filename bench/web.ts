@@ -16,7 +16,7 @@ import { gzipSync } from "node:zlib"
 import pg from "pg"
 import type { BrowserContext, Page } from "playwright-core"
 import { launchChromium } from "../test/browser/Chromium.ts"
-import { seedSamples } from "./lists.ts"
+import { seedSamples, untilListening } from "./lists.ts"
 
 const ADMIN = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const COUNT = Number(process.env.BENCH_WEB_SAMPLES ?? 100_000)
@@ -122,14 +122,7 @@ const main = async () => {
     return text === "" ? undefined : (JSON.parse(text) as unknown)
   }
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = ""
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString()
-        if (out.includes("poretrack listening on")) resolve()
-      })
-      child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
-    })
+    await untilListening(child)
     const seeded = await seedSamples(base, AUTH, url.toString(), COUNT)
     console.log(`loaded ${COUNT} samples and ${seeded.events} events in ${seeded.seconds.toFixed(1)} s`)
     await rest("POST", "/api/v1/users", { email: EMAIL, name: "Bench Technician", role: "technician", password: PASSWORD })

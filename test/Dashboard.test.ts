@@ -8,11 +8,12 @@ import { Effect, Layer } from "effect"
 import { Cancel, CompleteStep, FailStep, Hold, Receive, Rework, SkipStep, StartStep } from "../rpc/Commands.ts"
 import type { Dashboard } from "../rpc/Dashboard.ts"
 import type { SampleId } from "../rpc/Ids.ts"
-import type { Priority, StepData } from "../rpc/Workflow.ts"
+import type { Priority } from "../rpc/Workflow.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { ClientLive, Poretrack } from "./RpcTestClient.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { stepRecord } from "./Walk.ts"
 
 
 const HOUR = 3_600_000
@@ -108,17 +109,7 @@ const rest = (method: string, path: string, body: unknown, headers: Record<strin
 const dayRow = (d: Dashboard, day: string) => d.throughput.find((r) => r.day === day) ?? { day, received: 0, completed: 0 }
 
 /** Valid data for each step, in order (every gate passes). */
-const RECORDS: ReadonlyArray<StepData> = [
-  { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 66, a260_280: 1.86, a260_230: 2.08 } },
-  { step: "library_prep", data: { kit: "SQK-LSK114", inputNg: 1000, operator: "J. Tech" } },
-  { step: "library_qc", data: { libraryNgUl: 14.2, fmol: 48, meanFragmentLengthBp: 9200 } },
-  { step: "sequencing_setup", data: { flowCellId: "PAW12345", flowCellProductCode: "FLO-PRO114M", poreCount: 7100, device: "P2 Solo", position: "P2S-1-A" } },
-  { step: "sequencing_run", data: { runId: "run-dash", yieldGb: 92.4, reads: 11_800_000, n50: 18_300 } },
-  { step: "basecalling", data: { model: "sup", softwareVersion: "dorado 0.9.1", passReadPercent: 91.5 } },
-  { step: "quality_assessment", data: { meanQ: 19.4, coverage: 31.2, passed: true } },
-  { step: "data_delivery", data: { method: "globus", location: "globus://facility/ada/run", retentionDays: 30 } }
-]
-const record = (step: StepData["step"]) => RECORDS.find((r) => r.step === step)!
+const record = stepRecord
 
 /**
  * The reference: how the dashboard computed its history before migration 9, pairing events at read time. A step

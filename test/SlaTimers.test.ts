@@ -3,15 +3,15 @@
  * once, and follow the workflow (a moved-on step's timer does nothing).
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber } from "effect"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
-import { EventLog } from "../persistence/EventLog.ts"
 import { CompleteStep, Hold, Receive } from "../rpc/Commands.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { metricSum } from "./Client.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { collectUntil as collectLive } from "./Walk.ts"
 
 // Sample QC is due 1.5 s after it is queued: at risk at 1.2 s, breached at 1.5 s. Library prep is due in 3 s.
 const policy = {
@@ -28,22 +28,7 @@ const newSample = Effect.flatMap(SampleApi, (api) =>
     samples: [{ sampleName: "timed", libraryKit: "SQK-LSK114" }]
   }, "test")).pipe(Effect.map((c) => c.samples[0]!.id))
 
-/** Collects this sample's live events until `done` says stop (a latch on the live feed, no sleeping). */
-const collectUntil = (sampleId: string, done: (seen: ReadonlyArray<SampleEvent>) => boolean) =>
-  Effect.gen(function*() {
-    const log = yield* EventLog
-    const seen: Array<SampleEvent> = []
-    return yield* log.live({ sampleId }).pipe(
-      Stream.takeUntil((e) => {
-        seen.push(e)
-        return done(seen)
-      }),
-      Stream.runCollect,
-      Effect.map(Chunk.toArray),
-      Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error(`timed out; saw ${seen.map((e) => e.type).join(",")}`) }),
-      Effect.forkScoped
-    )
-  })
+const collectUntil = (sampleId: string, done: (seen: ReadonlyArray<SampleEvent>) => boolean) => collectLive(sampleId, done, "20 seconds")
 
 describe("SLA timers", () => {
   layer(TestSystem({ policy }), { excludeTestServices: true })((it) => {

@@ -13,11 +13,12 @@ import { SubmissionDetail, SubmissionPage, type SamplePage, type SampleSort } fr
 import { Archive, Cancel, CompleteStep, EditFields, Hold, Receive } from "../rpc/Commands.ts"
 import { SubmissionId } from "../rpc/Ids.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
-import type { Priority, SampleView, StepData } from "../rpc/Workflow.ts"
+import type { Priority, SampleView } from "../rpc/Workflow.ts"
 import { ClientLive, Poretrack } from "./RpcTestClient.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { STEP_RECORDS } from "./Walk.ts"
 
 type Client = Context.Tag.Service<typeof Poretrack>
 
@@ -25,16 +26,6 @@ const PASSWORD = "a long enough password"
 const token = () => randomUUID().replace(/-/g, "").slice(0, 8)
 
 /** Valid data for each of the eight steps, in order (a ligation run on a PromethION flow cell). */
-const WALK: ReadonlyArray<StepData> = [
-  { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 66, a260_280: 1.86, a260_230: 2.08 } },
-  { step: "library_prep", data: { kit: "SQK-LSK114", inputNg: 1000, operator: "J. Tech" } },
-  { step: "library_qc", data: { libraryNgUl: 14.2, fmol: 48, meanFragmentLengthBp: 9200 } },
-  { step: "sequencing_setup", data: { flowCellId: "PAW12345", flowCellProductCode: "FLO-PRO114M", poreCount: 7100, device: "P2 Solo", position: "P2S-1-A" } },
-  { step: "sequencing_run", data: { runId: "run-progress", yieldGb: 92.4, reads: 11_800_000, n50: 18_300 } },
-  { step: "basecalling", data: { model: "sup", softwareVersion: "dorado 0.9.1", passReadPercent: 91.5 } },
-  { step: "quality_assessment", data: { meanQ: 19.4, coverage: 31.2, passed: true } },
-  { step: "data_delivery", data: { method: "globus", location: "globus://facility/ada/run", retentionDays: 30 } }
-]
 
 /** A submission of samples named `names` (each with its own priority when given) for `email`, by the admin key. */
 const submit = (client: Client, email: string, names: ReadonlyArray<string>, priorities: ReadonlyArray<Priority> = []) =>
@@ -236,14 +227,14 @@ describe("submissions list and sample sorts", () => {
         expect(afterTwo.estimatedCompletion).toBe(later(first.sample.sla.turnaroundDueAt, second.sample.sla.turnaroundDueAt))
 
         // Advancing a step keeps the sample in progress; a hold keeps its turnaround in the estimate.
-        yield* client.Samples.Execute({ id: one, command: new CompleteStep({ record: WALK[0]! }) })
+        yield* client.Samples.Execute({ id: one, command: new CompleteStep({ record: STEP_RECORDS[0]! }) })
         yield* client.Samples.Execute({ id: two, command: new Hold({ reason: "waiting for the flow cell" }) })
         const held = yield* progress
         expect(held.byStatus).toMatchObject({ submitted: 1, in_progress: 1, on_hold: 1 })
         expect(held.estimatedCompletion).toBe(afterTwo.estimatedCompletion)
 
         // The first sample walks the remaining seven steps: completed (delivered), then archived.
-        for (const record of WALK.slice(1)) yield* client.Samples.Execute({ id: one, command: new CompleteStep({ record }) })
+        for (const record of STEP_RECORDS.slice(1)) yield* client.Samples.Execute({ id: one, command: new CompleteStep({ record }) })
         const done = yield* progress
         expect(done.byStatus).toMatchObject({ completed: 1, on_hold: 1, submitted: 1, in_progress: 0 })
         expect(done.completed).toBe(1)

@@ -4,44 +4,18 @@
  * cluster de-duplicates by primary key, also against processed messages) still fires.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Schedule, Stream } from "effect"
+import { Duration, Effect, Fiber, Schedule } from "effect"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
-import { EventLog } from "../persistence/EventLog.ts"
 import { Cancel, ChangePriority, CompleteStep, Hold, Receive, Resume } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
-import type { SampleEvent, StepData } from "../rpc/Workflow.ts"
+import type { SampleEvent } from "../rpc/Workflow.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { metricSum } from "./Client.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { collectUntil, STEP_RECORDS } from "./Walk.ts"
 
-const RECORDS: ReadonlyArray<StepData> = [
-  { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 66, a260_280: 1.86, a260_230: 2.08 } },
-  { step: "library_prep", data: { kit: "SQK-LSK114", inputNg: 1000, operator: "J. Tech" } },
-  { step: "library_qc", data: { libraryNgUl: 14.2, fmol: 48, meanFragmentLengthBp: 9200 } },
-  { step: "sequencing_setup", data: { flowCellId: "PAW12345", flowCellProductCode: "FLO-PRO114M", poreCount: 7100, device: "P2 Solo", position: "P2S-1-A" } },
-  { step: "sequencing_run", data: { runId: "run-timers", yieldGb: 92.4, reads: 11_800_000, n50: 18_300 } },
-  { step: "basecalling", data: { model: "sup", softwareVersion: "dorado 0.9.1", passReadPercent: 91.5 } },
-  { step: "quality_assessment", data: { meanQ: 19.4, coverage: 31.2, passed: true } },
-  { step: "data_delivery", data: { method: "globus", location: "globus://facility/ada/run", retentionDays: 30 } }
-]
 
-/** Collects this sample's live events until `done` says stop (a latch on the live feed, no sleeping). */
-const collectUntil = (sampleId: string, done: (seen: ReadonlyArray<SampleEvent>) => boolean) =>
-  Effect.gen(function*() {
-    const log = yield* EventLog
-    const seen: Array<SampleEvent> = []
-    return yield* log.live({ sampleId }).pipe(
-      Stream.takeUntil((e) => {
-        seen.push(e)
-        return done(seen)
-      }),
-      Stream.runCollect,
-      Effect.map(Chunk.toArray),
-      Effect.timeoutFail({ duration: Duration.seconds(30), onTimeout: () => new Error(`timed out; saw ${seen.map((e) => e.type).join(",")}`) }),
-      Effect.forkScoped
-    )
-  })
 
 const isSla = (type: string, scope: string) => (e: SampleEvent) => e.type === type && (e.data as { scope: string }).scope === scope
 
@@ -76,9 +50,9 @@ describe("superseded SLA timers", () => {
         yield* api.execute(held, new Hold({ reason: "waiting for the submitter" }), undefined, "t")
         yield* api.execute(cancelled, new Cancel({ reason: "withdrawn" }), undefined, "t")
         // Library prep's later threshold replaces sample QC's.
-        const next = yield* api.execute(moved, new CompleteStep({ record: RECORDS[0]! }), undefined, "t")
+        const next = yield* api.execute(moved, new CompleteStep({ record: STEP_RECORDS[0]! }), undefined, "t")
         let last = next
-        for (const record of RECORDS) last = yield* api.execute(completed, new CompleteStep({ record }), undefined, "t")
+        for (const record of STEP_RECORDS) last = yield* api.execute(completed, new CompleteStep({ record }), undefined, "t")
         expect(last.sample.status).toBe("completed")
 
         // Nothing left armed but the moved sample's new timer (library prep at risk, 12.8 s after its queueing).
