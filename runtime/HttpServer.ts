@@ -78,6 +78,13 @@ const routeOf = (url: string) => {
     ? path
     : path.startsWith("/assets/") ? "/assets/*" : APP_PAGE_PATTERNS.some((p) => p.test(path)) ? "app" : "unmatched")
 }
+/** What a browser gets at an address that is not a page of the app (a mistyped or old link). */
+const NOT_FOUND_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Page not found · poretrack</title></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Page not found</h1><p>There is no page at this address. <a href="/">Go to poretrack's start page</a>.</p>
+</body></html>`
+
 /** A path no route serves (outside /api, whose own 404s name the route): a plain 404, not an error. */
 const isRouteNotFound = (cause: Cause.Cause<unknown>) =>
   Option.exists(Cause.failureOption(cause), (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "RouteNotFound")
@@ -102,7 +109,11 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
       // request interrupted and nothing else is a client that went away (e.g. a WebSocket closed): 499, not an error.
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause) ? Effect.succeed(HttpServerResponse.empty({ status: 499 })) : isRouteNotFound(cause)
-        ? Effect.succeed(HttpServerResponse.unsafeJson({ error: "NotFound", message: "nothing is served at this path", requestId }, { status: 404 }))
+        ? Effect.succeed(
+          /\btext\/html\b/.test(request.headers.accept ?? "")
+            ? HttpServerResponse.html(NOT_FOUND_PAGE).pipe(HttpServerResponse.setStatus(404))
+            : HttpServerResponse.unsafeJson({ error: "NotFound", message: "nothing is served at this path", requestId }, { status: 404 })
+        )
         : Effect.logError("request failed without a response", { method: request.method, route: routeOf(request.url) }, cause).pipe(
           Effect.zipRight(Metric.increment(escaped)),
           Effect.as(HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 }))

@@ -211,6 +211,13 @@ describe("the door", () => {
           expect(landing.status).toBe(200)
           // `/` is the web app (or, without a build, a page saying how to make one).
           expect(landing.headers.get("content-type")).toContain("text/html")
+          // An address that is no page: a browser reads "Page not found" with a way back, a program a JSON 404.
+          const lostBrowser = await fetch(`${baseUrl}/no/such/page`, { headers: { accept: "text/html,application/xhtml+xml" } })
+          expect(lostBrowser.status).toBe(404)
+          expect(await lostBrowser.text()).toContain("Page not found")
+          const lostProgram = await fetch(`${baseUrl}/no/such/page`)
+          expect(lostProgram.status).toBe(404)
+          expect(await lostProgram.json()).toMatchObject({ error: "NotFound" })
           const index = await send(baseUrl, "GET", "/api/v1")
           expect(index.body).toMatchObject({ openapi: "/api/v1/openapi.json", docs: "/api/docs" })
           const setup = await fetch(`${baseUrl}/setup?token=x`)

@@ -3,13 +3,14 @@
  * trail, and only the actions its state allows this user (the server says which). Hold, fail, rework, skip and cancel
  * ask for a reason; the current step's record is a form made from that step's schema; the QC gate's verdict shows.
  */
-import { useAtomValue } from "@effect-atom/atom-react"
+import { Result, useAtomValue } from "@effect-atom/atom-react"
 import { Either, Schema } from "effect"
 import { useState } from "react"
 import { Archive, Cancel, ChangePriority, CompleteStep, FailStep, Hold, Receive, Resume, Rework, SkipStep, StartStep } from "../../../rpc/Commands.ts"
 import { SampleId } from "../../../rpc/Ids.ts"
 import { PRIORITIES, STEP_IDS, STEP_NAMES, type CommandName, type Priority, type SampleEvent, type SampleView, type StepId, type StepView, type WorkflowView } from "../../../rpc/Workflow.ts"
 import { Rpc } from "../client.ts"
+import { describe } from "../errors.ts"
 import { FIELD_LABELS, StepForm } from "../components/StepForm.tsx"
 import { Badge, Countdown, Empty, ErrorBox, formatDuration, formatTime, ReasonDialog, Show } from "../components/ui.tsx"
 import { Link } from "../router.tsx"
@@ -20,7 +21,13 @@ const decodeId = Schema.decodeUnknownEither(SampleId)
 export default function SamplePage({ id }: { readonly id: string }) {
   const parsed = decodeId(id)
   if (Either.isLeft(parsed)) {
-    return <div><h1>Sample</h1><ErrorBox problem={{ title: `"${id}" is not a sample id: a sample id is a UUID such as 0b7c…-…`, fields: [] }} /></div>
+    return (
+      <div>
+        <h1>Sample not available</h1>
+        <ErrorBox problem={{ title: `"${id}" is not a sample id: a sample id is a UUID such as 0b7c…-…`, fields: [] }} />
+        <p><Link to="/samples">Back to the samples list</Link></p>
+      </div>
+    )
   }
   return <SampleById id={parsed.right} />
 }
@@ -31,6 +38,15 @@ const SampleById = ({ id }: { readonly id: SampleId }) => {
   const sample = useAtomValue(Rpc.query("Samples.Get", { id }, { reactivityKeys: keys(id) }))
   const workflow = useAtomValue(Rpc.query("Samples.Workflow", { id }, { reactivityKeys: keys(id) }))
   const events = useAtomValue(Rpc.query("Samples.Events", { id }, { reactivityKeys: keys(id) }))
+  if (Result.isFailure(sample)) {
+    return (
+      <div>
+        <h1>Sample not available</h1>
+        <ErrorBox problem={describe(sample.cause)} />
+        <p><Link to="/samples">Back to the samples list</Link>, or scan or type another id in the search box.</p>
+      </div>
+    )
+  }
   return (
     <Show result={sample} rows={6}>
       {(s) => (
