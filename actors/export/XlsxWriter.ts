@@ -1,0 +1,194 @@
+/**
+ * Excel .xlsx through exceljs's streaming WorkbookWriter: rows are committed as they come, so memory holds a few
+ * rows and the zip's buffers, never the sheet. One worksheet "Samples" with a bold header row that is frozen (stays in
+ * view) and carries an auto-filter over every column; column widths from the column list; typed cells: numbers as
+ * numbers, booleans as booleans, dates as Excel dates (UTC) shown as `yyyy-mm-dd hh:mm:ss`, text as inline strings
+ * (no shared-string table to grow with the file; never a formula, so no injection guard is needed).
+ *
+ * Excel's limits are kept: a cell holds at most 32,767 characters (longer text is cut there), and a sheet at most
+ * 1,048,576 rows: past that, rows continue on "Samples (2)", "Samples (3)" … each with the same header, freeze and
+ * filter. Text is cleaned as in every format (ExportText.ts).
+ */
+import ExcelJS from "exceljs"
+import { PassThrough, type Writable } from "node:stream"
+import type { ColumnSpec, ExportRow, ExportValue } from "./ExportColumns.ts"
+import { cleanText } from "./ExportText.ts"
+import type { RowWriter } from "./RowWriter.ts"
+import { drained } from "./TextSink.ts"
+
+/** The most characters Excel keeps in one cell. */
+export const XLSX_MAX_CELL_TEXT = 32_767
+/** The most rows of one Excel worksheet (header included). */
+export const XLSX_MAX_SHEET_ROWS = 1_048_576
+/** The number format of date cells. */
+export const XLSX_DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+/** XLSX choices. */
+export interface XlsxOptions {
+  /** The first worksheet's name (default "Samples"). */
+  readonly sheetName?: string | undefined
+  /** Rows per worksheet, header included (default and maximum Excel's 1,048,576; smaller in tests). */
+  readonly maxSheetRows?: number | undefined
+  /** Uncompressed sheet bytes allowed to wait for the zip before a write waits (default 4 MiB). */
+  readonly maxBacklogBytes?: number | undefined
+}
+
+/** Text cut to Excel's cell limit, never inside a surrogate pair. */
+export const xlsxText = (s: string): string => {
+  const t = cleanText(s)
+  if (t.length <= XLSX_MAX_CELL_TEXT) return t
+  const last = t.charCodeAt(XLSX_MAX_CELL_TEXT - 1)
+  return t.slice(0, last >= 0xd800 && last <= 0xdbff ? XLSX_MAX_CELL_TEXT - 1 : XLSX_MAX_CELL_TEXT)
+}
+
+const cellValue = (v: ExportValue | undefined): string | number | boolean | Date | null => {
+  if (v === undefined || v === null) return null
+  if (typeof v === "string") return xlsxText(v)
+  if (typeof v === "number") return Number.isFinite(v) ? v : null
+  if (typeof v === "boolean") return v
+  return Number.isNaN(v.getTime()) ? null : v
+}
+
+/** The part of a Node-like writable stream the back-pressure check reads. */
+interface Backlog {
+  readonly writableLength: number
+  readonly writableNeedDrain: boolean
+  once(event: "drain", f: () => void): unknown
+}
+
+const isBacklog = (u: unknown): u is Backlog =>
+  typeof u === "object" && u !== null && typeof Reflect.get(u, "writableLength") === "number" &&
+  typeof Reflect.get(u, "once") === "function"
+
+/**
+ * The stream a worksheet's XML waits in before the zip compresses it. exceljs (4.4) writes each sheet into a buffer
+ * that pushes into this stream without waiting; when compression falls behind, this is where bytes pile up, so it is
+ * where the writer measures its backlog. Found by shape, not by type: if a future exceljs hides it, the writer still
+ * waits on its own output stream, only later.
+ */
+const sheetBacklog = (sheet: ExcelJS.Worksheet): Backlog | undefined => {
+  const stream: unknown = Reflect.get(sheet, "stream")
+  const pipes: unknown = typeof stream === "object" && stream !== null ? Reflect.get(stream, "pipes") : undefined
+  const first: unknown = Array.isArray(pipes) ? pipes[0] : undefined
+  return isBacklog(first) ? first : undefined
+}
+
+/** A streaming XLSX writer of `columns` into `sink`. */
+export class XlsxRowWriter implements RowWriter {
+  readonly format = "xlsx"
+  private readonly out = new PassThrough({ highWaterMark: 256 * 1024 })
+  private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter
+  private readonly ids: ReadonlyArray<string>
+  private readonly maxSheetRows: number
+  private readonly maxBacklog: number
+  private readonly finished: Promise<void>
+  private readonly failed: Promise<never>
+  private reject: (e: Error) => void = () => undefined
+  private sheet: ExcelJS.Worksheet
+  private backlog: Backlog | undefined
+  private sheets = 0
+  private sheetRows = 0
+  private count = 0
+  private failure: Error | undefined
+
+  constructor(private readonly columns: ReadonlyArray<ColumnSpec>, private readonly sink: Writable, private readonly options: XlsxOptions = {}) {
+    this.ids = columns.map((c) => c.id)
+    this.maxSheetRows = Math.min(options.maxSheetRows ?? XLSX_MAX_SHEET_ROWS, XLSX_MAX_SHEET_ROWS)
+    this.maxBacklog = options.maxBacklogBytes ?? 4 * 1024 * 1024
+    // The workbook writes into our own PassThrough, piped into the sink without ending it: the sink's owner ends it.
+    this.out.pipe(sink, { end: false })
+    this.finished = new Promise<void>((resolve) => this.out.once("end", resolve))
+    this.failed = new Promise<never>((_, reject) => {
+      this.reject = reject
+    })
+    // Observed here so that a failure nobody waits for yet is not an unhandled rejection; later waits still see it.
+    this.failed.catch(() => undefined)
+    this.out.on("error", this.onError)
+    sink.on("error", this.onError)
+    sink.on("close", this.onClose)
+    this.workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: this.out, useStyles: true, useSharedStrings: false })
+    this.sheet = this.addSheet()
+  }
+
+  private readonly onError = (e: Error) => this.fail(e)
+  private readonly onClose = () => this.fail(new Error("the export sink closed before the workbook was written"))
+  private fail(e: Error): void {
+    if (this.failure !== undefined) return
+    this.failure = e
+    this.reject(e)
+  }
+  private release(): void {
+    this.out.off("error", this.onError)
+    this.sink.off("error", this.onError)
+    this.sink.off("close", this.onClose)
+    this.out.unpipe(this.sink)
+  }
+
+  get rowsWritten(): number {
+    return this.count
+  }
+
+  private addSheet(): ExcelJS.Worksheet {
+    this.sheets++
+    const base = this.options.sheetName ?? "Samples"
+    const name = this.sheets === 1 ? base : `${base} (${this.sheets})`
+    const sheet = this.workbook.addWorksheet(name, { views: [{ state: "frozen", xSplit: 0, ySplit: 1, topLeftCell: "A2" }] })
+    sheet.columns = this.columns.map((c) => ({
+      header: xlsxText(c.header),
+      key: c.id,
+      width: c.width,
+      ...(c.type === "date" ? { style: { numFmt: XLSX_DATE_FORMAT } } : {})
+    }))
+    sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: Math.max(1, this.columns.length) } }
+    const header = sheet.getRow(1)
+    header.font = { bold: true }
+    header.commit()
+    this.sheetRows = 1
+    this.backlog = sheetBacklog(sheet)
+    return sheet
+  }
+
+  write(rows: Iterable<ExportRow>): Promise<void> | undefined {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    const ids = this.ids
+    const n = ids.length
+    for (const row of rows) {
+      if (this.sheetRows >= this.maxSheetRows) {
+        this.sheet.commit()
+        this.sheet = this.addSheet()
+      }
+      const values: Array<string | number | boolean | Date | null> = new Array(n)
+      for (let i = 0; i < n; i++) values[i] = cellValue(row[ids[i]!])
+      this.sheet.addRow(values).commit()
+      this.sheetRows++
+      this.count++
+    }
+    return this.pressure()
+  }
+
+  /** A promise to wait for when compressed output or uncompressed sheet XML has piled up (rejects on failure). */
+  private pressure(): Promise<void> | undefined {
+    if (this.sink.writableNeedDrain) return Promise.race([drained(this.sink), this.failed])
+    const backlog = this.backlog
+    if (backlog !== undefined && backlog.writableNeedDrain && backlog.writableLength > this.maxBacklog) {
+      return Promise.race([new Promise<void>((resolve) => backlog.once("drain", resolve)), this.failed])
+    }
+    return undefined
+  }
+
+  async finish(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure
+    await Promise.race([this.workbook.commit(), this.failed])
+    await Promise.race([this.finished, this.failed])
+    this.release()
+  }
+
+  abort(): void {
+    this.release()
+    this.out.destroy()
+  }
+}
+
+/** A streaming XLSX writer of `columns` into `sink`. */
+export const xlsxWriter = (columns: ReadonlyArray<ColumnSpec>, sink: Writable, options: XlsxOptions = {}): XlsxRowWriter =>
+  new XlsxRowWriter(columns, sink, options)
