@@ -5,7 +5,8 @@
  * numbers, booleans as booleans, dates as Excel dates (UTC) shown as `yyyy-mm-dd hh:mm:ss`, text as inline strings
  * (no shared-string table to grow with the file; never a formula, so no injection guard is needed).
  *
- * Excel's limits are kept: a cell holds at most 32,767 characters (longer text is cut there), and a sheet at most
+ * Excel's limits are kept: a cell holds at most 32,767 characters (longer text is cut there; CRLF and CR line ends
+ * become LF, Excel's line break), and a sheet at most
  * 1,048,576 rows: past that, rows continue on "Samples (2)", "Samples (3)" … each with the same header, freeze and
  * filter. Text is cleaned as in every format (ExportText.ts).
  */
@@ -33,9 +34,14 @@ export interface XlsxOptions {
   readonly maxBacklogBytes?: number | undefined
 }
 
-/** Text cut to Excel's cell limit, never inside a surrogate pair. */
+const CR = /\r\n?/g
+
+/**
+ * Text for a cell: cleaned, line ends as LF (Excel's line break; a CR would not survive the sheet's XML anyway), cut
+ * to Excel's cell limit, never inside a surrogate pair.
+ */
 export const xlsxText = (s: string): string => {
-  const t = cleanText(s)
+  const t = cleanText(s).replace(CR, "\n")
   if (t.length <= XLSX_MAX_CELL_TEXT) return t
   const last = t.charCodeAt(XLSX_MAX_CELL_TEXT - 1)
   return t.slice(0, last >= 0xd800 && last <= 0xdbff ? XLSX_MAX_CELL_TEXT - 1 : XLSX_MAX_CELL_TEXT)
