@@ -3,6 +3,9 @@ const [command = "start", ...args] = process.argv.slice(2)
 if (command === "admin") {
   const { adminCommand } = await import("./adminCommand.ts")
   process.exit(await adminCommand(args))
+} else if (command === "extract") {
+  const { extractCommand } = await import("./extractCommand.ts")
+  process.exit(await extractCommand(args))
 } else if (command === "start" || command === "all" || command === "runner" || command === "gateway") {
   const { launch } = await import("./Launch.ts")
   launch(command === "start" ? "all" : command)

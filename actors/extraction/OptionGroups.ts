@@ -5,7 +5,8 @@
  */
 import type { Line, Reading } from "./FormLines.ts"
 import type { PageLayout, TickBox } from "./PdfLayout.ts"
-import type { SubmissionForm } from "./SubmissionForm.ts"
+import { Schema } from "effect"
+import { SubmissionForm } from "./SubmissionForm.ts"
 import { normalizeLabel } from "./ValueParsers.ts"
 
 /** The tick-box fields of the form. */
@@ -183,6 +184,7 @@ export const readOptionGroups = (pages: ReadonlyArray<PageLayout>, lines: Readon
         warnings.push(`page ${page.page}: a ${b.kind} at (${b.x.toFixed(0)}, ${b.y.toFixed(0)}) has no label`)
         continue
       }
+      const optionLabel = b.label
       const c = center(b)
       const sameLine = groupLabels
         .filter((g) => Math.abs(g.item.y + g.item.height * 0.3 - c.y) <= Math.max(b.height, g.item.height) * 0.75 && g.item.x < b.x)
@@ -202,7 +204,7 @@ export const readOptionGroups = (pages: ReadonlyArray<PageLayout>, lines: Readon
       }
       if (field === null) {
         // No group label (or its options do not fit): the option text alone, when only one group accepts it.
-        const fits = GROUPS.filter((g) => g.field !== "humanDna" && g.option(normalizeLabel(b.label)) !== null)
+        const fits = GROUPS.filter((g) => g.field !== "humanDna" && g.option(normalizeLabel(optionLabel)) !== null)
         if (fits.length === 1) {
           field = fits[0]!.field
           value = optionValue(field, b.label)
@@ -217,7 +219,7 @@ export const readOptionGroups = (pages: ReadonlyArray<PageLayout>, lines: Readon
   }
 
   const found = new Set<OptionField>()
-  const read = <F extends OptionField>(field: F): Reading<SubmissionForm[F]> => {
+  const read = (field: OptionField): Reading<unknown> => {
     const s = specOf(field)
     const boxes = placed.filter((p) => p.field === field)
     const ticked = boxes.filter((p) => p.box.ticked)
@@ -235,26 +237,27 @@ export const readOptionGroups = (pages: ReadonlyArray<PageLayout>, lines: Readon
           }
     if (boxes.length > 0) found.add(field)
     const values = [...new Set(ticked.map((p) => p.value))]
-    if (s.multi) {
-      const confidence = boxes.length === 0 ? 0.2 : 0.98 * certainty * groupSure
-      return { value: values as SubmissionForm[F], confidence, evidence }
-    }
+    if (s.multi) return { value: values, confidence: boxes.length === 0 ? 0.2 : 0.98 * certainty * groupSure, evidence }
     if (values.length > 1) {
       warnings.push(`${field}: ${values.length} options are ticked (${ticked.map((p) => p.box.label).join(", ")}); the first is kept`)
-      return { value: values[0] as SubmissionForm[F], confidence: 0.4, evidence }
+      return { value: values[0], confidence: 0.4, evidence }
     }
     const confidence = boxes.length === 0 ? 0.2 : values.length === 0 ? 0.9 * certainty * groupSure : 0.98 * certainty * groupSure
-    return { value: (values[0] ?? null) as SubmissionForm[F], confidence, evidence }
+    return { value: values[0] ?? null, confidence, evidence }
   }
+  /** Narrows a reading to its field's type (the option tables only produce valid values; this proves it). */
+  const typed = <A>(schema: Schema.Schema<A>, r: Reading<unknown>, fallback: A): Reading<A> =>
+    Schema.is(schema)(r.value) ? { ...r, value: r.value } : { ...r, value: fallback, confidence: 0 }
+  const f = SubmissionForm.fields
   const values = {
-    kit: read("kit"),
-    sampleType: read("sampleType"),
-    humanDna: read("humanDna"),
-    buffer: read("buffer"),
-    device: read("device"),
-    basecalling: read("basecalling"),
-    fileFormat: read("fileFormat"),
-    retrieval: read("retrieval")
+    kit: typed(f.kit, read("kit"), null),
+    sampleType: typed(f.sampleType, read("sampleType"), null),
+    humanDna: typed(f.humanDna, read("humanDna"), null),
+    buffer: typed(f.buffer, read("buffer"), null),
+    device: typed(f.device, read("device"), null),
+    basecalling: typed(f.basecalling, read("basecalling"), []),
+    fileFormat: typed(f.fileFormat, read("fileFormat"), null),
+    retrieval: typed(f.retrieval, read("retrieval"), [])
   }
   for (const g of GROUPS) if (!found.has(g.field)) warnings.push(`no tick boxes were found for ${g.field}`)
   return { values, found, labelItems, warnings }

@@ -158,7 +158,7 @@ const isRawTextItem = (item: unknown): item is RawTextItem =>
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>
 
-const readPage = (pdf: PdfDocument, pageNumber: number, ops: OpCodes, annotationMode: number) =>
+const readPage = (pdf: PdfDocument, pageNumber: number, ops: OpCodes, annotationMode: number, endMarker: boolean) =>
   Effect.tryPromise({
     try: async (): Promise<PageLayout> => {
       const page = await pdf.getPage(pageNumber)
@@ -188,7 +188,7 @@ const readPage = (pdf: PdfDocument, pageNumber: number, ops: OpCodes, annotation
         page.cleanup()
       }
     },
-    catch: (error) => error
+    catch: (error) => classify(error, endMarker)
   })
 
 /**
@@ -224,7 +224,7 @@ export const readPdfLayout = Effect.fn("PdfLayout.read")(function* (bytes: Uint8
         const pagesRead = Math.min(pageCount, maxPages)
         const pages: Array<PageLayout> = []
         for (let n = 1; n <= pagesRead; n++) {
-          pages.push(yield* readPage(pdf, n, ops, annotationMode).pipe(Effect.mapError((error) => classify(error, endMarker))))
+          pages.push(yield* readPage(pdf, n, ops, annotationMode, endMarker))
         }
         if (pages.every((p) => p.items.length === 0)) {
           const images = pages.reduce((sum, p) => sum + p.imageCount, 0)

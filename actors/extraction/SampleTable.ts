@@ -99,16 +99,18 @@ const findHeaders = (lines: ReadonlyArray<Line>): Array<{ header: Header; index:
     const band: Array<Line> = [line]
     let first = i
     let last = i
-    for (let j = i - 1; j >= 0; j--) {
-      const l = lines[j]!
-      if (l.page !== line.page || l.y - line.y > 1.3 * line.height * (i - j) || hasNumber(l)) break
-      band.unshift(l)
+    // Lines just above and below that continue the header cells ("Vol" over "(uL)"): close, short, no numbers.
+    const headerLike = (l: Line, neighbour: Line) =>
+      l.page === line.page &&
+      Math.abs(neighbour.y - l.y) <= 1.3 * Math.max(line.height, l.height) &&
+      !hasNumber(l) &&
+      l.items.every((t) => t.str.length <= 24)
+    for (let j = i - 1; j >= Math.max(0, i - 2) && headerLike(lines[j]!, lines[j + 1]!); j--) {
+      band.unshift(lines[j]!)
       first = j
     }
-    for (let j = i + 1; j < lines.length; j++) {
-      const l = lines[j]!
-      if (l.page !== line.page || line.y - l.y > 1.3 * line.height * (j - i) || hasNumber(l)) break
-      band.push(l)
+    for (let j = i + 1; j < Math.min(lines.length, i + 3) && headerLike(lines[j]!, lines[j - 1]!); j++) {
+      band.push(lines[j]!)
       last = j
     }
     const columns = headerCells(band)
@@ -253,6 +255,35 @@ const bodyOf = (lines: ReadonlyArray<Line>, start: number, header: Header): Arra
   return body
 }
 
+/**
+ * Second pass: each column widened to where its cells actually are on full rows (a left-aligned name starts well
+ * left of a centred header), then every line assigned again, so a lone wrapped fragment ("06") finds its column.
+ */
+const refine = (body: ReadonlyArray<BodyLine>, header: Header): Array<BodyLine> => {
+  const full = body.filter((b) => b.cells.length >= 3)
+  if (full.length === 0) return [...body]
+  const columns = header.columns.map((c): Column => {
+    const cells = full.flatMap((b) => b.cells.filter((k) => k.column === c)).map((k) => k.item)
+    if (cells.length === 0) return c
+    return { ...c, x0: Math.min(c.x0, ...cells.map((t) => t.x)), x1: Math.max(c.x1, ...cells.map((t) => t.x + t.width)) }
+  })
+  // Widened columns must not overlap; where they would, the boundary goes midway.
+  for (let k = 1; k < columns.length; k++) {
+    const a = columns[k - 1]!
+    const b = columns[k]!
+    if (a.x1 > b.x0) {
+      const mid = (Math.max(a.x0, header.columns[k - 1]!.x1) + Math.min(b.x1, header.columns[k]!.x0)) / 2
+      columns[k - 1] = { ...a, x1: Math.min(a.x1, mid) }
+      columns[k] = { ...b, x0: Math.max(b.x0, mid) }
+    }
+  }
+  return body.map((b) => {
+    const items = b.cells.map((c) => c.item)
+    const assigned = assignCells(items, columns)
+    return { line: b.line, cells: items.map((item, k) => ({ item, column: header.columns[assigned[k]!]! })) }
+  })
+}
+
 const isAnchor = (b: BodyLine) =>
   b.cells.some((c) => c.column.kind === "row" && /^\d{1,4}\.?$/.test(c.item.str.trim())) ||
   b.cells.some((c) => NUMERIC_KINDS.has(c.column.kind) && looksNumeric(c.item.str))
@@ -300,7 +331,7 @@ export const readSampleTable = (lines: ReadonlyArray<Line>): SampleTable => {
 
   const segments = headers.map((h) => {
     for (let k = h.index; k <= h.last; k++) for (const t of lines[k]!.items) usedItems.add(t.id)
-    return { header: h.header, body: bodyOf(lines, h.last + 1, h.header) }
+    return { header: h.header, body: refine(bodyOf(lines, h.last + 1, h.header), h.header) }
   })
   const allCells = segments.flatMap((s) => s.body.flatMap((b) => b.cells.filter((c) => NUMERIC_KINDS.has(c.column.kind)).map((c) => c.item.str)))
   const style: DecimalStyle = detectDecimalStyle(allCells)
