@@ -5,6 +5,8 @@
  * baseline), units inside cells, comma decimals, empty row slots, and control and BLANK rows.
  */
 import { evidenceOf, type Line, type PlacedItem, type Reading, looksNumeric } from "./FormLines.ts"
+import { matchLabel } from "./LabelledFields.ts"
+import { groupOfLabel } from "./OptionGroups.ts"
 import type { SampleRow } from "./SubmissionForm.ts"
 import {
   concentrationUnits,
@@ -245,7 +247,10 @@ const bodyOf = (lines: ReadonlyArray<Line>, start: number, header: Header): Arra
     const sizes = line.items.map((t) => t.height)
     const lineSize = sizes.reduce((a, b) => a + b, 0) / sizes.length
     if (Math.abs(lineSize - size) > 0.22 * size) break
-    if (line.items.some((t) => t.x < left - 3 * size || t.x > right + 3 * size)) break
+    if (line.items.some((t) => t.x > right + 3 * size)) break
+    // A form label starting a line without numbers: the form goes on after the table.
+    const head = line.items[0]
+    if (head && head.x < left && !line.items.some((t) => looksNumeric(t.str)) && (matchLabel(head.str) !== null || groupOfLabel(head.str) !== null)) break
     if (body.length === 0) size = lineSize
     const assigned = assignCells(line.items, header.columns)
     body.push({ line, cells: line.items.map((item, k) => ({ item, column: header.columns[assigned[k]!]! })) })

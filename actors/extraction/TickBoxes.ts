@@ -174,8 +174,16 @@ const labelOf = (box: Rect, items: ReadonlyArray<TextItem>, boxes: ReadonlyArray
   const nextBox = boxes
     .filter((b) => b !== box && Math.abs(center(b).y - cy) < size && b.x0 > box.x1)
     .reduce((min, b) => Math.min(min, b.x0), Infinity)
+  const previousBox = boxes
+    .filter((b) => b !== box && Math.abs(center(b).y - cy) < size && b.x1 < box.x0)
+    .reduce((max, b) => Math.max(max, b.x1), -Infinity)
   const first = right[0]
-  if (first && first.x - box.x1 <= Math.max(3 * size, 24) && first.x < nextBox) {
+  const left = sameLine.filter((t) => t.x + t.width <= box.x0 + 1 && t.x > previousBox).pop()
+  const gapRight = first && first.x < nextBox ? first.x - box.x1 : Infinity
+  const gapLeft = left ? box.x0 - (left.x + left.width) : Infinity
+  // The option text hugs its box: on the right as a rule, on the left when it is clearly closer there.
+  if (gapLeft < Math.max(2 * size, 16) && gapLeft < 0.6 * gapRight && left) return { text: left.str.trim(), item: left }
+  if (first && gapRight <= Math.max(3 * size, 24)) {
     const parts = [first]
     let end = first.x + first.width
     for (const t of right.slice(1)) {
@@ -185,8 +193,7 @@ const labelOf = (box: Rect, items: ReadonlyArray<TextItem>, boxes: ReadonlyArray
     }
     return { text: parts.map((p) => p.str).join(" ").replace(/\s+/g, " ").trim(), item: first }
   }
-  const left = sameLine.filter((t) => t.x + t.width <= box.x0 + 1).pop()
-  if (left && box.x0 - (left.x + left.width) <= Math.max(2 * size, 16)) return { text: left.str.trim(), item: left }
+  if (left && gapLeft <= Math.max(2 * size, 16)) return { text: left.str.trim(), item: left }
   return null
 }
 

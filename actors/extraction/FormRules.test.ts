@@ -1,0 +1,324 @@
+/**
+ * The reader on forms it has never seen: built here with pdf-lib in other layouts and wordings than the dev
+ * fixtures (other labels, column orders, tick styles, page breaks with repeated headers, comma decimals, units in
+ * cells, wrapped names, boxes under a transform), each checked field by field.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { FormPdf } from "../../test/FormPdfBuilder.ts"
+import { readForm } from "./ReadForm.ts"
+import type { SampleRow, SubmissionForm } from "./SubmissionForm.ts"
+
+const read = (pdf: Uint8Array) => readForm(pdf)
+
+const build = (f: (form: FormPdf) => FormPdf, options?: Parameters<typeof FormPdf.create>[0]) =>
+  Effect.promise(async () => f(await FormPdf.create(options)).save())
+
+const sample = (row: number, name: string, values: Partial<Omit<SampleRow, "row" | "name">> = {}): SampleRow => ({
+  row,
+  name,
+  volumeUl: null,
+  qubitNgUl: null,
+  nanodropNgUl: null,
+  a260_280: null,
+  a260_230: null,
+  control: null,
+  ...values
+})
+
+/** Form A: "Label:" runs and label columns, X ticks in squares, a vertical list with check marks, typed X glyphs,
+ *  boxes after their text, no row-number column, Qubit before volume, 230 before 280, 30 rows over three pages. */
+const formA = (form: FormPdf) => {
+  form
+    .heading("Genomics Core - Long-read Sequencing Request")
+    .field("Quote ID:", "HTSF--AB-412", { inline: true })
+    .field("Date:", "04/05/2026", { inline: true })
+    .field("Valid until:", "July 4, 2026", { inline: true })
+    .heading("Contact")
+    .field("Submitter name", "Ada Lovelace")
+    .field("Contact e-mail", "ada@lab.example.org")
+    .field("Telephone", "(919) 555-0100")
+    .field("Laboratory", "Lovelace Lab")
+    .field("Principal investigator(s)", ["Ada Lovelace (ada@lab.example.org); Charles", "Babbage"])
+    .field("Chart string", "1-23456-7890")
+    .heading("Library")
+    .options("Library prep kit", [["SQK-LSK114", true], ["SQK-NBD114.96", false], ["SQK-RAD114", false], ["SQK-RBK114.24", false]], { style: "x", shape: "square" })
+    .options("Sample type", [["High molecular weight gDNA", false], ["Sheared / fragmented DNA", false], ["Amplicons (PCR)", true], ["cDNA", false]], {
+      style: "check",
+      shape: "square",
+      vertical: true
+    })
+    .options("Human DNA?", [["Yes", true], ["No", false]], { style: "fill", shape: "circle" })
+    .field("Species", "Homo sapiens")
+    .options("Storage buffer", [["EB", false], ["Nuclease-free water", false], ["TE", true]], { style: "dot", shape: "circle" })
+    .options("Instrument", [["MinION", false], ["PromethION", true], ["Flongle", false]], { style: "square", shape: "square", transformed: true })
+    .field("Estimated genome size (Gb)", "3.1")
+    .field("Desired coverage", "25 x")
+    .field("Flow cells requested", "2")
+    .options("Basecalling model", [["Fast", false], ["HAC", false], ["SUP", true], ["5mC methylation", true]], { style: "glyph", shape: "square" })
+    .options("Output format", [["FASTQ + BAM", false], ["POD5 raw", true]], { style: "dot", shape: "circle", boxAfter: true })
+    .options("Data delivery", [["ITS /proj", false], ["URL download", true], ["Pre-arranged drive", false], ["Other", true]], {
+      style: "check",
+      shape: "square",
+      perLine: 2
+    })
+    .field("Notify", ["ada@lab.example.org", "core@example.org"])
+    .newPage()
+    .heading("Samples")
+  const rows = Array.from({ length: 30 }, (_, k) => {
+    const n = k + 1
+    return [`AL-${String(n).padStart(2, "0")}`, (10 + n * 1.5).toFixed(1), String(20 + n), n % 7 === 0 ? "" : (15 + n * 2).toFixed(1), "2.05", "1.85"]
+  })
+  rows[9] = ["AL-10 liver biopsy replicate two after bead clean-up and size selection", "12.0", "30", "14.4", "2.10", "1.90"]
+  rows[28] = ["Positive control", "50.0", "25", "60.1", "2.00", "1.88"]
+  rows[29] = ["Blank", "", "25", "", "", ""]
+  form.table(
+    [
+      { header: "Sample ID", width: 170, align: "left" },
+      { header: ["Conc. Qubit", "(ng/µL)"], width: 70, align: "right" },
+      { header: ["Vol.", "(µL)"], width: 50, align: "right" },
+      { header: ["Nanodrop", "(ng/µL)"], width: 70, align: "right" },
+      { header: "260/230", width: 55, align: "center" },
+      { header: "260/280", width: 55, align: "center" }
+    ],
+    rows,
+    { rowsPerPage: 12 }
+  )
+  return form
+}
+
+const formASamples: Array<SampleRow> = Array.from({ length: 30 }, (_, k) => {
+  const n = k + 1
+  return sample(n, `AL-${String(n).padStart(2, "0")}`, {
+    qubitNgUl: Number((10 + n * 1.5).toFixed(1)),
+    volumeUl: 20 + n,
+    nanodropNgUl: n % 7 === 0 ? null : Number((15 + n * 2).toFixed(1)),
+    a260_230: 2.05,
+    a260_280: 1.85
+  })
+})
+formASamples[9] = sample(10, "AL-10 liver biopsy replicate two after bead clean-up and size selection", {
+  qubitNgUl: 12,
+  volumeUl: 30,
+  nanodropNgUl: 14.4,
+  a260_230: 2.1,
+  a260_280: 1.9
+})
+formASamples[28] = sample(29, "Positive control", { qubitNgUl: 50, volumeUl: 25, nanodropNgUl: 60.1, a260_230: 2, a260_280: 1.88, control: "positive" })
+formASamples[29] = sample(30, "Blank", { volumeUl: 25, control: "blank" })
+
+const formAExpected: SubmissionForm = {
+  quoteId: "HTSF--AB-412",
+  quoteDate: "2026-04-05",
+  expiresOn: "2026-07-04",
+  requester: { name: "Ada Lovelace", email: "ada@lab.example.org", phone: "(919) 555-0100" },
+  lab: "Lovelace Lab",
+  pis: [
+    { name: "Ada Lovelace", email: "ada@lab.example.org" },
+    { name: "Charles Babbage", email: null }
+  ],
+  billingAccount: "1-23456-7890",
+  kit: "SQK-LSK114",
+  sampleType: "amplicon",
+  humanDna: true,
+  organism: "Homo sapiens",
+  buffer: "TE",
+  device: "PromethION",
+  genomeSizeMb: 3100,
+  coverage: 25,
+  flowCellCount: 2,
+  basecalling: ["sup", "methylation"],
+  fileFormat: "pod5",
+  notificationEmails: ["ada@lab.example.org", "core@example.org"],
+  retrieval: ["url", "other"],
+  samples: formASamples,
+  problems: []
+}
+
+/** Form B: two label columns, numbered PIs, wrapped option lines, inner dots and inner squares, comma decimals,
+ *  units inside cells, "n/a" cells, a row-number column with empty slots, an extra Barcode column, NTC control. */
+const formB = (form: FormPdf) =>
+  form
+    .heading("Nanopore Sequenzierung - Probenauftrag / Sample submission")
+    .pair(["Quote #", "HTSF--ZZ-007"], ["Date", "15.03.2026"])
+    .pair(["Requester", "Jörg Müller"], ["E-mail", "j.mueller@uni.example.de"])
+    .pair(["Phone", "+49 30 1234 5678"], ["Expires", "2026-04-14"])
+    .pair(["Lab", "Müller Lab"], ["Billing account", "DE-4411-22"])
+    .pair(["PI 1", "Jörg Müller"], ["PI 1 e-mail", "j.mueller@uni.example.de"])
+    .pair(["PI 2", "Eva Schmidt"], ["PI 2 e-mail", ""])
+    .pair(["Organism", "Arabidopsis thaliana"], ["Comments", "Please keep leftovers"])
+    .options(
+      "Kit",
+      [["SQK-LSK114 (Ligation)", false], ["SQK-NBD114.24 (Native Barcoding 24)", false], ["SQK-RAD114 (Rapid)", false], ["SQK-ULK114 (Ultra-long)", true]],
+      { style: "dot", shape: "circle", perLine: 2 }
+    )
+    .options("Sample type", [["HMW DNA / gDNA", true], ["fragmented DNA", false], ["PCR amplicons", false], ["cDNA", false]], { style: "dot", shape: "circle" })
+    .options("Human DNA", [["Yes", false], ["No", true]], { style: "dot", shape: "circle" })
+    .options("Buffer", [["EB (10 mM Tris-Cl)", true], ["Nuclease-free water", false]], { style: "dot", shape: "circle" })
+    .options("Device", [["MinION", true], ["PromethION", false]], { style: "dot", shape: "circle" })
+    .field("Genome size", "135 Mb", { at: 140 })
+    .field("Target coverage", "50X", { at: 140 })
+    .field("Flow cells (#)", "1", { at: 140 })
+    .options("Basecalling", [["HAC", true], ["SUP", false], ["Methylation (5mC/5hmC)", false]], { style: "square", shape: "square" })
+    .options("Output format", [["FASTQ / BAM", false], ["POD5", false]], { style: "square", shape: "square" })
+    .options("Data delivery", [["ITS /proj space", true], ["URL download", false], ["Pre-arranged", false], ["Other", false]], { style: "fill", shape: "square" })
+    .field("Notify", "j.mueller@uni.example.de, eva.schmidt@uni.example.de", { at: 140 })
+    .heading("Samples")
+    .table(
+      [
+        { header: "#", width: 24, align: "center" },
+        { header: "Sample name", width: 150, align: "left" },
+        { header: ["Vol", "(µL)"], width: 52, align: "right" },
+        { header: ["Qubit", "(ng/µL)"], width: 60, align: "right" },
+        { header: ["ND", "(ng/µL)"], width: 60, align: "right" },
+        { header: "A260/280", width: 50, align: "right" },
+        { header: "A260/230", width: 50, align: "right" },
+        { header: "Barcode", width: 60, align: "left" }
+      ],
+      [
+        ["1", "At-Col0 leaf replicate 1 - HMW extraction 2026-02-03", "25 µL", "48,2 ng/µL", "61,0", "1,85", "2,10", "barcode01"],
+        ["2", "At-Col0 root", "30", "12,5", "n/a", "1,90", "2,05", "barcode02"],
+        ["3", "At-Ler leaf", "", "0", "3,1", "1,70", "", "barcode03"],
+        ["4", "At-Ler root", "22,5", "", "18,9", "1,88", "2,01", "barcode04"],
+        ["5", "At-Cvi seed pool from three independent extractions", "40", "101,25", "150,7", "1,92", "2,15", "barcode05"],
+        ["6", "At-Cvi root", "18", "7,75", "9,2", "1,81", "1,99", "barcode06"],
+        ["7", "At-Bur leaf", "26", "33,0", "40,4", "1,86", "2,08", "barcode07"],
+        ["8", "At-Bur root", "27", "31,9", "38,8", "1,87", "2,07", "barcode08"],
+        ["9", "At-Kas leaf", "28", "29,4", "35,1", "1,89", "2,06", "barcode09"],
+        ["10", "At-Kas root", "29", "28,8", "34,0", "1,90", "2,04", "barcode10"],
+        ["11", "At-Sha leaf", "31", "27,1", "33,3", "1,91", "2,03", "barcode11"],
+        ["12", "Positive control - lambda DNA", "25 µL", "50,0", "60,2", "1,88", "2,08", ""],
+        ["13", "NTC", "25", "0", "", "", "", ""]
+      ],
+      { rowsPerPage: 8, emptySlots: 3, grid: true }
+    )
+
+const formBExpected: SubmissionForm = {
+  quoteId: "HTSF--ZZ-007",
+  quoteDate: "2026-03-15",
+  expiresOn: "2026-04-14",
+  requester: { name: "Jörg Müller", email: "j.mueller@uni.example.de", phone: "+49 30 1234 5678" },
+  lab: "Müller Lab",
+  pis: [
+    { name: "Jörg Müller", email: "j.mueller@uni.example.de" },
+    { name: "Eva Schmidt", email: null }
+  ],
+  billingAccount: "DE-4411-22",
+  kit: "SQK-ULK114",
+  sampleType: "hmw_dna",
+  humanDna: false,
+  organism: "Arabidopsis thaliana",
+  buffer: "EB",
+  device: "MinION",
+  genomeSizeMb: 135,
+  coverage: 50,
+  flowCellCount: 1,
+  basecalling: ["hac"],
+  fileFormat: null,
+  notificationEmails: ["j.mueller@uni.example.de", "eva.schmidt@uni.example.de"],
+  retrieval: ["its_proj"],
+  samples: [
+    sample(1, "At-Col0 leaf replicate 1 - HMW extraction 2026-02-03", { volumeUl: 25, qubitNgUl: 48.2, nanodropNgUl: 61, a260_280: 1.85, a260_230: 2.1 }),
+    sample(2, "At-Col0 root", { volumeUl: 30, qubitNgUl: 12.5, a260_280: 1.9, a260_230: 2.05 }),
+    sample(3, "At-Ler leaf", { qubitNgUl: 0, nanodropNgUl: 3.1, a260_280: 1.7 }),
+    sample(4, "At-Ler root", { volumeUl: 22.5, nanodropNgUl: 18.9, a260_280: 1.88, a260_230: 2.01 }),
+    sample(5, "At-Cvi seed pool from three independent extractions", { volumeUl: 40, qubitNgUl: 101.25, nanodropNgUl: 150.7, a260_280: 1.92, a260_230: 2.15 }),
+    sample(6, "At-Cvi root", { volumeUl: 18, qubitNgUl: 7.75, nanodropNgUl: 9.2, a260_280: 1.81, a260_230: 1.99 }),
+    sample(7, "At-Bur leaf", { volumeUl: 26, qubitNgUl: 33, nanodropNgUl: 40.4, a260_280: 1.86, a260_230: 2.08 }),
+    sample(8, "At-Bur root", { volumeUl: 27, qubitNgUl: 31.9, nanodropNgUl: 38.8, a260_280: 1.87, a260_230: 2.07 }),
+    sample(9, "At-Kas leaf", { volumeUl: 28, qubitNgUl: 29.4, nanodropNgUl: 35.1, a260_280: 1.89, a260_230: 2.06 }),
+    sample(10, "At-Kas root", { volumeUl: 29, qubitNgUl: 28.8, nanodropNgUl: 34, a260_280: 1.9, a260_230: 2.04 }),
+    sample(11, "At-Sha leaf", { volumeUl: 31, qubitNgUl: 27.1, nanodropNgUl: 33.3, a260_280: 1.91, a260_230: 2.03 }),
+    sample(12, "Positive control - lambda DNA", { volumeUl: 25, qubitNgUl: 50, nanodropNgUl: 60.2, a260_280: 1.88, a260_230: 2.08, control: "positive" }),
+    sample(13, "NTC", { volumeUl: 25, qubitNgUl: 0, control: "blank" })
+  ],
+  problems: ["zero_concentration: row 3 (At-Ler leaf) Qubit = 0", "missing_concentration: row 4 (At-Ler root) Qubit blank"]
+}
+
+describe("FormRules on generated forms", () => {
+  it.effect("form A: other wordings, X / check / glyph / inner-square ticks, transformed boxes, three-page table without row numbers", () =>
+    Effect.gen(function* () {
+      const { confidence, evidence, result } = yield* read(yield* build(formA))
+      const { samples, ...fields } = result
+      const { samples: expectedSamples, ...expectedFields } = formAExpected
+      expect(fields).toEqual(expectedFields)
+      expect(samples).toEqual(expectedSamples)
+      expect(confidence.kit).toBeGreaterThan(0.9)
+      expect(confidence["samples[9].name"]).toBeLessThan(confidence["samples[0].name"]!)
+      expect(evidence.kit?.boxes?.filter((b) => b.ticked).map((b) => b.label)).toEqual(["SQK-LSK114"])
+    }))
+
+  it.effect("form B: two label columns, comma decimals, units in cells, n/a, empty slots, extra column, controls, problems", () =>
+    Effect.gen(function* () {
+      const { result, warnings } = yield* read(yield* build(formB))
+      const { samples, ...fields } = result
+      const { samples: expectedSamples, ...expectedFields } = formBExpected
+      expect(fields).toEqual(expectedFields)
+      expect(samples).toEqual(expectedSamples)
+      expect(warnings.some((w) => w.includes("not a number"))).toBe(false)
+    }))
+
+  it.effect("every path of the result has a confidence in [0,1], and every value read from the page has evidence", () =>
+    Effect.gen(function* () {
+      const { confidence, evidence, result } = yield* read(yield* build(formB))
+      const leaves = [
+        "quoteId",
+        "quoteDate",
+        "expiresOn",
+        "requester.name",
+        "requester.email",
+        "requester.phone",
+        "lab",
+        "billingAccount",
+        "kit",
+        "sampleType",
+        "humanDna",
+        "organism",
+        "buffer",
+        "device",
+        "genomeSizeMb",
+        "coverage",
+        "flowCellCount",
+        "basecalling",
+        "fileFormat",
+        "notificationEmails",
+        "retrieval",
+        "problems",
+        ...result.pis.flatMap((_, i) => [`pis[${i}].name`, `pis[${i}].email`]),
+        ...result.samples.flatMap((_, i) =>
+          ["row", "name", "volumeUl", "qubitNgUl", "nanodropNgUl", "a260_280", "a260_230", "control"].map((k) => `samples[${i}].${k}`)
+        )
+      ]
+      for (const path of leaves) {
+        expect(confidence[path], path).toBeGreaterThanOrEqual(0)
+        expect(confidence[path], path).toBeLessThanOrEqual(1)
+      }
+      expect(evidence.quoteId).toMatchObject({ page: 1, text: "HTSF--ZZ-007" })
+      expect(evidence["samples[12].name"]?.page).toBe(2)
+    }))
+
+  it.effect("a form with nothing ticked reports null options, empty lists and the missing kit", () =>
+    Effect.gen(function* () {
+      const pdf = yield* build((form) =>
+        form
+          .field("Quote:", "HTSF--NO-001", { inline: true })
+          .options("Library kit:", [["SQK-LSK114", false], ["SQK-RAD114", false]], { style: "dot", shape: "circle" })
+          .options("Device:", [["MinION", false], ["PromethION", false]], { style: "dot", shape: "circle" })
+          .options("Basecalling:", [["HAC", false], ["SUP", false]], { style: "x", shape: "square" })
+          .table(
+            [
+              { header: "#", width: 24, align: "center" },
+              { header: "Sample Name", width: 150, align: "left" },
+              { header: "Volume (µL)", width: 60, align: "right" },
+              { header: "Qubit (ng/µL)", width: 60, align: "right" }
+            ],
+            [["1", "S1", "20", ""]],
+            { rowsPerPage: 20 }
+          )
+      )
+      const { result } = yield* read(pdf)
+      expect(result).toMatchObject({ quoteId: "HTSF--NO-001", kit: null, device: null, basecalling: [], retrieval: [] })
+      expect(result.samples).toEqual([sample(1, "S1", { volumeUl: 20 })])
+      expect(result.problems).toEqual(["missing_concentration: row 1 (S1) Qubit blank", "kit_not_selected: no library kit option is ticked"])
+    }))
+})
