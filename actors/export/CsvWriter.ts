@@ -10,7 +10,7 @@
  */
 import type { Writable } from "node:stream"
 import type { ColumnSpec, ExportValue } from "./ExportColumns.ts"
-import { cleanText } from "./ExportText.ts"
+import { cleanText, isoTime } from "./ExportText.ts"
 import { TextRowWriter, type TextEncoder } from "./RowWriter.ts"
 
 /** CSV choices; the defaults are what an export job uses. */
@@ -26,9 +26,12 @@ export interface CsvOptions {
 const NEEDS_QUOTES = /[",\r\n]/
 const QUOTE = /"/g
 const FORMULA_START = /^[=+\-@\t\r]/
+/** Anything that may need cleaning, guarding or quoting; most fields have none of it and are written as they are. */
+const ATTENTION = /[\u0000-\u001F",\uD800-\uDFFF\uFFFE\uFFFF]|^[=+\-@]/
 
 /** One text field: cleaned, guarded when asked, quoted when RFC 4180 requires it. */
 export const csvText = (s: string, formulaGuard: boolean): string => {
+  if (!ATTENTION.test(s)) return s
   let t = cleanText(s)
   if (formulaGuard && FORMULA_START.test(t)) t = "'" + t
   return NEEDS_QUOTES.test(t) ? `"${t.replace(QUOTE, '""')}"` : t
@@ -40,21 +43,21 @@ export const csvField = (v: ExportValue, formulaGuard: boolean): string => {
   if (typeof v === "string") return csvText(v, formulaGuard)
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : ""
   if (typeof v === "boolean") return v ? "true" : "false"
-  return Number.isNaN(v.getTime()) ? "" : v.toISOString()
+  const ms = v.getTime()
+  return Number.isNaN(ms) ? "" : isoTime(ms)
 }
 
 /** The CSV encoder of `columns`. */
 export const csvEncoder = (columns: ReadonlyArray<ColumnSpec>, options: CsvOptions = {}): TextEncoder => {
   const guard = options.formulaGuard ?? true
   const nl = options.newline ?? "\r\n"
-  const ids = columns.map((c) => c.id)
-  const n = ids.length
+  const n = columns.length
   return {
     head: () => (options.bom === true ? "\uFEFF" : "") + columns.map((c) => csvText(c.header, guard)).join(",") + nl,
     row: (row) => {
       let line = ""
       for (let i = 0; i < n; i++) {
-        const v = row[ids[i]!]
+        const v = row[i]
         line += (i === 0 ? "" : ",") + csvField(v === undefined ? null : v, guard)
       }
       return line + nl

@@ -15,12 +15,12 @@ const COLUMNS: ReadonlyArray<ColumnSpec> = [
 ]
 
 const hostileRows = (): Array<ExportRow> =>
-  HOSTILE_TEXT.map(([text], i) => ({ text, n: i % 2 === 0 ? i : -i - 0.25, at: i % 4 === 0 ? null : new Date(Date.UTC(2025, 0, 6, 9, i)), ok: i % 3 === 0 }))
+  HOSTILE_TEXT.map(([text], i) => [text, i % 2 === 0 ? i : -i - 0.25, i % 4 === 0 ? null : new Date(Date.UTC(2025, 0, 6, 9, i)), i % 3 === 0])
 
 /** What JSON must give back for a row: dates as ISO text, the rest as is, text cleaned. */
 const expectedJson = (columns: ReadonlyArray<ColumnSpec>, row: ExportRow, clean: (s: string) => string = (s) => s) =>
-  Object.fromEntries(columns.map((c) => {
-    const v: ExportValue = row[c.id] ?? null
+  Object.fromEntries(columns.map((c, i) => {
+    const v: ExportValue = row[i] ?? null
     return [c.id, v instanceof Date ? v.toISOString() : typeof v === "string" ? clean(v) : v]
   }))
 
@@ -67,7 +67,7 @@ describe("JsonWriter", () => {
 
   it("a huge string (4 MiB) is one intact value", async () => {
     const huge = "\"\\\n".repeat(1024 * 1024 + 1)
-    const back = JSON.parse(await write("json", COLUMNS.slice(0, 1), [{ text: huge }])) as Array<{ text: string }>
+    const back = JSON.parse(await write("json", COLUMNS.slice(0, 1), [[huge]])) as Array<{ text: string }>
     expect(back[0]!.text).toBe(huge)
   })
 })

@@ -6,7 +6,7 @@
  */
 import type { Writable } from "node:stream"
 import type { ColumnSpec, ExportRow, ExportValue } from "./ExportColumns.ts"
-import { cleanText } from "./ExportText.ts"
+import { cleanText, isoTime } from "./ExportText.ts"
 import { TextRowWriter, type TextEncoder } from "./RowWriter.ts"
 
 /** One value as JSON text. */
@@ -15,19 +15,19 @@ export const jsonValue = (v: ExportValue): string => {
   if (typeof v === "string") return JSON.stringify(cleanText(v))
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null"
   if (typeof v === "boolean") return v ? "true" : "false"
-  return Number.isNaN(v.getTime()) ? "null" : `"${v.toISOString()}"`
+  const ms = v.getTime()
+  return Number.isNaN(ms) ? "null" : `"${isoTime(ms)}"`
 }
 
 /** One row as a JSON object text, keys in column order. */
 const objectOf = (columns: ReadonlyArray<ColumnSpec>) => {
-  const ids = columns.map((c) => c.id)
-  const keys = ids.map((id, i) => (i === 0 ? "{" : ",") + JSON.stringify(id) + ":")
-  const n = ids.length
+  const keys = columns.map((c, i) => (i === 0 ? "{" : ",") + JSON.stringify(c.id) + ":")
+  const n = keys.length
   return (row: ExportRow): string => {
     if (n === 0) return "{}"
     let out = ""
     for (let i = 0; i < n; i++) {
-      const v = row[ids[i]!]
+      const v = row[i]
       out += keys[i]! + jsonValue(v === undefined ? null : v)
     }
     return out + "}"

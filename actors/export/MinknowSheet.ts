@@ -230,19 +230,21 @@ export const minknowSheet = (request: MinknowSheetRequest): Either.Either<Readon
     }))
   }
 
-  const rows = samples.map((s, i): ExportRow => ({
-    flow_cell_id: flowCellId,
-    position_id: position,
-    experiment_id: experimentId,
-    sample_id: sampleId,
-    flow_cell_product_code: product,
+  // In MINKNOW_COLUMNS order.
+  const rows = samples.map((s, i): ExportRow => [
+    flowCellId,
+    position,
+    experimentId,
+    sampleId,
+    product,
     kit,
-    barcode: s.barcode,
-    alias: aliases[i] ?? null,
-    type: s.barcode === null ? null : s.control === "positive" ? "positive_control" : s.control === "blank" ? "negative_control" : "test_sample"
-  }))
-  const barcodeNumber = (r: ExportRow) => (typeof r["barcode"] === "string" ? Number(BARCODE.exec(r["barcode"])?.[1] ?? 0) : 0)
-  return Either.right(rows.sort((a, b) => barcodeNumber(a) - barcodeNumber(b)))
+    s.barcode,
+    aliases[i] ?? null,
+    s.barcode === null ? null : s.control === "positive" ? "positive_control" : s.control === "blank" ? "negative_control" : "test_sample"
+  ])
+  const barcodeNumber = (s: MinknowSample) => (s.barcode === null ? 0 : Number(BARCODE.exec(s.barcode)?.[1] ?? 0))
+  const order = samples.map((s, i) => ({ n: barcodeNumber(s), i })).sort((a, b) => a.n - b.n || a.i - b.i)
+  return Either.right(order.map(({ i }) => rows[i]!))
 }
 
 /** A writer of sheet rows (from `minknowSheet`) into `sink`: the CSV dialect MinKNOW reads (LF, no guard needed). */

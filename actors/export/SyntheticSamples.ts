@@ -11,6 +11,10 @@ const HOUR = 3_600_000
 /** Monday 2025-01-06 09:00 UTC. */
 const T0 = Date.UTC(2025, 0, 6, 9)
 
+const RUN_STARTED = new Date(T0 + 10 * HOUR).toISOString()
+const RUN_ENDED = new Date(T0 + 58 * HOUR).toISOString()
+const DELIVERED = new Date(T0 + 70 * HOUR).toISOString()
+
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
 /** A UUID (version 4 layout) that encodes `n`. */
 export const syntheticUuid = (n: number, kind = 0): string => `${hex(kind, 8)}-0000-4000-8000-${hex(n, 12)}`
@@ -41,8 +45,8 @@ const STEP_DATA = (i: number): Record<(typeof STEP_IDS)[number], Record<string, 
   },
   sequencing_run: {
     runId: `run_${hex(i, 8)}`,
-    startedAt: new Date(T0 + 10 * HOUR).toISOString(),
-    endedAt: new Date(T0 + 58 * HOUR).toISOString(),
+    startedAt: RUN_STARTED,
+    endedAt: RUN_ENDED,
     yieldGb: 80 + (i % 50) / 10,
     reads: 9_000_000 + i,
     n50: 15_000 + (i % 3000)
@@ -52,16 +56,13 @@ const STEP_DATA = (i: number): Record<(typeof STEP_IDS)[number], Record<string, 
   data_delivery: {
     method: "s3",
     location: `s3://delivery/HTSF--JL-${i % 1000}/sample_${i}/`,
-    deliveredAt: new Date(T0 + 70 * HOUR).toISOString(),
+    deliveredAt: DELIVERED,
     retentionDays: 90
   }
 })
 
-/**
- * Sample `i` of a synthetic facility: statuses cycle (a tenth submitted, half in progress, a tenth each on hold and
- * failed, the rest completed or, one in twenty, cancelled), priorities and steps vary with `i`.
- */
-export const syntheticSample = (i: number): ExportSample => {
+/** The full build of sample `i` (slow: every record made anew); `syntheticSample` reuses these as templates. */
+const buildSample = (i: number): ExportSample => {
   const kind = i % 10
   const status: SampleState["status"] = kind === 0
     ? "submitted"
@@ -140,6 +141,40 @@ export const syntheticSample = (i: number): ExportSample => {
     ...(status === "completed" ? { completedAt: createdAt + 72 * HOUR } : {}),
     updatedAt: createdAt + 5 * HOUR,
     version: 3 + reached * 2
+  }
+  return { state, submissionNumber: `HTSF--JL-${Math.floor(i / 96)}` }
+}
+
+/** Samples that share status, step records and details with sample `i % VARIANTS` (every modulus above divides it). */
+const VARIANTS = 4800
+const templates: Array<SampleState | undefined> = []
+
+/**
+ * Sample `i` of a synthetic facility: statuses cycle (a tenth submitted, half in progress, a tenth each on hold and
+ * failed, the rest completed or, one in twenty, cancelled), priorities and steps vary with `i`. Cheap enough for a
+ * million rows: the step records and details are shared with one of 4,800 templates (they are never mutated), and
+ * only the sample's own fields and times are made for it.
+ */
+export const syntheticSample = (i: number): ExportSample => {
+  const v = i % VARIANTS
+  const t = (templates[v] ??= buildSample(v).state)
+  const by = ((i % 10_000) - (v % 10_000)) * 60_000
+  const { receivedAt, completedAt, hold, sla } = t
+  const state: SampleState = {
+    ...t,
+    id: syntheticUuid(i) as SampleId,
+    submissionId: syntheticUuid(Math.floor(i / 96), 1) as SubmissionId,
+    sampleName: `S${String(i % 96 + 1).padStart(2, "0")}_isolate-${i}`,
+    createdAt: t.createdAt + by,
+    updatedAt: t.updatedAt + by,
+    ...(receivedAt === undefined ? {} : { receivedAt: receivedAt + by }),
+    ...(completedAt === undefined ? {} : { completedAt: completedAt + by }),
+    ...(hold === undefined ? {} : { hold: { ...hold, since: hold.since + by } }),
+    sla: {
+      raised: sla.raised,
+      ...(sla.turnaround === undefined ? {} : { turnaround: { ...sla.turnaround, startAt: sla.turnaround.startAt + by, dueAt: sla.turnaround.dueAt + by } }),
+      ...(sla.step === undefined ? {} : { step: { ...sla.step, startAt: sla.step.startAt + by, dueAt: sla.step.dueAt + by } })
+    }
   }
   return { state, submissionNumber: `HTSF--JL-${Math.floor(i / 96)}` }
 }

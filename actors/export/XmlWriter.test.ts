@@ -62,8 +62,8 @@ const COLUMNS: ReadonlyArray<ColumnSpec> = [
 
 /** What a row must read back as: one element per non-null value, as text. */
 const expectedXml = (columns: ReadonlyArray<ColumnSpec>, row: ExportRow, clean: (s: string) => string = (s) => s) =>
-  Object.fromEntries(columns.flatMap((c) => {
-    const v: ExportValue = row[c.id] ?? null
+  Object.fromEntries(columns.flatMap((c, i) => {
+    const v: ExportValue = row[i] ?? null
     if (v === null) return []
     return [[c.id, v instanceof Date ? v.toISOString() : typeof v === "string" ? clean(v) : String(v)]]
   }))
@@ -76,7 +76,7 @@ const write = async (columns: ReadonlyArray<ColumnSpec>, rows: Iterable<ExportRo
 
 describe("XmlWriter", () => {
   it("is well-formed with the documented layout: export > columns > column, export > samples > sample > one element per value", async () => {
-    const doc = parseXml(await write(COLUMNS, [{ text: "a", n: 1, at: null, ok: true }]))
+    const doc = parseXml(await write(COLUMNS, [["a", 1, null, true]]))
     expect(doc.root).toEqual({ name: "export", attributes: { format: "poretrack-samples", version: "1" } })
     expect(doc.columns).toEqual([
       { id: "text", type: "string", header: "Text <&> \"quoted\"" },
@@ -99,7 +99,7 @@ describe("XmlWriter", () => {
   })
 
   it("hostile text stays well-formed and reads back: markup escaped, CR kept, NUL, lone surrogates and U+FFFE/U+FFFF replaced", async () => {
-    const rows = HOSTILE_TEXT.map(([text], i): ExportRow => ({ text, n: -i - 0.5, at: new Date(Date.UTC(2025, 0, 6, 9, i)), ok: i % 2 === 0 }))
+    const rows = HOSTILE_TEXT.map(([text], i): ExportRow => [text, -i - 0.5, new Date(Date.UTC(2025, 0, 6, 9, i)), i % 2 === 0])
     const cleaned = new Map(HOSTILE_TEXT)
     const doc = parseXml(await write(COLUMNS, rows))
     expect(doc.samples).toEqual(rows.map((r) => expectedXml(COLUMNS, r, (s) => cleaned.get(s) ?? s)))
@@ -120,7 +120,7 @@ describe("XmlWriter", () => {
 
   it("a huge string (2 MiB of markup) is one intact value", async () => {
     const huge = "<a>&</a>\r\n".repeat(200 * 1024)
-    const doc = parseXml(await write(COLUMNS.slice(0, 1), [{ text: huge }]))
+    const doc = parseXml(await write(COLUMNS.slice(0, 1), [[huge]]))
     expect(doc.samples[0]!["text"]).toBe(huge)
   })
 })

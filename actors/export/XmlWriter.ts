@@ -21,7 +21,7 @@
  */
 import type { Writable } from "node:stream"
 import type { ColumnSpec, ExportValue } from "./ExportColumns.ts"
-import { cleanText } from "./ExportText.ts"
+import { cleanText, isoTime } from "./ExportText.ts"
 import { TextRowWriter, type TextEncoder } from "./RowWriter.ts"
 
 const TEXT_SPECIAL = /[&<>\r]/
@@ -53,7 +53,8 @@ export const xmlValue = (v: ExportValue): string | undefined => {
   if (typeof v === "string") return xmlText(v)
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : undefined
   if (typeof v === "boolean") return v ? "true" : "false"
-  return Number.isNaN(v.getTime()) ? undefined : v.toISOString()
+  const ms = v.getTime()
+  return Number.isNaN(ms) ? undefined : isoTime(ms)
 }
 
 /** An XML element name is what a column id must be (checked once per writer, not per row). */
@@ -78,7 +79,7 @@ export const xmlEncoder = (columns: ReadonlyArray<ColumnSpec>): TextEncoder => {
     row: (row) => {
       let out = "<sample>"
       for (let i = 0; i < n; i++) {
-        const v = row[ids[i]!]
+        const v = row[i]
         const text = xmlValue(v === undefined ? null : v)
         if (text !== undefined) out += open[i]! + text + close[i]!
       }
