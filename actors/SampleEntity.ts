@@ -2,13 +2,14 @@
  * The Sample entity's behaviour: the only writer of an existing sample.
  * Each accepted command is one PostgreSQL statement (state behind the version fence + events + idempotency record),
  * then the reply. SLA timers are persisted `WakeAt` messages the sample sends itself; one is armed at a time, at the
- * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next. A transition that moves or
- * clears the timer deletes the superseded one before it fires (WakeTimers.ts), so it never wakes the sample.
+ * earliest threshold not yet raised, and a firing re-checks the clocks and arms the next. A command's commit statement
+ * also stores the timer it arms and deletes the superseded ones before they fire (WakeTimers.ts), so one round trip
+ * does it all and a superseded timer never wakes the sample.
  */
-import { Entity } from "@effect/cluster"
+import { Entity, Sharding } from "@effect/cluster"
 import type { ClusterError } from "@effect/cluster"
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Clock, Duration, Effect, Either, Metric, Option, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Either, Metric, Option, PrimaryKey, Schedule, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CommandResult } from "../rpc/Commands.ts"
 import { issuesOf } from "../rpc/Decode.ts"
@@ -16,7 +17,7 @@ import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound, Version
 import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
-import { disarmSupersededWakes } from "../persistence/WakeTimers.ts"
+import { disarmSupersededWakes, type WakeRow } from "../persistence/WakeTimers.ts"
 import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
@@ -37,6 +38,8 @@ const decodeStored = Schema.decodeUnknown(CommandResult.pipe(Schema.omit("replay
 const fingerprint = (encoded: EncodedCommand): string =>
   createHash("sha256").update(JSON.stringify(encoded)).digest("base64url")
 
+const encodeWakeAt = Schema.encodeSync(WakeAt)
+
 const withIds = (events: ReadonlyArray<Emitted>): Array<NewEvent> => events.map((e) => ({ id: randomUUID(), ...e }))
 
 /** The Sample entity layer; idle entities are passivated after `maxIdleTime`. */
@@ -56,6 +59,8 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           return makeClient(address.entityId).Wake
         }
       }
+      const sharding = yield* Sharding.Sharding
+      const shardId = address.shardId.toString()
       const sampleId = Schema.decodeOption(SampleId)(address.entityId)
       // One message at a time, in arrival order, with its depth and waits measured (see Mailbox.ts).
       const mailbox = yield* makeMailbox("Sample")
@@ -119,6 +124,30 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           // Sent before the state commits: if the commit fails, the timer fires, re-checks and does nothing.
           if (want !== null) yield* self.Wake(new WakeAt({ at: want, version: state.version }), { discard: true })
           return want
+        })
+
+      /**
+       * The timer a transition arms, written by its commit statement (WakeTimers.ts `WakeRow`): the same row, with the
+       * same primary key, that sending `Wake` with `DeliverAt` would store, but behind the version fence and in the one
+       * round trip of the commit. `armed` is the timer's time (null: no clock runs); `disarm` when it moved or cleared.
+       */
+      const planWake = (
+        state: SampleState,
+        current: number | null,
+        policy: WorkflowPolicy
+      ): Effect.Effect<{ readonly armed: number | null; readonly wake: WakeRow | null; readonly disarm: boolean }> =>
+        Effect.gen(function*() {
+          const armed = nextWake(state, policy) ?? null
+          if (armed === current) return { armed, wake: null, disarm: false }
+          if (armed === null) return { armed, wake: null, disarm: true }
+          const payload = new WakeAt({ at: armed, version: state.version })
+          const wake: WakeRow = {
+            requestId: String(yield* sharding.getSnowflake),
+            messageId: `Sample/${address.entityId}/Wake/${PrimaryKey.value(payload)}`,
+            shardId,
+            payload: JSON.stringify(encodeWakeAt(payload))
+          }
+          return { armed, wake, disarm: true }
         })
 
       /**
@@ -189,7 +218,8 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const decision = decide(state, command, { now, policy })
           if (decision._tag === "Left") return yield* decision.left
           const { state: next, events } = decision.right
-          const armed = yield* armFor(next, timerAt, policy)
+          const planned = yield* planWake(next, timerAt, policy)
+          const armed = planned.armed
           const stored = withIds(events)
           const result = {
             sample: toView(next, now, policy),
@@ -204,7 +234,9 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             events: stored,
             actor,
             command: { key: idempotencyKey, tag: command._tag, fingerprint: print, result },
-            timerAt: armed
+            timerAt: armed,
+            wake: planned.wake,
+            disarm: planned.disarm
           }).pipe(Effect.tap((ok) =>
             Effect.sync(() => {
               if (!ok) return
@@ -213,17 +245,11 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             })
           )))
           if (!ok) return yield* fenceLost(state)
-          if (armed !== timerAt) yield* disarm(armed)
           yield* SampleMetrics.recordTransition(command, state, next, events, now)
           return { ...result, replayed: false }
         }, (effect) =>
           effect.pipe(
-            Effect.catchTags({
-              SqlError: databaseError,
-              PersistenceError: databaseError,
-              MailboxFull: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" }),
-              AlreadyProcessingMessage: () => new SampleBusy({ sampleId: address.entityId, message: "the sample is busy; retry shortly" })
-            }),
+            Effect.catchTags({ SqlError: databaseError }),
             Effect.catchAllDefect(defect)
           )),
 

@@ -18,8 +18,9 @@
  *
  * A measurement: exits 0 whether or not the targets are met; non-zero only when the run itself fails.
  */
+import { ShardingConfig, SqlMessageStorage } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import http from "node:http"
@@ -490,6 +491,8 @@ const createBare = async (pool: pg.Pool, n: number, label: string) => {
   return { states, submissions }
 }
 
+let wakeIds = Date.now() * 1000
+
 const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurrency: number, runTag: string, label: "bare" | "bare-nn" = "bare"): Promise<RunResult> => {
   const byId = new Map(states.map((s) => [s.id, s]))
   const latencies = new Latencies(states.length * TRANSITIONS)
@@ -514,8 +517,16 @@ const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurren
         events: events as unknown as ReadonlyArray<NewEvent>,
         actor: "bench",
         command: { key, tag: i === 0 ? "Receive" : "CompleteStep", fingerprint: "fingerprint-" + key, result: simResult(next, events, key) },
-        // An armed SLA timer, as the entity records one (its time differs: it arms the earliest threshold).
-        timerAt: next.sla.step?.dueAt ?? null
+        // An armed SLA timer, as the entity records one (its time differs: it arms the earliest threshold): the timer
+        // row stored and the superseded ones deleted in the same statement.
+        timerAt: next.sla.step?.dueAt ?? null,
+        wake: next.sla.step === undefined ? null : {
+          requestId: String(++wakeIds),
+          messageId: `Sample/${id}/Wake/wake/${next.sla.step.dueAt}/v${next.version}`,
+          shardId: "default:1",
+          payload: JSON.stringify({ at: next.sla.step.dueAt, version: next.version })
+        },
+        disarm: true
       })
       try {
         const res = await pool.query<{ updated: number }>(statement.text, [...statement.values])
@@ -923,6 +934,11 @@ const main = async (): Promise<void> => {
       // The schema (the started server finds it applied).
       await Effect.runPromise(migrate.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(urlOf(name)) }))))
     }
+    // The cluster's message table, where the bare path stores its SLA timers as the entity does (the server's
+    // database gets it from the runner it starts).
+    await Effect.runPromise(Effect.scoped(Layer.build(SqlMessageStorage.layer)).pipe(
+      Effect.provide(Layer.merge(PgClient.layer({ url: Redacted.make(urlOf(bareDb)) }), ShardingConfig.layer()))
+    ))
     console.log(`databases: ${serverDb}, ${bareDb} on ${settings.adminUrl.host} (PostgreSQL ${version.rows[0]?.v ?? "?"})`)
 
     let base: URL

@@ -6,6 +6,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqlErrorTypeId } from "@effect/sql/SqlError"
 import { EventSignal } from "./EventSignal.ts"
+import type { WakeRow } from "./WakeTimers.ts"
 import { CommandWindow, IDEMPOTENCY_MEMORY_KEYS, IDEMPOTENCY_MEMORY_WINDOW_MS } from "./IdempotencyWindow.ts"
 import { Clock, Effect, Option, Schema } from "effect"
 import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
@@ -219,6 +220,10 @@ export interface CommitInput {
   readonly actor: string
   readonly command: CommandRecord | null
   readonly timerAt: number | null
+  /** A newly armed SLA timer, stored as the cluster's persisted `Wake` message in the same statement (WakeTimers.ts). */
+  readonly wake?: WakeRow | null | undefined
+  /** The armed timer moved or was cleared: the sample's other unread wakes are deleted in the same statement. */
+  readonly disarm?: boolean | undefined
 }
 
 /**
@@ -246,6 +251,18 @@ WITH upd AS (
   SELECT upd.id, $20::text, $21, $22, $12, $23::jsonb, $18
   FROM upd WHERE $20::text IS NOT NULL
   RETURNING 1
+), wake AS (
+  INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, request_id, deliver_at)
+  SELECT $24::bigint, $25::text, $26, 'Sample', upd.id::text, 0, 'Wake', $27, '{}', $24::bigint, $29::bigint
+  FROM upd WHERE $25::text IS NOT NULL
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING 1
+), gone AS (
+  DELETE FROM cluster_messages
+  WHERE $28::boolean
+    AND entity_id = (SELECT upd.id::text FROM upd) AND processed = false AND entity_type = 'Sample' AND tag = 'Wake'
+    AND last_read IS NULL AND deliver_at IS DISTINCT FROM $29::bigint
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
   (SELECT count(*) FROM cmd)::int AS commands`
@@ -264,7 +281,9 @@ export const commitStatement = (input: CommitInput): { readonly text: string; re
       p.step_state, p.step_due_at, p.queued_at, p.turnaround_due_at, p.updated_at, p.version,
       ts(input.timerAt), JSON.stringify(input.state), input.state.id, input.expectedVersion,
       input.actor, new Date(input.state.updatedAt), JSON.stringify(input.events),
-      cmd?.key ?? null, cmd?.tag ?? "", cmd?.fingerprint ?? "", JSON.stringify(cmd?.result ?? null)
+      cmd?.key ?? null, cmd?.tag ?? "", cmd?.fingerprint ?? "", JSON.stringify(cmd?.result ?? null),
+      input.wake?.requestId ?? null, input.wake?.messageId ?? null, input.wake?.shardId ?? "", input.wake?.payload ?? "",
+      input.disarm === true, input.timerAt
     ]
   }
 }

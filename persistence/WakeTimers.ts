@@ -10,6 +10,25 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
+/**
+ * A sample's SLA timer as the row @effect/cluster's SqlMessageStorage would write for a persisted `Wake` request sent
+ * to the sample (kind 0 = request, headers `{}`, `deliver_at` the timer's time). A transition writes it in its own commit
+ * statement (SampleRepo.commitStatement), behind the version fence, instead of sending the message through the
+ * cluster client before committing: one round trip instead of three, and no timer armed by a commit that failed. The
+ * runner owning the shard reads it when due (it polls its shards' unprocessed messages every
+ * ENTITY_MESSAGE_POLL_INTERVAL), exactly like a message sent with `DeliverAt`.
+ */
+export interface WakeRow {
+  /** A snowflake from the cluster's generator: the row id and the request id. */
+  readonly requestId: string
+  /** The message's primary key (`Sample/<id>/Wake/wake/<at>/v<version>`): re-arming the same timer is a no-op. */
+  readonly messageId: string
+  /** The shard of the sample, as the cluster names it (`default:17`). */
+  readonly shardId: string
+  /** The encoded `WakeAt` payload (JSON). */
+  readonly payload: string
+}
+
 /** The partial index the disarming reads: unprocessed wakes by sample (created by the cluster layer, Cluster.ts). */
 export const WAKE_INDEX_DDL =
   "CREATE INDEX IF NOT EXISTS poretrack_cluster_messages_wakes ON cluster_messages (entity_id) WHERE processed = false AND entity_type = 'Sample' AND tag = 'Wake'"
