@@ -135,6 +135,22 @@ describe("CsvWriter", () => {
     expect(sink.maxBuffered).toBeLessThan(1024 * 1024)
   })
 
+  it("a long export from a synchronous source lets the event loop turn (timers and I/O run while it writes)", async () => {
+    const toRow = rowOf(EXPORT_COLUMNS)
+    let fired = false
+    let rowsWhenFired = 0
+    const writer = csvWriter(EXPORT_COLUMNS, new MemorySink())
+    setTimeout(() => {
+      fired = true
+      rowsWhenFired = writer.rowsWritten
+    }, 0)
+    await pumpRows(writer, (function*() {
+      for (const s of syntheticSamples(30_000)) yield toRow(s)
+    })())
+    expect(fired).toBe(true)
+    expect(rowsWhenFired).toBeLessThan(30_000)
+  })
+
   it("a sink that fails makes the export fail with its error", async () => {
     const toRow = rowOf(EXPORT_COLUMNS)
     await expect(pumpRows(csvWriter(EXPORT_COLUMNS, new FailingSink(100_000)), Array.from(syntheticSamples(5_000), toRow)))

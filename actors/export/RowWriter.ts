@@ -90,11 +90,20 @@ export const pumpRows = async (
 ): Promise<number> => {
   const size = options.batch ?? 500
   let batch: Array<ExportRow> = []
+  // Rows from a synchronous source arrive in microtasks only; the loop lets the event loop turn every 20 ms so that
+  // I/O callbacks (the sink's, compression's) and timers run during a long export.
+  let lastTurn = performance.now()
   const hand = async () => {
     options.signal?.throwIfAborted()
     const wait = writer.write(batch)
     batch = []
-    if (wait !== undefined) await wait
+    if (wait !== undefined) {
+      await wait
+      lastTurn = performance.now()
+    } else if (performance.now() - lastTurn >= 20) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      lastTurn = performance.now()
+    }
     options.onRows?.(writer.rowsWritten)
   }
   try {

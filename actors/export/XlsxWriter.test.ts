@@ -19,8 +19,10 @@ const COLUMNS: ReadonlyArray<ColumnSpec> = [
 const write = async (columns: ReadonlyArray<ColumnSpec>, rows: Iterable<ExportRow>, options: XlsxOptions) => {
   const sink = new MemorySink()
   const writer = xlsxWriter(columns, sink, options)
-  // The default path really is the sheet-XML one (else these tests would check the fallback twice).
+  // The default path really is the sheet-XML one (else these tests would check the fallback twice), and the XML
+  // waiting for compression is measured (else memory would hold a sheet's worth of it).
   expect(writer.writesXmlRows).toBe(options.rowPath !== "cells")
+  expect(writer.measuresBacklog).toBe(true)
   const count = await pumpRows(writer, rows)
   const workbook = new ExcelJS.Workbook()
   await workbook.xlsx.read(Readable.from([sink.bytes()]))

@@ -78,16 +78,27 @@ const columnLetter = (n: number): string => {
   return s
 }
 
-/** The part of a Node-like writable stream the back-pressure check reads. */
+/** How much waits in a Node-like writable stream, and a way to hear when it has drained. */
 interface Backlog {
-  readonly writableLength: number
-  readonly writableNeedDrain: boolean
-  once(event: "drain", f: () => void): unknown
+  readonly length: () => number
+  readonly onDrain: (f: () => void) => void
 }
 
-const isBacklog = (u: unknown): u is Backlog =>
-  typeof u === "object" && u !== null && typeof Reflect.get(u, "writableLength") === "number" &&
-  typeof Reflect.get(u, "once") === "function"
+/**
+ * A Backlog over a writable stream: Node's own (`writableLength`) or readable-stream 2's, which archiver uses and
+ * which keeps the count in `_writableState.length` only.
+ */
+const backlogOf = (u: unknown): Backlog | undefined => {
+  if (typeof u !== "object" || u === null || typeof Reflect.get(u, "once") !== "function") return undefined
+  const state: unknown = Reflect.get(u, "_writableState")
+  const length = typeof Reflect.get(u, "writableLength") === "number"
+    ? () => Number(Reflect.get(u, "writableLength"))
+    : typeof state === "object" && state !== null && typeof Reflect.get(state, "length") === "number"
+    ? () => Number(Reflect.get(state, "length"))
+    : undefined
+  if (length === undefined) return undefined
+  return { length, onDrain: (f) => void Reflect.apply(Reflect.get(u, "once"), u, ["drain", f]) }
+}
 
 /** The worksheet's own XML stream (exceljs 4.4 internals), when it is there. */
 interface SheetStream {
@@ -109,8 +120,7 @@ const sheetStream = (sheet: ExcelJS.Worksheet): SheetStream | undefined => {
 const sheetBacklog = (sheet: ExcelJS.Worksheet): Backlog | undefined => {
   const stream: unknown = Reflect.get(sheet, "stream")
   const pipes: unknown = typeof stream === "object" && stream !== null ? Reflect.get(stream, "pipes") : undefined
-  const first: unknown = Array.isArray(pipes) ? pipes[0] : undefined
-  return isBacklog(first) ? first : undefined
+  return backlogOf(Array.isArray(pipes) ? pipes[0] : undefined)
 }
 
 /** The style id exceljs registered for date cells (its styles table, internals found by shape), if any. */
@@ -138,6 +148,7 @@ export class XlsxRowWriter implements RowWriter {
   private raw: SheetStream | undefined
   private backlog: Backlog | undefined
   private sheets = 0
+  private lastTurn = 0
   private sheetRows = 0
   private count = 0
   private failure: Error | undefined
@@ -183,6 +194,11 @@ export class XlsxRowWriter implements RowWriter {
   /** True when data rows go straight into the sheet's XML (see the module comment). */
   get writesXmlRows(): boolean {
     return this.raw !== undefined
+  }
+
+  /** True when the writer measures the XML waiting for compression (see `sheetBacklog`). */
+  get measuresBacklog(): boolean {
+    return this.backlog !== undefined
   }
 
   private addSheet(): ExcelJS.Worksheet {
@@ -257,14 +273,22 @@ export class XlsxRowWriter implements RowWriter {
     return this.pressure()
   }
 
-  /** A promise to wait for when compressed output or uncompressed sheet XML has piled up (rejects on failure). */
+  /**
+   * A promise to wait for when compressed output or uncompressed sheet XML has piled up (rejects on failure). Without
+   * a measurable backlog (another exceljs) it still lets the event loop turn every 20 ms, so that compression, whose
+   * work completes in I/O callbacks, keeps up.
+   */
   private pressure(): Promise<void> | undefined {
     if (this.sink.writableNeedDrain) return Promise.race([drained(this.sink), this.failed])
     const backlog = this.backlog
-    if (backlog !== undefined && backlog.writableNeedDrain && backlog.writableLength > this.maxBacklog) {
-      return Promise.race([new Promise<void>((resolve) => backlog.once("drain", resolve)), this.failed])
+    if (backlog !== undefined) {
+      if (backlog.length() <= this.maxBacklog) return undefined
+      return Promise.race([new Promise<void>((resolve) => backlog.onDrain(resolve)), this.failed])
     }
-    return undefined
+    const now = performance.now()
+    if (now - this.lastTurn < 20) return undefined
+    this.lastTurn = now
+    return new Promise<void>((resolve) => setImmediate(resolve))
   }
 
   async finish(): Promise<void> {
