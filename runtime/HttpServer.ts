@@ -69,6 +69,32 @@ const latency = Metric.histogram(
   MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
   "HTTP request latency by route and method"
 )
+/**
+ * The metric handles of a route and method, made once: tagging builds a new metric key (hashing its tags) each time, a
+ * cost paid on every request otherwise. Bounded: routes are templates, methods a handful, statuses a few dozen.
+ */
+const metricHandles = new Map<string, { readonly latency: typeof latency; readonly requests: (status: number) => typeof requests }>()
+const metricsOf = (route: string, method: string) => {
+  const key = `${method} ${route}`
+  let handles = metricHandles.get(key)
+  if (handles === undefined) {
+    const byStatus = new Map<number, typeof requests>()
+    const routeRequests = Metric.tagged(Metric.tagged(requests, "route", route), "method", method)
+    handles = {
+      latency: Metric.tagged(Metric.tagged(latency, "route", route), "method", method),
+      requests: (status) => {
+        let counter = byStatus.get(status)
+        if (counter === undefined) {
+          counter = Metric.tagged(routeRequests, "status", String(status))
+          byStatus.set(status, counter)
+        }
+        return counter
+      }
+    }
+    metricHandles.set(key, handles)
+  }
+  return handles
+}
 const OTHER_ROUTES = new Set(["/health/live", "/health/ready", "/metrics", "/setup"])
 const APP_PAGE_PATTERNS = APP_PAGES.map((page) => new RegExp(`^${page.replace(/:[a-z]+/g, "[^/]+")}$`))
 /** A route label from the declared templates, so the label set stays bounded whatever paths clients send. */
@@ -126,12 +152,9 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
         Effect.annotateLogs(annotations)
       )
     }
-    const route = routeOf(request.url)
-    yield* Metric.update(
-      Metric.tagged(Metric.tagged(Metric.tagged(requests, "route", route), "method", request.method), "status", String(response.status)),
-      1
-    )
-    yield* Metric.update(Metric.tagged(Metric.tagged(latency, "route", route), "method", request.method), (performance.now() - started) / 1000)
+    const metrics = metricsOf(routeOf(request.url), request.method)
+    yield* Metric.update(metrics.requests(response.status), 1)
+    yield* Metric.update(metrics.latency, (performance.now() - started) / 1000)
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
   }).pipe(mayFail), { global: true })
 
