@@ -7,6 +7,8 @@
  * Each attempt is signed afresh with the time it is made, so a late retry still passes the receiver's freshness check.
  */
 import { createHmac, randomBytes } from "node:crypto"
+import { Agent as HttpAgent, request as httpRequest } from "node:http"
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { Clock, Data, Duration, Effect, Either, Random, Schema } from "effect"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
 
@@ -164,37 +166,74 @@ export const classifyStatus = (status: number): AttemptOutcome =>
 const RESPONSE_EXCERPT = 500
 const READ_LIMIT = 64 * 1024
 
-/** Reads at most 64 KiB of a response body (the rest is dropped) and keeps its start. */
-const excerptOf = async (res: Response): Promise<string> => {
-  if (res.body === null) return ""
-  const reader = res.body.getReader()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    size += value.length
-    if (size >= READ_LIMIT) {
-      await reader.cancel()
-      break
-    }
-  }
-  return Buffer.concat(chunks).toString("utf8").slice(0, RESPONSE_EXCERPT)
+/**
+ * Kept-alive connections per protocol, shared by every delivery of the process (node:http is about three times
+ * faster than fetch on Node 20 for many small POSTs).
+ */
+const AGENTS = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 256 })
+}
+
+interface Answer {
+  readonly status: number
+  readonly retryAfter: string | undefined
+  readonly response: string
+}
+
+/** POSTs `body` and reads at most 64 KiB of the answer (the rest is dropped); redirects are not followed. */
+const post = (url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url)
+    const https = target.protocol === "https:"
+    const send = https ? httpsRequest : httpRequest
+    const req = send(target, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      agent: https ? AGENTS.https : AGENTS.http,
+      signal
+    }, (res) => {
+      const chunks: Array<Buffer> = []
+      let size = 0
+      const done = () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          retryAfter: typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined,
+          response: Buffer.concat(chunks).toString("utf8").slice(0, RESPONSE_EXCERPT)
+        })
+      res.on("data", (c: Buffer) => {
+        size += c.length
+        if (size <= READ_LIMIT) chunks.push(c)
+        else {
+          res.destroy()
+          done()
+        }
+      })
+      res.on("end", done)
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  EPIPE: "connection closed while sending",
+  CERT_HAS_EXPIRED: "the TLS certificate has expired",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the TLS certificate is self-signed",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the TLS certificate is for another host"
 }
 
 const causeOf = (e: unknown): string => {
-  const err = e instanceof Error ? e : undefined
-  const cause: unknown = err?.cause
-  if (cause instanceof Error) {
-    const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-    const words = code === "ECONNREFUSED" ? "connection refused"
-      : code === "ECONNRESET" ? "connection reset"
-      : code === "ENOTFOUND" ? "host not found"
-      : cause.message
-    return code !== undefined ? `${words} (${code})` : words
-  }
-  return err?.message ?? String(e)
+  if (!(e instanceof Error)) return String(e)
+  const code = "code" in e && typeof e.code === "string" ? e.code : undefined
+  if (code === undefined) return e.message
+  return `${NETWORK_WORDS[code] ?? e.message} (${code})`
 }
 
 /** Internal: a request that got no HTTP response, and why in words. */
@@ -218,12 +257,8 @@ export const deliverOnce = Effect.fn("Webhook.deliverOnce")(function*(
   const started = performance.now()
   const latency = () => Math.round((performance.now() - started) * 10) / 10
   const result = yield* Effect.tryPromise({
-    try: async (interrupted) => {
-      const signal = AbortSignal.any([interrupted, AbortSignal.timeout(Duration.toMillis(timeout))])
-      const res = await fetch(target.url, { method: "POST", headers, body: message.body, redirect: "manual", signal })
-      const response = await excerptOf(res)
-      return { status: res.status, retryAfter: res.headers.get("retry-after"), response }
-    },
+    try: (interrupted) =>
+      post(target.url, headers, message.body, AbortSignal.any([interrupted, AbortSignal.timeout(Duration.toMillis(timeout))])),
     catch: (e) =>
       new NoResponse({
         reason: e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")
