@@ -219,7 +219,8 @@ const classify = (e: unknown, recipient: string, messageId: string, server: stri
       messageId,
       code: f.responseCode,
       command: f.command ?? "",
-      response: (f.response ?? f.message).trim(),
+      // The reply without its leading code (the message puts the code first already).
+      response: (f.response ?? f.message).trim().replace(/^\d{3}[ -]/, ""),
       permanent: f.responseCode >= 500 && f.responseCode !== 503
     })
   }

@@ -137,6 +137,12 @@ describe("one attempt", () => {
       expect(a.latencyMs).toBeGreaterThanOrEqual(290)
     }))
 
+  it.effect("disables an endpoint whose URL can never work, without sending anything", () =>
+    Effect.gen(function*() {
+      const a = yield* deliverOnce({ url: "file:///etc/passwd", secret: generateSecret() }, webhookMessage(event))
+      expect(a).toMatchObject({ outcome: "disable", status: null, error: "must use http or https, not file" })
+    }))
+
   it.scopedLive("says so when nobody listens", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(() => freePort())

@@ -253,6 +253,12 @@ export const deliverOnce = Effect.fn("Webhook.deliverOnce")(function*(
 ) {
   const timeout = Duration.decode(options?.timeout ?? DEFAULT_TIMEOUT)
   const at = yield* Clock.currentTimeMillis
+  const url = validateWebhookUrl(target.url)
+  if (Either.isLeft(url)) {
+    // A URL that can never work (stored before validation existed, or edited by hand) disables its endpoint.
+    const refused: WebhookAttempt = { at, latencyMs: 0, status: null, outcome: "disable", error: url.left.reason }
+    return refused
+  }
   const headers = signedHeaders(target.secret, message.id, Math.floor(at / 1000), message.body)
   const started = performance.now()
   const latency = () => Math.round((performance.now() - started) * 10) / 10
