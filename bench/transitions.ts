@@ -11,6 +11,8 @@
  *   BENCH_SAMPLES        samples per path and concurrency (1000); each walks 9 transitions
  *   BENCH_MAX_SECONDS    time budget of one measured run (20); workers take no new sample after it
  *   BENCH_WARMUP         samples driven untimed before the measured runs (50)
+ *   BENCH_INTAKE_SAMPLES samples created + received one at a time per intake run, at c=16 and c=64 (2000; 0: skip the
+ *                        intake runs); three 500-sample submissions are also created and batch-received
  *   BENCH_CHILD_NODE_OPTIONS  NODE_OPTIONS for the started server (e.g. "--require ./my-profiler.cjs"; Node 20 refuses
  *                        --cpu-prof in NODE_OPTIONS)
  *   BENCH_NO_NOTIFY=1    also run the bare statements with the sample_events NOTIFY trigger disabled ("bare-nn"):
@@ -66,6 +68,9 @@ const settings = (() => {
     targetUrl: target === undefined || target === "" ? undefined : localUrl("BENCH_TARGET_URL", target),
     concurrency,
     samples: intEnv("BENCH_SAMPLES", 1000, 1, 100_000),
+    /** Samples created + received one at a time per intake run (0: no intake runs). */
+    intakeSamples: intEnv("BENCH_INTAKE_SAMPLES", 2000, 0, 100_000),
+    intakeConcurrency: [16, 64],
     maxSeconds: intEnv("BENCH_MAX_SECONDS", 20, 1, 600),
     warmup: intEnv("BENCH_WARMUP", 50, 0, 10_000),
     poolSize: 20,
@@ -336,6 +341,80 @@ const httpRun = async (base: URL, ids: ReadonlyArray<string>, concurrency: numbe
     samplesCompleted: completed,
     newConnections,
     cutShort
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Intake: samples created and received through HTTP
+// ---------------------------------------------------------------------------------------------------------------
+
+interface IntakeResult {
+  readonly samples: number
+  readonly errors: number
+  readonly seconds: number
+  readonly latencies: Float64Array
+}
+
+/** One sample at a time per worker: POST /api/v1/samples, then POST …/receive; a sample counts when both answered 2xx. */
+const intakeRun = async (base: URL, n: number, concurrency: number, runTag: string): Promise<IntakeResult> => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency })
+  const latencies = new Latencies(n)
+  const errors = new ErrorLog(`intake c=${concurrency}`)
+  let ok = 0
+  let errorCount = 0
+  const names = Array.from({ length: n }, (_, i) => `${runTag}-${i + 1}`)
+  const start = performance.now()
+  try {
+    await drive(names, concurrency, start + settings.maxSeconds * 1000, async (name) => {
+      const t0 = performance.now()
+      const body = JSON.stringify({ sampleName: name, submitterEmail: "bench@facility.example", flowCellType: "R10.4.1", ...DETAILS })
+      const created = await httpRequest(agent, base, "POST", "/api/v1/samples", body, { "idempotency-key": `${name}-c`, "x-actor": "bench" })
+        .catch((e: unknown) => ({ status: 0, body: String(e), reused: false }))
+      const parsed: unknown = created.status === 201 ? JSON.parse(created.body) : undefined
+      if (!isRecord(parsed) || typeof parsed.id !== "string") {
+        errorCount++
+        errors.add(String(created.status), created.body.slice(0, 200))
+        return false
+      }
+      const received = await httpRequest(agent, base, "POST", `/api/v1/samples/${parsed.id}/receive`, undefined, {
+        "idempotency-key": `${name}-r`,
+        "x-actor": "bench"
+      }).catch((e: unknown) => ({ status: 0, body: String(e), reused: false }))
+      if (received.status !== 200) {
+        errorCount++
+        errors.add(String(received.status), received.body.slice(0, 200))
+        return false
+      }
+      ok++
+      latencies.push(performance.now() - t0)
+      return true
+    })
+  } finally {
+    agent.destroy()
+  }
+  const seconds = (performance.now() - start) / 1000
+  if (errorCount > 0) console.log(`  intake c=${concurrency} errors: ${errors.summary()}`)
+  return { samples: ok, errors: errorCount, seconds, latencies: latencies.sorted() }
+}
+
+/** A 500-sample submission created (POST /api/v1/submissions) and received (POST /api/v1/samples/batch/receive). */
+const submissionIntake = async (base: URL, size: number, label: string): Promise<{ createMs: number; receiveMs: number; received: number }> => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  try {
+    const t0 = performance.now()
+    const created = await createViaHttp(base, size, label)
+    const t1 = performance.now()
+    const reply = await httpRequest(agent, base, "POST", "/api/v1/samples/batch/receive", JSON.stringify({ sampleIds: created.ids }), {
+      "idempotency-key": `${label}-batch`,
+      "x-actor": "bench"
+    })
+    const t2 = performance.now()
+    if (reply.status !== 200) throw new Error(`batch receive → ${reply.status}: ${reply.body.slice(0, 300)}`)
+    const parsed: unknown = JSON.parse(reply.body)
+    const received = isRecord(parsed) && typeof parsed.succeeded === "number" ? parsed.succeeded : 0
+    return { createMs: t1 - t0, receiveMs: t2 - t1, received }
+  } finally {
+    agent.destroy()
   }
 }
 
@@ -879,6 +958,31 @@ const printTargets = (results: ReadonlyArray<RunResult>) => {
 // Main
 // ---------------------------------------------------------------------------------------------------------------
 
+const printIntake = (
+  intake: ReadonlyArray<{ concurrency: number; result: IntakeResult }>,
+  submissions: ReadonlyArray<{ createMs: number; receiveMs: number; received: number }>
+) => {
+  if (intake.length === 0) return
+  console.log("")
+  console.log("intake through HTTP (POST /api/v1/samples, then POST …/receive, per sample)")
+  console.log(`${pad("conc", 5)} ${pad("samples", 8)} ${pad("errors", 7)} ${pad("seconds", 8)} ${pad("samples/s", 10)} ${pad("p50 ms", 8)} ${pad("p99 ms", 8)}`)
+  for (const { concurrency, result: r } of intake) {
+    console.log(`${pad(String(concurrency), 5)} ${pad(String(r.samples), 8)} ${pad(String(r.errors), 7)} ${pad(fmt(r.seconds, 1), 8)} ${pad(fmt(r.samples / r.seconds, 0), 10)} ${pad(fmt(percentile(r.latencies, 50), 2), 8)} ${pad(fmt(percentile(r.latencies, 99), 2), 8)}`)
+  }
+  const totals = submissions.map((t) => t.createMs + t.receiveMs).sort((a, b) => a - b)
+  const median = totals[Math.floor(totals.length / 2)] ?? Number.NaN
+  for (const [i, t] of submissions.entries()) {
+    console.log(`submission of 500 #${i + 1}: create ${fmt(t.createMs, 0)} ms + batch receive ${fmt(t.receiveMs, 0)} ms = ${fmt(t.createMs + t.receiveMs, 0)} ms`)
+  }
+  const at64 = intake.find((i) => i.concurrency === 64)?.result
+  console.log("targets (intake):")
+  if (at64 !== undefined) {
+    const perSecond = at64.samples / at64.seconds
+    console.log(`  ${perSecond >= 1000 ? "MET    " : "NOT MET"} ≥ 1,000 samples/s created + received at c=64   measured ${fmt(perSecond, 0)}/s`)
+  }
+  console.log(`  ${median < 1000 ? "MET    " : "NOT MET"} 500-sample submission created + received < 1 s   measured ${fmt(median, 0)} ms (median of ${totals.length})`)
+}
+
 const main = async (): Promise<void> => {
   const cpus = os.cpus()
   const [load1, load5] = os.loadavg()
@@ -1022,6 +1126,24 @@ const main = async (): Promise<void> => {
       }
     }
 
+    // Intake through HTTP: create + receive one sample at a time, and a whole submission with its batch receive.
+    const intake: Array<{ concurrency: number; result: IntakeResult }> = []
+    const submissionsTimed: Array<{ createMs: number; receiveMs: number; received: number }> = []
+    if (settings.intakeSamples > 0) {
+      for (const c of settings.intakeConcurrency) {
+        await checkpoint()
+        const r = await intakeRun(base, settings.intakeSamples, c, `${runTag}-i${c}`)
+        intake.push({ concurrency: c, result: r })
+        console.log(`intake c=${c}: ${r.samples} samples created + received in ${fmt(r.seconds, 1)} s = ${fmt(r.samples / r.seconds, 0)}/s, p50 ${fmt(percentile(r.latencies, 50), 2)} ms, p99 ${fmt(percentile(r.latencies, 99), 2)} ms, ${r.errors} errors`)
+      }
+      for (let i = 0; i < 3; i++) {
+        await checkpoint()
+        const t = await submissionIntake(base, 500, `${runTag}-sub${i}`)
+        submissionsTimed.push(t)
+        console.log(`submission of 500: created in ${fmt(t.createMs, 0)} ms, batch-received in ${fmt(t.receiveMs, 0)} ms (${t.received} received)`)
+      }
+    }
+
     // Are the two paths writing rows of the same size?
     const sizes = async (db: string, submissions: ReadonlyArray<string>) => {
       const client = new pg.Client({ connectionString: urlOf(db) })
@@ -1046,6 +1168,7 @@ const main = async (): Promise<void> => {
     printTable(results)
     printCpu(results)
     printTargets(results)
+    printIntake(intake, submissionsTimed)
     const [end1] = os.loadavg()
     console.log("")
     console.log(`load average at the end: ${fmt(end1 ?? 0, 2)} (1 min) on ${cpus.length} cores`)
