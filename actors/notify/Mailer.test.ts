@@ -11,7 +11,11 @@ import { join } from "node:path"
 import { simpleParser } from "mailparser"
 import { smtpReceiver } from "../../test/notify/SmtpReceiver.ts"
 import { freePort } from "../../test/freePort.ts"
+import { UserId } from "../../rpc/Auth.ts"
+import { EventId, SampleId, SubmissionId } from "../../rpc/Ids.ts"
 import { MailOutbox } from "./MailOutbox.ts"
+import { DEFAULT_RULES, resolveRecipients, type Directory } from "./Rules.ts"
+import { renderEmail, templateFor, type SampleEventContext } from "./Templates.ts"
 import {
   addressOf,
   MailAddressInvalid,
@@ -220,5 +224,76 @@ describe("outbox", () => {
       expect(e.message).toMatch(new RegExp(`^could not send to ada@lab\\.example\\.org: outbox: could not write ${box}/[0-9a-f]{32}\\.eml`))
       const left = yield* Effect.promise(() => readdir(dir))
       expect(left).toEqual([])
+    }))
+})
+
+describe("a notification, end to end", () => {
+  it.scopedLive("reaches each recipient of the QC-failed rule with the rendered template, and nobody else", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpReceiver()
+      const dir = yield* tempDir
+      const mailer = yield* use(
+        Mailer.layer({ smtpUrl: Redacted.make(`smtp://127.0.0.1:${smtp.port}`), from: FROM }).pipe(
+          Layer.provide(MailOutbox.layer(dir)),
+          Layer.provide(NodeContext.layer)
+        )
+      )
+      expect(mailer.via).toBe("smtp")
+      const id = () => UserId.make(crypto.randomUUID())
+      const tess = { id: id(), email: "tess@facility.example.org", role: "technician", disabled: false } as const
+      const directory: Directory = {
+        users: [
+          { id: id(), email: "ada@lab.example.org", role: "submitter", disabled: false },
+          { id: id(), email: "bob@otherlab.example.org", role: "submitter", disabled: false },
+          tess,
+          { id: id(), email: "mona@facility.example.org", role: "manager", disabled: false }
+        ],
+        endpoints: []
+      }
+      const ctx: SampleEventContext = {
+        event: {
+          id: EventId.make(crypto.randomUUID()),
+          type: "QcFailed",
+          at: "2025-01-06T09:02:00.000Z",
+          actor: "user:tess@facility.example.org",
+          data: { step: "library_qc", attempt: 1, reasons: ["library too dilute: 2 fmol < 10 fmol"], warnings: [] }
+        },
+        sample: {
+          id: SampleId.make(crypto.randomUUID()),
+          submissionId: SubmissionId.make(crypto.randomUUID()),
+          position: 7,
+          sampleName: "<b>ecoli</b>",
+          submitterEmail: "ada@lab.example.org",
+          priority: "urgent",
+          flowCellType: "R10.4.1",
+          status: "failed"
+        }
+      }
+      const deliveries = resolveRecipients(DEFAULT_RULES, ctx.event, { submitterEmail: "ada@lab.example.org", assignees: [tess.id] }, directory)
+      const template = templateFor([], "email", ctx.event)
+      if (template.channel !== "email") throw new Error("expected an e-mail template")
+      const rendered = renderEmail(template, ctx, { appUrl: "https://poretrack.example.org", facilityName: "HTSF" })
+      for (const d of deliveries) {
+        if (d.recipient._tag === "Email") yield* mailer.send({ to: d.recipient.address, ...rendered, dedupKey: d.key })
+      }
+      expect(smtp.mails.map((m) => m.envelope.to[0]).sort()).toEqual([
+        "ada@lab.example.org",
+        "mona@facility.example.org",
+        "tess@facility.example.org"
+      ])
+      for (const m of smtp.mails) {
+        expect(m.parsed?.subject).toBe("QC failed: <b>ecoli</b> at Library QC")
+        expect(m.parsed?.html).toContain("&lt;b&gt;ecoli&lt;/b&gt;")
+        expect(m.parsed?.text).toContain("Reasons: library too dilute: 2 fmol < 10 fmol")
+      }
+      expect(new Set(smtp.mails.map((m) => m.parsed?.messageId)).size).toBe(3)
+    }))
+
+  it.scopedLive("goes to the outbox when no SMTP URL is set", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const mailer = yield* use(Mailer.layer({ from: FROM }).pipe(Layer.provide(MailOutbox.layer(dir)), Layer.provide(NodeContext.layer)))
+      expect(mailer.via).toBe("outbox")
+      expect((yield* mailer.send(mail())).response).toMatch(/^written to .*\.eml$/)
     }))
 })

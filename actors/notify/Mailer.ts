@@ -380,7 +380,10 @@ export class Mailer extends Context.Tag("poretrack/notify/Mailer")<Mailer, {
       })
     )
 
-  /** SMTP when `smtpUrl` is set, the outbox (which needs MailOutbox) otherwise. */
+  /**
+   * SMTP when `smtpUrl` is set, the outbox otherwise. Needs MailOutbox either way: the runtime always provides it, so
+   * admins can read what went to the outbox before an SMTP server was configured.
+   */
   static layer = (config: MailConfig) =>
     config.smtpUrl === undefined
       ? Mailer.outbox({ from: config.from })
