@@ -116,9 +116,8 @@ const inkRatio = (candidate: Candidate, shapes: ReadonlyArray<Shape>): { ratio: 
   const points = samplePoints(box, outline.curved, border)
   const spacing = Math.min(width(box), height(box)) / GRID
   const touching = shapes.filter((s) => intersects(s.bbox, box))
-  let inked = 0
-  let lines = false
-  for (const p of points) {
+  /** Darkness at a point from the page behind the box (before) and after everything is painted. */
+  const paintAt = (p: Point) => {
     let before = 0
     let after = 0
     for (const s of touching) {
@@ -129,8 +128,11 @@ const inkRatio = (candidate: Candidate, shapes: ReadonlyArray<Shape>): { ratio: 
       if (s.order < outline.order) before = value
       after = value
     }
-    if (after >= INK && after - before >= 0.3) inked++
+    return after >= INK && after - before >= 0.3
   }
+  let inked = 0
+  let lines = false
+  for (const p of points) if (paintAt(p)) inked++
   // Stroked lines that cross inside the box (an X or a check mark), counted apart from filled marks.
   for (const s of touching) {
     if (s === outline || !s.stroke || s.fill || s.order < outline.order) continue
@@ -149,7 +151,9 @@ const inkRatio = (candidate: Candidate, shapes: ReadonlyArray<Shape>): { ratio: 
       s.bbox.y0 >= box.y0 - 0.5 &&
       s.bbox.y1 <= box.y1 + 0.5 &&
       width(s.bbox) < width(box) * 0.95 &&
-      width(s.bbox) > 0.5
+      width(s.bbox) > 0.5 &&
+      // Still visible: not painted over by something lighter.
+      [0.3, 0.5, 0.7].some((fx) => [0.3, 0.5, 0.7].some((fy) => paintAt({ x: s.bbox.x0 + fx * width(s.bbox), y: s.bbox.y0 + fy * height(s.bbox) })))
   )
   return { ratio: points.length === 0 ? 0 : inked / points.length, innerMark, lines }
 }
