@@ -4,7 +4,7 @@
  * interrupted export aborts its writer. Errors are typed: the row stream's own, or ExportWriteFailed; a MinKNOW sheet
  * that breaks its rules is MinknowSheetRefused before any byte is written.
  */
-import { Effect, Exit, Stream } from "effect"
+import { Chunk, Effect, Exit, Stream } from "effect"
 import type { Writable } from "node:stream"
 import { csvWriter } from "./CsvWriter.ts"
 import type { ColumnSpec, ExportRow } from "./ExportColumns.ts"
@@ -72,7 +72,7 @@ export const writeRows = <E, R, R2 = never>(
   const progress = () => (onProgress === undefined ? Effect.void : onProgress(writer.rowsWritten))
   return rows.pipe(
     Stream.runForEachChunk((chunk) =>
-      Effect.try({ try: () => writer.write(chunk), catch: failed }).pipe(
+      Effect.try({ try: () => writer.write(Chunk.toReadonlyArray(chunk)), catch: failed }).pipe(
         Effect.flatMap(waitFor),
         Effect.zipRight(Effect.suspend(progress))
       )

@@ -47,11 +47,16 @@ export class TextRowWriter implements RowWriter {
       this.started = true
       this.text.push(this.encoder.head())
     }
+    // Text goes to the sink every ~64 KiB, even inside one large batch: small strings die young (cheap to collect);
+    // the sink buffers what it cannot take yet, and the caller waits once for the whole batch.
+    let behind = false
     for (const row of rows) {
       this.text.push(this.encoder.row(row, this.count))
       this.count++
+      if (this.text.full) behind = !this.text.hand() || behind
     }
-    return this.text.full ? this.text.flush() : undefined
+    if (this.text.full) behind = !this.text.hand() || behind
+    return behind ? this.text.drained() : undefined
   }
 
   async finish(): Promise<void> {

@@ -56,11 +56,29 @@ export class TextSink {
     if (this.out.destroyed || this.out.writableEnded) {
       return Promise.reject(new Error("the export sink was closed before the export was written"))
     }
-    if (this.size === 0) return undefined
+    return this.hand() ? undefined : drained(this.out)
+  }
+
+  /**
+   * Hands what is gathered to the sink without waiting; true when the sink took it, false when it is behind (or
+   * failed: the next `flush` or `drained` says so). For writing inside a batch, with one wait at its end.
+   */
+  hand(): boolean {
+    if (this.failure !== undefined || this.out.destroyed || this.out.writableEnded) return false
+    if (this.size === 0) return !this.out.writableNeedDrain
     const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join("")
     this.parts = []
     this.size = 0
-    return this.out.write(text, "utf8") ? undefined : drained(this.out)
+    return this.out.write(text, "utf8")
+  }
+
+  /** Settles when the sink has drained (at once when it is not behind); rejects when it failed or closed. */
+  drained(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    if (this.out.destroyed || this.out.writableEnded) {
+      return Promise.reject(new Error("the export sink was closed before the export was written"))
+    }
+    return this.out.writableNeedDrain ? drained(this.out) : Promise.resolve()
   }
 
   /** Stops listening to the sink (after the last flush, or on abort). */

@@ -1,0 +1,202 @@
+/**
+ * Export at scale: BENCH_EXPORT_ROWS (default 1,000,000) synthetic sample rows in the persisted shape
+ * (actors/export/SyntheticSamples.ts) through the export's Effect entry point (ExportWriter.writeExport, fed by an
+ * Effect Stream as the export job feeds it) to CSV and to XLSX files on disk, the default column set (20 columns).
+ * Then, unless BENCH_EXPORT_PG=0, the same rows read back from PostgreSQL: a throwaway database, a table of state
+ * documents filled by `INSERT … SELECT generate_series`, read in a transaction through a server-side cursor
+ * (`DECLARE … CURSOR`, `FETCH 5000`) into CSV.
+ *
+ * Each run is its own child process, so that its peak RSS (the kernel's maxRSS, not a sample) is its own. Reports
+ * rows/s by the wall clock, rows per CPU-second (what the machine gives when shared), peak RSS and file size.
+ * Targets (issue 11): peak RSS under 300 MB for both formats; CSV at least 50,000 rows/s.
+ * Run: `npm run bench:export`. Never part of `npm test`.
+ */
+import { Chunk, Data, Effect, Option, Stream } from "effect"
+import { fork } from "node:child_process"
+import { createWriteStream } from "node:fs"
+import { mkdtemp, rm, stat } from "node:fs/promises"
+import { loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import { EXPORT_COLUMNS, rowOf, selectColumns, type ExportSample } from "../actors/export/ExportColumns.ts"
+import { writeExport, type TableFormat } from "../actors/export/ExportWriter.ts"
+import { syntheticSample } from "../actors/export/SyntheticSamples.ts"
+import type { SampleState } from "../rpc/Workflow.ts"
+
+const ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000)
+const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const FETCH = 5_000
+/** Distinct state documents in the PostgreSQL table (every sample is one of them with its own id, name and number). */
+const TEMPLATES = 4_800
+
+type Phase = "csv" | "xlsx" | "pg-csv"
+
+interface Result {
+  readonly phase: Phase
+  readonly rows: number
+  readonly seconds: number
+  readonly cpuSeconds: number
+  readonly peakRssMb: number
+  readonly fileMb: number
+  readonly loadBefore: number
+}
+
+/** Synthetic samples as an Effect Stream, chunked as a cursor would page them. */
+const syntheticRows = (count: number): Stream.Stream<ExportSample> =>
+  Stream.range(0, count - 1, FETCH).pipe(Stream.mapChunks(Chunk.map(syntheticSample)))
+
+class CursorFailed extends Data.TaggedError("CursorFailed")<{ readonly message: string }> {}
+
+/** The table's rows as a Stream of samples: a server-side cursor in a transaction, FETCH by FETCH. */
+const cursorRows = (client: pg.Client): Stream.Stream<ExportSample, CursorFailed> =>
+  Stream.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        await client.query("DECLARE export_rows NO SCROLL CURSOR FOR SELECT state, submission_number FROM bench_samples ORDER BY seq")
+      },
+      catch: (e) => new CursorFailed({ message: `DECLARE: ${String(e)}` })
+    }),
+    () => Effect.promise(() => client.query("COMMIT").then(() => undefined, () => undefined))
+  ).pipe(
+    Stream.flatMap(() =>
+      Stream.repeatEffectChunkOption(
+        Effect.tryPromise({
+          try: () => client.query<{ state: SampleState; submission_number: string }>(`FETCH ${FETCH} FROM export_rows`),
+          catch: (e) => Option.some(new CursorFailed({ message: `FETCH: ${String(e)}` }))
+        }).pipe(Effect.flatMap((r) =>
+          r.rows.length === 0
+            ? Effect.fail(Option.none())
+            : Effect.succeed(r.rows.map((row): ExportSample => ({ state: row.state, submissionNumber: row.submission_number })))
+        ), Effect.map((rows) => Chunk.unsafeFromArray(rows)))
+      )
+    )
+  )
+
+/** Creates the throwaway database and fills it; returns its URL and a function that drops it. */
+const makeDatabase = async (count: number) => {
+  const name = `poretrack_bench_export_${process.pid}`
+  const admin = new pg.Client({ connectionString: ADMIN })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`)
+  await admin.query(`CREATE DATABASE ${name}`)
+  const url = new URL(ADMIN)
+  url.pathname = `/${name}`
+  const db = new pg.Client({ connectionString: url.toString() })
+  await db.connect()
+  const started = performance.now()
+  await db.query(`CREATE TABLE bench_templates (v int PRIMARY KEY, state jsonb NOT NULL)`)
+  await db.query(`CREATE TABLE bench_samples (seq bigint PRIMARY KEY, submission_number text NOT NULL, state jsonb NOT NULL)`)
+  for (let from = 0; from < TEMPLATES; from += 400) {
+    const states = Array.from({ length: Math.min(400, TEMPLATES - from) }, (_, k) => syntheticSample(from + k).state)
+    await db.query(
+      `INSERT INTO bench_templates (v, state) SELECT v, s FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(s, v0), LATERAL (SELECT $2::int + v0::int - 1 AS v) x`,
+      [JSON.stringify(states), from]
+    )
+  }
+  // Every sample: its template's state with its own id, submission, name and number (as syntheticSample makes them).
+  await db.query(`
+    INSERT INTO bench_samples (seq, submission_number, state)
+    SELECT g, 'HTSF--JL-' || (g / 96),
+      t.state || jsonb_build_object(
+        'id', '00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'),
+        'submissionId', '00000001-0000-4000-8000-' || lpad(to_hex(g / 96), 12, '0'),
+        'sampleName', 'S' || lpad(((g % 96) + 1)::text, 2, '0') || '_isolate-' || g)
+    FROM generate_series(0, $1::int - 1) AS g JOIN bench_templates t ON t.v = g % ${TEMPLATES}`, [count])
+  await db.query("ANALYZE bench_samples")
+  const seconds = (performance.now() - started) / 1000
+  await db.end()
+  return {
+    url: url.toString(),
+    seconds,
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await admin.end()
+    }
+  }
+}
+
+/** One phase, in this (child) process: writes the file and reports. */
+const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefined): Promise<Result> => {
+  const columns = await Effect.runPromise(selectColumns())
+  const toRow = rowOf(columns)
+  const format: TableFormat = phase === "xlsx" ? "xlsx" : "csv"
+  const path = join(dir, `${phase}.${format}`)
+  const client = databaseUrl === undefined ? undefined : new pg.Client({ connectionString: databaseUrl })
+  await client?.connect()
+  const samples = client === undefined ? syntheticRows(ROWS) : cursorRows(client)
+  const loadBefore = loadavg()[0] ?? 0
+  global.gc?.()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const sink = createWriteStream(path)
+  // Page by page (one pass over each chunk), as the export job maps its cursor's pages.
+  const rows = await Effect.runPromise(writeExport({ format, columns, rows: Stream.mapChunks(samples, Chunk.map(toRow)), sink }))
+  await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())))
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await client?.end()
+  return {
+    phase,
+    rows,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    fileMb: (await stat(path)).size / 1048576,
+    loadBefore
+  }
+}
+
+/** Runs one phase in a child process (this file, with the same node flags) and waits for its result. */
+const inChild = (phase: Phase, dir: string, databaseUrl?: string) =>
+  new Promise<Result>((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ["--phase", phase, dir, ...(databaseUrl ? [databaseUrl] : [])], { stdio: "inherit" })
+    let result: Result | undefined
+    child.on("message", (m) => {
+      result = m as Result
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => (result !== undefined ? resolve(result) : reject(new Error(`phase ${phase} exited with ${code}`))))
+  })
+
+const report = (r: Result) =>
+  console.log(
+    `${r.phase.padEnd(7)} ${r.rows.toLocaleString("en")} rows in ${r.seconds.toFixed(1)} s: ` +
+      `${Math.round(r.rows / r.seconds).toLocaleString("en")} rows/s (${Math.round(r.rows / r.cpuSeconds).toLocaleString("en")} per CPU-second), ` +
+      `peak RSS ${r.peakRssMb.toFixed(0)} MB, file ${r.fileMb.toFixed(0)} MB, load average before ${r.loadBefore.toFixed(1)}`
+  )
+
+const main = async () => {
+  const phaseAt = process.argv.indexOf("--phase")
+  if (phaseAt >= 0) {
+    const phase = process.argv[phaseAt + 1] as Phase
+    const result = await runPhase(phase, process.argv[phaseAt + 2]!, process.argv[phaseAt + 3])
+    process.send?.(result)
+    return
+  }
+  const dir = await mkdtemp(join(tmpdir(), "poretrack-bench-export-"))
+  console.log(`bench:export: ${ROWS.toLocaleString("en")} rows, ${(await Effect.runPromise(selectColumns())).length} of ${EXPORT_COLUMNS.length} columns, files in ${dir}`)
+  try {
+    const results = [await inChild("csv", dir), await inChild("xlsx", dir)]
+    results.forEach(report)
+    if (process.env.BENCH_EXPORT_PG !== "0") {
+      const db = await makeDatabase(ROWS)
+      console.log(`PostgreSQL: ${ROWS.toLocaleString("en")} state documents written by INSERT … SELECT generate_series in ${db.seconds.toFixed(1)} s`)
+      try {
+        const r = await inChild("pg-csv", dir, db.url)
+        results.push(r)
+        report(r)
+      } finally {
+        await db.drop()
+      }
+    }
+    const csv = results.find((r) => r.phase === "csv")!
+    const ok = results.every((r) => r.peakRssMb < 300) && csv.rows / csv.seconds >= 50_000
+    console.log(`targets (peak RSS < 300 MB for every run, CSV ≥ 50,000 rows/s): ${ok ? "met" : "NOT met"}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
