@@ -1,6 +1,7 @@
 /** The documented column list: choice by id, typed values read from the persisted sample state. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { readFile } from "node:fs/promises"
 import { STEP_IDS } from "../../rpc/Workflow.ts"
 import {
   DEFAULT_COLUMN_IDS,
@@ -28,6 +29,11 @@ describe("ExportColumns", () => {
       expect(c.width).toBeGreaterThan(0)
     }
     for (const id of DEFAULT_COLUMN_IDS) expect(EXPORT_COLUMN_IDS).toContain(id)
+  })
+
+  it("docs/exports.md documents every column, with its header and type", async () => {
+    const doc = await readFile(new URL("../../docs/exports.md", import.meta.url), "utf8")
+    for (const c of EXPORT_COLUMNS) expect(doc, c.id).toContain(`| \`${c.id}\` | ${c.header} | ${c.type} |`)
   })
 
   it.effect("no choice gives the default columns; a choice keeps its order and drops repeats", () =>
