@@ -139,11 +139,13 @@ const buildPath = (data: ArrayLike<number>, m: Matrix, maxPoints: number): PathB
   let sy = 0
   let i = 0
   const at = (k: number) => data[k] ?? 0
-  while (i < data.length && path.count < maxPoints) {
+  let done = 0
+  while (i < data.length && done + (current?.points.length ?? 0) < maxPoints) {
     const code = data[i]
     if (code === 0) {
       cx = sx = at(i + 1)
       cy = sy = at(i + 2)
+      done += current?.points.length ?? 0
       current = { points: [apply(m, cx, cy)], closed: false }
       path.subpaths.push(current)
       i += 3
@@ -182,6 +184,7 @@ const buildPath = (data: ArrayLike<number>, m: Matrix, maxPoints: number): PathB
     } else if (code === 4) {
       if (current) {
         current.closed = true
+        done += current.points.length
         current = null
       }
       cx = sx
@@ -190,8 +193,8 @@ const buildPath = (data: ArrayLike<number>, m: Matrix, maxPoints: number): PathB
     } else {
       break
     }
-    path.count = path.subpaths.reduce((n, s) => n + s.points.length, 0)
   }
+  path.count = path.subpaths.reduce((n, s) => n + s.points.length, 0)
   return path
 }
 

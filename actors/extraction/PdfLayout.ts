@@ -7,7 +7,7 @@ import { Duration, Effect } from "effect"
 import { getDocumentProxy, getResolvedPDFJS } from "unpdf"
 import { interpretOperators, type OpCodes } from "./PageDrawing.ts"
 import { PdfUnreadable } from "./PdfUnreadable.ts"
-import { findTickBoxes } from "./TickBoxes.ts"
+import { byReadingOrder, findTickBoxes, typedTickBoxes } from "./TickBoxes.ts"
 
 /** A run of text in page space (PDF points, origin bottom-left): `y` is the baseline, `height` the font size. */
 export interface TextItem {
@@ -173,15 +173,17 @@ const readPage = (pdf: PdfDocument, pageNumber: number, ops: OpCodes, annotation
           const size = Math.abs(d) || item.height
           raw.push({ str: item.str, x: e, y: f, width: item.width, height: size })
         }
-        const items = mergeItems(raw)
+        const merged = mergeItems(raw)
         const list = await page.getOperatorList({ annotationMode })
         const drawing = interpretOperators(list.fnArray, list.argsArray, ops)
+        const drawn = findTickBoxes(drawing.shapes, merged)
+        const typed = typedTickBoxes(merged, drawn)
         return {
           page: pageNumber,
           width: (x1 ?? 612) - (x0 ?? 0),
           height: (y1 ?? 792) - (y0 ?? 0),
-          items,
-          boxes: findTickBoxes(drawing.shapes, items),
+          items: typed.items,
+          boxes: [...drawn, ...typed.boxes].sort(byReadingOrder),
           imageCount: drawing.imageCount
         }
       } finally {

@@ -247,5 +247,73 @@ export const findTickBoxes = (shapes: ReadonlyArray<Shape>, items: ReadonlyArray
         labelX: label?.item.x ?? null
       }
     })
-    .sort((a, b) => b.y - a.y || a.x - b.x)
+    .sort(byReadingOrder)
+}
+
+/** Top to bottom, then left to right; boxes whose centres are within half a box height share a line. */
+export const byReadingOrder = (a: TickBox, b: TickBox): number => {
+  const dy = b.y + b.height / 2 - (a.y + a.height / 2)
+  return Math.abs(dy) > 0.5 * Math.min(a.height, b.height) ? dy : a.x - b.x
+}
+
+const BALLOT_TICKED = "☑☒■▣◼⬛●◉⦿⊠✓✔✗✘"
+const BALLOT_EMPTY = "☐□▢◻⬜○◯◎⊡"
+const BALLOT = new RegExp(`[${BALLOT_TICKED}${BALLOT_EMPTY}]`, "u")
+
+/**
+ * Boxes typed as characters ("☒ MinION ☐ PromethION", as word processors write them): each ballot character
+ * becomes a box (ticked or not by the character), and the text after it its label, split into its own item.
+ * Characters inside a drawn box are marks of that box, not boxes of their own.
+ */
+export const typedTickBoxes = (
+  items: ReadonlyArray<TextItem>,
+  drawn: ReadonlyArray<TickBox>
+): { readonly items: Array<TextItem>; readonly boxes: Array<TickBox> } => {
+  const outItems: Array<TextItem> = []
+  const boxes: Array<TickBox> = []
+  for (const t of items) {
+    const chars = [...t.str]
+    const inDrawn = drawn.some((b) => contains({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height }, center(itemRect(t)), 0.5))
+    if (inDrawn || !BALLOT.test(t.str) || chars.length < 2) {
+      outItems.push(t)
+      continue
+    }
+    const charWidth = t.width / chars.length
+    let segment = ""
+    let segmentStart = 0
+    const flush = (end: number) => {
+      const text = segment.trim()
+      if (text !== "") {
+        const lead = segment.length - segment.trimStart().length
+        outItems.push({ str: text, x: t.x + (segmentStart + lead) * charWidth, y: t.y, width: text.length * charWidth, height: t.height })
+      }
+      segment = ""
+      segmentStart = end
+    }
+    chars.forEach((ch, i) => {
+      if (!BALLOT.test(ch)) {
+        segment += ch
+        return
+      }
+      flush(i + 1)
+      const next = chars.slice(i + 1).join("")
+      const label = next.split(BALLOT)[0]!.trim()
+      const lead = next.length - next.trimStart().length
+      boxes.push({
+        kind: "○◯◎●◉⦿".includes(ch) ? "radio" : "checkbox",
+        x: t.x + i * charWidth,
+        y: t.y - 0.05 * t.height,
+        width: charWidth,
+        height: 0.75 * t.height,
+        ticked: BALLOT_TICKED.includes(ch),
+        mark: BALLOT_TICKED.includes(ch) ? "glyph" : "none",
+        ink: BALLOT_TICKED.includes(ch) ? 1 : 0,
+        certainty: 0.95,
+        label: label === "" ? null : label,
+        labelX: label === "" ? null : t.x + (i + 1 + lead) * charWidth
+      })
+    })
+    flush(chars.length)
+  }
+  return { items: outItems, boxes }
 }
