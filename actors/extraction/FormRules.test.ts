@@ -235,6 +235,102 @@ const formBExpected: SubmissionForm = {
   problems: ["zero_concentration: row 3 (At-Ler leaf) Qubit = 0", "missing_concentration: row 4 (At-Ler root) Qubit blank"]
 }
 
+/** Form C: every value under its label, vertical option lists with filled circles, a "Control" column, volumes in
+ *  mL, ratios 230 before 280, a grid, five rows a page. */
+const formC = (form: FormPdf) => {
+  const below = { below: true } as const
+  const vertical = { style: "fill", shape: "circle", vertical: true } as const
+  return form
+    .heading("SEQUENCING CORE - SAMPLE INTAKE")
+    .field("Reference number", "HTSF--CC-300", below)
+    .field("Issue date", "2026-01-31", below)
+    .field("Expiration date", "2026-03-01", below)
+    .field("Contact name", "Grace Hopper", below)
+    .field("Email address", "grace@navy.example.mil", below)
+    .field("Phone number", "555 0199", below)
+    .field("Research group", "Hopper Group", below)
+    .field("PI", "Grace Hopper <grace@navy.example.mil>", below)
+    .field("Account number", "ACC-99", below)
+    .options("Kit", [["SQK-LSK114 Ligation", false], ["SQK-RBK114.96 Rapid Barcoding 96", true]], vertical)
+    .options("Sample type:", [["Genomic DNA (HMW)", true], ["Amplicons", false]], vertical)
+    .options("Human material?", [["Yes", false], ["No", true]], vertical)
+    .field("Organism / species", "Escherichia coli K-12", below)
+    .options("Elution buffer", [["EB", false], ["Water (nuclease-free)", true]], vertical)
+    .newPage()
+    .options("Flow cell type", [["MinION (FLO-MIN114)", false], ["PromethION (FLO-PRO114M)", true]], vertical)
+    .field("Genome size", "4.6 Mb", below)
+    .field("Coverage (x)", "60", below)
+    .field("Number of flow cells", "1", below)
+    .options("Basecalling", [["Fast", false], ["High accuracy (HAC)", true], ["Super accuracy (SUP)", false], ["Modified bases (5mC)", true]], {
+      style: "x",
+      shape: "square",
+      vertical: true
+    })
+    .options("Data format", [["FASTQ/BAM", true], ["POD5", false]], vertical)
+    .options("Delivery method", [["Download link (URL)", false], ["Project space on cluster (ITS /proj)", false], ["Hard drive (pre-arranged)", true]], {
+      style: "check",
+      shape: "square",
+      vertical: true
+    })
+    .field("Notification e-mails", "grace@navy.example.mil", below)
+    .heading("Samples")
+    .table(
+      [
+        { header: "Row", width: 30, align: "center" },
+        { header: "Sample", width: 120, align: "left" },
+        { header: "Control", width: 50, align: "center" },
+        { header: ["Volume", "(mL)"], width: 50, align: "right" },
+        { header: ["Qubit", "(ng/µl)"], width: 50, align: "right" },
+        { header: ["NanoDrop", "(ng/µl)"], width: 55, align: "right" },
+        { header: "A260/A230", width: 55, align: "center" },
+        { header: "A260/A280", width: 55, align: "center" }
+      ],
+      [
+        ["1", "EC-1", "", "0.020", "35.5", "40.1", "2.1", "1.9"],
+        ["2", "EC-2", "", "0.030", "0", "12.0", "1.8", "1.7"],
+        ["3", "EC-3", "", "0.025", "22.25", "", "", "1.85"],
+        ["4", "EC-4", "", "", "18", "20", "2.0", "1.8"],
+        ["5", "EC-5", "", "0.015", "", "9.9", "2.2", "2.0"],
+        ["6", "Lambda pos ctrl", "positive", "0.025", "50", "55", "2.1", "1.88"],
+        ["7", "Water", "blank", "0.025", "", "", "", ""]
+      ],
+      { rowsPerPage: 5, grid: true }
+    )
+}
+
+const formCExpected: SubmissionForm = {
+  quoteId: "HTSF--CC-300",
+  quoteDate: "2026-01-31",
+  expiresOn: "2026-03-01",
+  requester: { name: "Grace Hopper", email: "grace@navy.example.mil", phone: "555 0199" },
+  lab: "Hopper Group",
+  pis: [{ name: "Grace Hopper", email: "grace@navy.example.mil" }],
+  billingAccount: "ACC-99",
+  kit: "SQK-RBK114.96",
+  sampleType: "hmw_dna",
+  humanDna: false,
+  organism: "Escherichia coli K-12",
+  buffer: "nuclease_free_water",
+  device: "PromethION",
+  genomeSizeMb: 4.6,
+  coverage: 60,
+  flowCellCount: 1,
+  basecalling: ["hac", "methylation"],
+  fileFormat: "fastq_bam",
+  notificationEmails: ["grace@navy.example.mil"],
+  retrieval: ["prearranged"],
+  samples: [
+    sample(1, "EC-1", { volumeUl: 20, qubitNgUl: 35.5, nanodropNgUl: 40.1, a260_230: 2.1, a260_280: 1.9 }),
+    sample(2, "EC-2", { volumeUl: 30, qubitNgUl: 0, nanodropNgUl: 12, a260_230: 1.8, a260_280: 1.7 }),
+    sample(3, "EC-3", { volumeUl: 25, qubitNgUl: 22.25, a260_280: 1.85 }),
+    sample(4, "EC-4", { qubitNgUl: 18, nanodropNgUl: 20, a260_230: 2, a260_280: 1.8 }),
+    sample(5, "EC-5", { volumeUl: 15, nanodropNgUl: 9.9, a260_230: 2.2, a260_280: 2 }),
+    sample(6, "Lambda pos ctrl", { volumeUl: 25, qubitNgUl: 50, nanodropNgUl: 55, a260_230: 2.1, a260_280: 1.88, control: "positive" }),
+    sample(7, "Water", { volumeUl: 25, control: "blank" })
+  ],
+  problems: ["zero_concentration: row 2 (EC-2) Qubit = 0", "missing_concentration: row 5 (EC-5) Qubit blank"]
+}
+
 describe("FormRules on generated forms", () => {
   it.effect("form A: other wordings, X / check / glyph / inner-square ticks, transformed boxes, three-page table without row numbers", () =>
     Effect.gen(function* () {
@@ -256,6 +352,15 @@ describe("FormRules on generated forms", () => {
       expect(fields).toEqual(expectedFields)
       expect(samples).toEqual(expectedSamples)
       expect(warnings.some((w) => w.includes("not a number"))).toBe(false)
+    }))
+
+  it.effect("form C: values under their labels, vertical option lists, a control column, volumes in mL", () =>
+    Effect.gen(function* () {
+      const { result } = yield* read(yield* build(formC))
+      const { samples, ...fields } = result
+      const { samples: expectedSamples, ...expectedFields } = formCExpected
+      expect(fields).toEqual(expectedFields)
+      expect(samples).toEqual(expectedSamples)
     }))
 
   it.effect("every path of the result has a confidence in [0,1], and every value read from the page has evidence", () =>
