@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { PDFDocument, StandardFonts } from "pdf-lib"
 import { FormPdf } from "../../test/FormPdfBuilder.ts"
 import { readForm } from "./ReadForm.ts"
 import type { SampleRow, SubmissionForm } from "./SubmissionForm.ts"
@@ -361,6 +362,47 @@ describe("FormRules on generated forms", () => {
       const { samples: expectedSamples, ...expectedFields } = formCExpected
       expect(fields).toEqual(expectedFields)
       expect(samples).toEqual(expectedSamples)
+    }))
+
+  it.effect("a fillable form (AcroForm text fields, radio group, check boxes) reads from the field values", () =>
+    Effect.gen(function* () {
+      const pdf = yield* Effect.promise(async () => {
+        const doc = await PDFDocument.create()
+        const font = await doc.embedFont(StandardFonts.Helvetica)
+        const page = doc.addPage([595, 842])
+        const form = doc.getForm()
+        const text = (label: string, value: string, y: number) => {
+          page.drawText(label, { x: 40, y, size: 10, font })
+          const field = form.createTextField(label)
+          field.setText(value)
+          field.addToPage(page, { x: 200, y: y - 4, width: 250, height: 16, font })
+        }
+        text("Quote ID", "HTSF--FF-010", 780)
+        text("Requester", "Rosalind Franklin", 760)
+        text("E-mail", "rf@kings.example.ac.uk", 740)
+        page.drawText("Device", { x: 40, y: 700, size: 10, font })
+        const device = form.createRadioGroup("device")
+        for (const [i, name] of ["MinION", "PromethION"].entries()) {
+          device.addOptionToPage(name, page, { x: 200 + i * 90, y: 698, width: 10, height: 10 })
+          page.drawText(name, { x: 214 + i * 90, y: 700, size: 10, font })
+        }
+        device.select("PromethION")
+        page.drawText("Basecalling", { x: 40, y: 680, size: 10, font })
+        for (const [i, [name, on]] of ([["HAC", true], ["SUP", false], ["Methylation", true]] as const).entries()) {
+          const box = form.createCheckBox(`basecalling.${name}`)
+          box.addToPage(page, { x: 200 + i * 90, y: 678, width: 10, height: 10 })
+          if (on) box.check()
+          page.drawText(name, { x: 214 + i * 90, y: 680, size: 10, font })
+        }
+        return doc.save()
+      })
+      const { result } = yield* read(pdf)
+      expect(result).toMatchObject({
+        quoteId: "HTSF--FF-010",
+        requester: { name: "Rosalind Franklin", email: "rf@kings.example.ac.uk", phone: null },
+        device: "PromethION",
+        basecalling: ["hac", "methylation"]
+      })
     }))
 
   it.effect("every path of the result has a confidence in [0,1], and every value read from the page has evidence", () =>

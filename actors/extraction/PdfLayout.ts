@@ -7,7 +7,8 @@ import { Duration, Effect } from "effect"
 import { getDocumentProxy, getResolvedPDFJS } from "unpdf"
 import { interpretOperators, type OpCodes } from "./PageDrawing.ts"
 import { PdfUnreadable } from "./PdfUnreadable.ts"
-import { byReadingOrder, findTickBoxes, typedTickBoxes } from "./TickBoxes.ts"
+import { widgetLayout } from "./FormWidgets.ts"
+import { attachLabels, byReadingOrder, findTickBoxes, typedTickBoxes } from "./TickBoxes.ts"
 
 /** A run of text in page space (PDF points, origin bottom-left): `y` is the baseline, `height` the font size. */
 export interface TextItem {
@@ -173,17 +174,20 @@ const readPage = (pdf: PdfDocument, pageNumber: number, ops: OpCodes, annotation
           const size = Math.abs(d) || item.height
           raw.push({ str: item.str, x: e, y: f, width: item.width, height: size })
         }
-        const merged = mergeItems(raw)
+        // Fillable forms: widget values are not page text, and their appearances are left out of the drawing.
+        const widgets = widgetLayout(await page.getAnnotations())
+        const merged = mergeItems([...raw, ...widgets.items])
         const list = await page.getOperatorList({ annotationMode })
         const drawing = interpretOperators(list.fnArray, list.argsArray, ops)
         const drawn = findTickBoxes(drawing.shapes, merged)
         const typed = typedTickBoxes(merged, drawn)
+        const fields = attachLabels(widgets.boxes, typed.items, [...drawn, ...typed.boxes])
         return {
           page: pageNumber,
           width: (x1 ?? 612) - (x0 ?? 0),
           height: (y1 ?? 792) - (y0 ?? 0),
           items: typed.items,
-          boxes: [...drawn, ...typed.boxes].sort(byReadingOrder),
+          boxes: [...drawn, ...typed.boxes, ...fields].sort(byReadingOrder),
           imageCount: drawing.imageCount
         }
       } finally {
@@ -206,7 +210,8 @@ export const readPdfLayout = Effect.fn("PdfLayout.read")(function* (bytes: Uint8
   ensureTransferToFixedLength()
   const pdfjs = yield* Effect.tryPromise({ try: () => getResolvedPDFJS(), catch: (error) => classify(error, true) })
   const ops: OpCodes = pdfjs.OPS
-  const annotationMode: number = pdfjs.AnnotationMode.ENABLE
+  // Widgets are read from their values (FormWidgets), so their appearances stay out of the drawing.
+  const annotationMode: number = pdfjs.AnnotationMode.ENABLE_FORMS
 
   const read = Effect.acquireUseRelease(
     Effect.tryPromise({

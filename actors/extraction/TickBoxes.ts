@@ -317,3 +317,14 @@ export const typedTickBoxes = (
   }
   return { items: outItems, boxes }
 }
+
+/** Gives boxes found elsewhere (form widgets) their option labels from the page text, as drawn boxes get theirs. */
+export const attachLabels = (boxes: ReadonlyArray<TickBox>, items: ReadonlyArray<TextItem>, others: ReadonlyArray<TickBox>): Array<TickBox> => {
+  const rect = (b: TickBox): Rect => ({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height })
+  const rects = [...boxes, ...others].map(rect)
+  return boxes.map((b) => {
+    const own = rects[boxes.indexOf(b)]!
+    const label = labelOf(own, items, rects)
+    return label ? { ...b, label: label.text, labelX: label.item.x } : b
+  })
+}
