@@ -405,6 +405,38 @@ describe("FormRules on generated forms", () => {
       })
     }))
 
+  it.effect("a table that goes on at the top of the next page without its header keeps its columns; what follows is no sample", () =>
+    Effect.gen(function* () {
+      const pdf = yield* Effect.promise(async () => {
+        const doc = await PDFDocument.create()
+        const font = await doc.embedFont(StandardFonts.Helvetica)
+        let page = doc.addPage([595, 842])
+        for (const [header, x] of [["#", 40], ["Sample name", 70], ["Volume (uL)", 200], ["Qubit (ng/uL)", 270], ["Nanodrop (ng/uL)", 350]] as const) {
+          page.drawText(header, { x, y: 780, size: 9, font })
+        }
+        let y = 765
+        for (let row = 1; row <= 70; row++) {
+          if (y < 60) {
+            page = doc.addPage([595, 842])
+            y = 790
+          }
+          for (const [text, x] of [[String(row), 40], [`S-${row}`, 70], [String(20 + row), 200], [(row * 1.5).toFixed(1), 270]] as const) {
+            page.drawText(text, { x, y, size: 9, font })
+          }
+          y -= 13
+        }
+        page = doc.addPage([595, 842])
+        page.drawText("Flow cells", { x: 40, y: 790, size: 9, font })
+        page.drawText("1", { x: 200, y: 790, size: 9, font })
+        page.drawText("2", { x: 270, y: 790, size: 9, font })
+        return doc.save()
+      })
+      const { result, warnings } = yield* read(pdf)
+      expect(result.samples).toHaveLength(70)
+      expect(result.samples[69]).toEqual(sample(70, "S-70", { volumeUl: 90, qubitNgUl: 105 }))
+      expect(warnings).toContain("the sample table goes on at the top of page 2 without its header; the columns of page 1 were used")
+    }))
+
   it.effect("every path of the result has a confidence in [0,1], and every value read from the page has evidence", () =>
     Effect.gen(function* () {
       const { confidence, evidence, result } = yield* read(yield* build(formB))

@@ -334,10 +334,41 @@ export const readSampleTable = (lines: ReadonlyArray<Line>): SampleTable => {
   const rows: Array<TableRow> = []
   if (headers.length === 0) return { rows, usedItems, warnings: ["no sample table header was found"], found: false }
 
-  const segments = headers.map((h) => {
+  const segments: Array<{ header: Header; body: Array<BodyLine> }> = []
+  const headerPages = new Set(headers.map((h) => h.header.page))
+  for (const h of headers) {
     for (let k = h.index; k <= h.last; k++) for (const t of lines[k]!.items) usedItems.add(t.id)
-    return { header: h.header, body: refine(bodyOf(lines, h.last + 1, h.header), h.header) }
-  })
+    let body = refine(bodyOf(lines, h.last + 1, h.header), h.header)
+    segments.push({ header: h.header, body })
+    // A table that runs to the end of its page and goes on at the top of a page without a header of its own.
+    let header = h.header
+    while (body.length > 0) {
+      const after = lines.indexOf(body[body.length - 1]!.line) + 1
+      const next = lines[after]
+      if (!next || next.page === header.page || headerPages.has(next.page) || next.page !== header.page + 1) break
+      const rowOf = (b: BodyLine) => {
+        const cell = b.cells.find((c) => c.column.kind === "row" && /^\d{1,4}\.?$/.test(c.item.str.trim()))
+        return cell ? Number(cell.item.str.replace(".", "")) : null
+      }
+      const lastRow = body.map(rowOf).filter((n): n is number => n !== null).pop() ?? null
+      const numericColumns = header.columns.filter((c) => NUMERIC_KINDS.has(c.kind)).length
+      const fits = (l: Line) => {
+        const assigned = assignCells(l.items, header.columns)
+        const b: BodyLine = { line: l, cells: l.items.map((item, i) => ({ item, column: header.columns[assigned[i]!]! })) }
+        // The next row number, or (without a row column) values sitting squarely in most value columns.
+        if (lastRow !== null) return rowOf(b) === lastRow + 1
+        const aligned = b.cells.filter((c) => NUMERIC_KINDS.has(c.column.kind) && looksNumeric(c.item.str) && alignment(c.item, c.column) <= 8)
+        return aligned.length >= Math.ceil(numericColumns / 2)
+      }
+      const start = [after, after + 1, after + 2].find((k) => lines[k]?.page === next.page && fits(lines[k]!))
+      if (start === undefined) break
+      header = { ...header, page: next.page, top: lines[start]!.y + 1.5 * header.height, bottom: lines[start]!.y + 1.5 * header.height }
+      body = refine(bodyOf(lines, start, header), header)
+      if (body.length === 0) break
+      warnings.push(`the sample table goes on at the top of page ${next.page} without its header; the columns of page ${h.header.page} were used`)
+      segments.push({ header, body })
+    }
+  }
   const allCells = segments.flatMap((s) => s.body.flatMap((b) => b.cells.filter((c) => NUMERIC_KINDS.has(c.column.kind)).map((c) => c.item.str)))
   const style: DecimalStyle = detectDecimalStyle(allCells)
   let nextRow = 1
