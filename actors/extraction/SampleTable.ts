@@ -43,7 +43,9 @@ export const columnKind = (header: string): ColumnKind => {
   if (/qubit|\bqb\b|dsdna|fluoro|conc(entration|\.)?\b/.test(h)) return "qubitNgUl"
   if (/\bvol(ume|\.)?\b|\bvol\b/.test(h)) return "volumeUl"
   if (/^(control|ctrl|control\?|control type|sample role|role)$/.test(h)) return "control"
-  if (/sample (name|id|identifier|label|code)|^(name|sample|id|sample_id|sample_name|specimen|specimen id|your sample id)$/.test(h)) return "name"
+  if (
+    /sample (name|id|identifier|label|code)|^(name|sample|id|sample_id|sample_name|specimen|specimen id|your sample id|library (name|id)|isolate|strain|sample description)$/.test(h)
+  ) return "name"
   return "other"
 }
 

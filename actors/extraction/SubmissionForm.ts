@@ -6,7 +6,8 @@
  * Paths: `confidence` and `evidence` are flat maps keyed by a field's path in `result`: `quoteId`,
  * `requester.email`, `pis[0].name`, `samples[3].qubitNgUl` (the index in the `samples` array, not the row number).
  * A list of plain values (`basecalling`, `retrieval`, `notificationEmails`, `problems`) has one entry for the whole
- * list. Every leaf of `result` has a confidence in [0,1].
+ * list. Every leaf of `result` has a confidence in [0,1]; `samples` alone is the confidence that the sample table
+ * was found at all. `evidence` has an entry for every value read from the page (not for derived `problems`).
  */
 import { Schema } from "effect"
 
