@@ -10,7 +10,7 @@ import pg from "pg"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
 import { Receive } from "../rpc/Commands.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
-import { DOOR_DEFAULTS } from "../runtime/Config.ts"
+import { DOOR_DEFAULTS, NOTIFY_DEFAULTS } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 
@@ -57,7 +57,8 @@ const main = async () => {
     policy: defaultPolicy,
     adminToken: Option.none(),
     sessionTtl: Duration.hours(12),
-    door: DOOR_DEFAULTS
+    door: DOOR_DEFAULTS,
+    notify: NOTIFY_DEFAULTS
   })
   const program = Effect.gen(function*() {
     const api = yield* SampleApi

@@ -44,6 +44,8 @@ import {
 } from "./HttpErrors.ts"
 import { SettingsVersionMismatchBody } from "./HttpErrors.ts"
 import { FacilitySettings, SettingsUpdate } from "./Settings.ts"
+import { ExportsGroup } from "./ExportsApi.ts"
+import { NotificationsGroup } from "./NotificationsApi.ts"
 import { Priority, SampleView, STEP_DATA, STEP_IDS, StepId, WorkflowView } from "./Workflow.ts"
 
 /** The authenticated principal of the current request. */
@@ -349,6 +351,8 @@ export class PoretrackApi extends HttpApi.make("poretrack")
   .add(AccountGroup)
   .add(PublicGroup)
   .add(AdminGroup)
+  .add(NotificationsGroup.middleware(Authentication))
+  .add(ExportsGroup.middleware(Authentication))
   .addError(MalformedRequestBody)
   .addError(UnauthenticatedBody)
   .addError(ForbiddenBody)

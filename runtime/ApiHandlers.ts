@@ -33,7 +33,9 @@ import { can, mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, req
 import { requireSubmissionRead } from "./Authorization.ts"
 import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { SampleApi } from "./SampleApi.ts"
+import { ExportHandlersLive } from "./ExportHandlers.ts"
 import { readSettings, updateSettings } from "./Settings.ts"
+import { NotificationHandlersLayer } from "./NotificationHandlers.ts"
 
 const sampleIdOf = (raw: string) =>
   Schema.decodeUnknownEither(SampleId)(raw).pipe(Either.mapLeft(() => new SampleNotFound({ sampleId: raw.slice(0, 60) })))
@@ -374,5 +376,7 @@ export const ApiHandlersLive = SamplesLive.pipe(
   Layer.merge(SettingsLive),
   Layer.merge(AccountLive),
   Layer.merge(PublicLive),
-  Layer.merge(AdminLive)
+  Layer.merge(AdminLive),
+  Layer.merge(ExportHandlersLive),
+  Layer.merge(NotificationHandlersLayer)
 )

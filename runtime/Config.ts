@@ -38,7 +38,85 @@ export interface AppConfig {
   readonly sessionTtl: Duration.Duration
   /** The door's limits (runtime/Door.ts) and who may read /metrics. */
   readonly door: DoorSettings
+  /** Where notifications go: SMTP or the local outbox, the sender, and the webhook retry pace. */
+  readonly notify: NotifySettings
+  /** Where export files go (S3 or the local folder) and how long they are kept; absent: EXPORT_DEFAULTS. */
+  readonly exports?: ExportSettings | undefined
 }
+
+/** Export storage: an S3-compatible bucket when S3_ENDPOINT or S3_BUCKET is set, else the folder EXPORT_DIR. */
+export interface ExportSettings {
+  readonly dir: string
+  readonly s3: Option.Option<{
+    readonly endpoint: string | undefined
+    readonly bucket: string
+    readonly region: string
+    readonly accessKeyId: string | undefined
+    readonly secretAccessKey: Redacted.Redacted | undefined
+    readonly forcePathStyle: boolean
+  }>
+  /** How long a finished export is kept (files and rows), EXPORT_RETENTION. */
+  readonly retention: Duration.Duration
+}
+
+/** The export defaults (a laptop: files under ./data/exports, kept 7 days). */
+export const EXPORT_DEFAULTS: ExportSettings = { dir: "./data/exports", s3: Option.none(), retention: Duration.days(7) }
+
+/** EXPORT_DIR, S3_ENDPOINT, S3_BUCKET, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, EXPORT_RETENTION. */
+export const exportConfig: Config.Config<ExportSettings> = Config.all({
+  dir: Config.string("EXPORT_DIR").pipe(Config.withDefault(EXPORT_DEFAULTS.dir)),
+  endpoint: Config.option(Config.string("S3_ENDPOINT")),
+  bucket: Config.option(Config.string("S3_BUCKET")),
+  region: Config.string("S3_REGION").pipe(Config.withDefault("us-east-1")),
+  accessKeyId: Config.option(Config.string("S3_ACCESS_KEY_ID")),
+  secretAccessKey: Config.option(Config.redacted("S3_SECRET_ACCESS_KEY")),
+  forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  retention: Config.duration("EXPORT_RETENTION").pipe(Config.withDefault(EXPORT_DEFAULTS.retention))
+}).pipe(Config.map((c): ExportSettings => ({
+  dir: c.dir,
+  retention: c.retention,
+  s3: Option.isNone(c.endpoint) && Option.isNone(c.bucket) ? Option.none() : Option.some({
+    endpoint: Option.getOrUndefined(c.endpoint),
+    bucket: Option.getOrElse(c.bucket, () => "poretrack-exports"),
+    region: c.region,
+    accessKeyId: Option.getOrUndefined(c.accessKeyId),
+    secretAccessKey: Option.getOrUndefined(c.secretAccessKey),
+    forcePathStyle: c.forcePathStyle
+  })
+})))
+
+/** Notification settings: SMTP_URL (unset: the outbox folder), MAIL_FROM, MAIL_OUTBOX_DIR, APP_URL for links. */
+export interface NotifySettings {
+  /** `smtp://user:pass@host:587` or `smtps://…`; none means e-mail is written to `outboxDir` instead. */
+  readonly smtpUrl: Option.Option<Redacted.Redacted>
+  readonly mailFrom: string
+  readonly outboxDir: string
+  /** The web app's public address, for links in e-mails. */
+  readonly appUrl: string
+  readonly facilityName: string
+  /** Multiplies every webhook and mail retry wait (1 in production; tests and drills shorten the schedule). */
+  readonly retryScale: number
+}
+
+/** The notification defaults (a laptop: the outbox under ./data/outbox). */
+export const NOTIFY_DEFAULTS: NotifySettings = {
+  smtpUrl: Option.none(),
+  mailFrom: "poretrack <noreply@poretrack.local>",
+  outboxDir: "./data/outbox",
+  appUrl: "http://localhost:3000",
+  facilityName: "Sequencing facility",
+  retryScale: 1
+}
+
+/** SMTP_URL, MAIL_FROM, MAIL_OUTBOX_DIR, APP_URL, FACILITY_NAME. */
+export const notifyConfig: Config.Config<NotifySettings> = Config.all({
+  smtpUrl: Config.option(Config.redacted("SMTP_URL")).pipe(Config.map(Option.filter((r) => Redacted.value(r).trim().length > 0))),
+  mailFrom: Config.string("MAIL_FROM").pipe(Config.withDefault(NOTIFY_DEFAULTS.mailFrom)),
+  outboxDir: Config.string("MAIL_OUTBOX_DIR").pipe(Config.withDefault(NOTIFY_DEFAULTS.outboxDir)),
+  appUrl: Config.string("APP_URL").pipe(Config.withDefault(NOTIFY_DEFAULTS.appUrl)),
+  facilityName: Config.string("FACILITY_NAME").pipe(Config.withDefault(NOTIFY_DEFAULTS.facilityName)),
+  retryScale: Config.succeed(1)
+})
 
 /** Limits every request to /api and /rpc meets before any route; per gateway process. */
 export interface DoorSettings {
@@ -201,5 +279,7 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
     message: "SESSION_TTL must be at least 1 minute",
     validation: (d) => Duration.greaterThanOrEqualTo(d, Duration.minutes(1))
   })),
-  door: doorConfig
+  door: doorConfig,
+  notify: notifyConfig,
+  exports: exportConfig
 })

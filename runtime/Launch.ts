@@ -5,6 +5,7 @@ import { EmbeddedPostgresError } from "../persistence/EmbeddedPostgres.ts"
 import { AppSettings, type Role } from "./AppSettings.ts"
 import { AllInOneLive, GatewayLive, RunnerLive } from "./Main.ts"
 import { TelemetryLive } from "./Telemetry.ts"
+import { exportSettingsOf, exportStorageBanner } from "./ExportStorageLive.ts"
 
 const GRAPHS = { all: AllInOneLive, runner: RunnerLive, gateway: GatewayLive } as const
 
@@ -19,8 +20,14 @@ const banner = Effect.gen(function*() {
       : `  database: embedded PostgreSQL, data under ${s.dataDir}/pg, port ${s.embeddedPgPort} (default; set DATABASE_URL to use your own server)`
   )
   if (s.role !== "gateway") {
+    yield* Console.log(
+      Option.isSome(s.notify.smtpUrl)
+        ? `  e-mail:   SMTP_URL, from ${s.notify.mailFrom} (MAIL_FROM)`
+        : `  e-mail:   outbox folder ${s.notify.outboxDir} (default; set SMTP_URL and MAIL_FROM to send through your mail server)`
+    )
     yield* Console.log(`  runner:   ${s.runnerHost}:${s.runnerPort} (RUNNER_HOST/RUNNER_PORT), timers polled every ${s.entityMessagePollInterval.toString()}`)
   }
+  yield* Console.log(exportStorageBanner(exportSettingsOf(s)))
   yield* Console.log(
     s.role === "runner"
       ? `  probes:   http://${host}:${s.port}/health/ready   metrics: /metrics`

@@ -15,6 +15,11 @@ import { ClientClusterLive, RunnerClusterLive } from "./Cluster.ts"
 import { DatabaseLive } from "./Database.ts"
 import { HttpServerLive, RunnerHttpLive } from "./HttpServer.ts"
 import { SampleApi } from "./SampleApi.ts"
+import { ExportJobEntityLive } from "../actors/ExportJobEntity.ts"
+import { ExportRepo } from "../persistence/ExportRepo.ts"
+import { ExportCronsLive } from "./ExportCrons.ts"
+import { exportSettingsOf, ExportStorageLive } from "./ExportStorageLive.ts"
+import { Notifier, MailOutboxLive } from "./Notifier.ts"
 
 const Entities = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) =>
@@ -35,8 +40,14 @@ const Retention = Layer.scopedDiscard(
     ))
 )
 
+/** Export jobs (one entity per job) and the export clocks (retention, schedules), where entities run. */
+const Exports = Layer.unwrapEffect(
+  Effect.map(AppSettings, (s) =>
+    Layer.merge(ExportJobEntityLive({ retention: exportSettingsOf(s).retention }), ExportCronsLive({ retention: exportSettingsOf(s).retention })))
+)
+
 /** Data access shared by every role. */
-const Storage = Layer.mergeAll(SampleRepo.Default, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
+const Storage = Layer.mergeAll(SampleRepo.Default, ExportRepo.Default, ExportStorageLive, MailOutboxLive, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
   Layer.provideMerge(EventSignal.Default)
 )
 
@@ -48,7 +59,7 @@ const Accounts = Layer.effectDiscard(Effect.flatMap(Auth, (auth) => auth.openSet
 
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */
 export const AllInOneLive = HttpServerLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(Entities, ClientFacing, Retention, Accounts)),
+  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, ClientFacing, Retention, Accounts)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
@@ -56,7 +67,7 @@ export const AllInOneLive = HttpServerLive.pipe(
 
 /** A shard node: hosts Sample entities and their timers; serves probes and metrics only. */
 export const RunnerLive = RunnerHttpLive.pipe(
-  Layer.provideMerge(Layer.merge(Entities, Retention)),
+  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, Retention)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)

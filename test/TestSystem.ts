@@ -3,7 +3,7 @@ import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "ef
 import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
-import { DOOR_DEFAULTS, type AppConfig } from "../runtime/Config.ts"
+import { DOOR_DEFAULTS, NOTIFY_DEFAULTS, type AppConfig } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { freePort } from "./freePort.ts"
 import { TEST_ADMIN_TOKEN } from "./TestAuth.ts"
@@ -44,6 +44,7 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
     sessionTtl: Duration.hours(12),
     // Tests send many requests with one key from one address: limits high, /metrics open.
     door: { ...DOOR_DEFAULTS, perPrincipal: { perSecond: 10_000, burst: 10_000 }, perAddress: { perSecond: 1_000, burst: 1_000 }, metricsPublic: true },
+    notify: { ...NOTIFY_DEFAULTS, outboxDir: `./data/test-outbox-${process.pid}-${Date.now()}` },
     ...overrides
   }
 }

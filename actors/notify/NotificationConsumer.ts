@@ -1,0 +1,94 @@
+/**
+ * The notifier's consumer of the sample event log: a cluster Singleton (one fiber in the whole cluster), reading
+ * from its durable cursor at least once. For each event it resolves recipients with the rules in force, inserts one
+ * delivery row per (event, rule, recipient) (the UNIQUE key makes a re-read event owe nothing new), hands each queued
+ * delivery to its Notification entity by a persisted message (keyed, so handed over once), and only then moves the
+ * cursor on.
+ */
+import { randomUUID } from "node:crypto"
+import { Singleton } from "@effect/cluster"
+import { Duration, Effect, Option, Schedule, Schema } from "effect"
+import { DeliveryRepo, type NewDelivery } from "../../persistence/DeliveryRepo.ts"
+import { EventLog } from "../../persistence/EventLog.ts"
+import { NOTIFIER_CONSUMER } from "../../persistence/NotificationSchema.ts"
+import { NotificationRulesRepo } from "../../persistence/NotificationRulesRepo.ts"
+import { SampleRepo } from "../../persistence/SampleRepo.ts"
+import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
+import type { SampleEvent } from "../../rpc/Workflow.ts"
+import { DeliverPayload, Notification } from "./Notification.ts"
+import { DEFAULT_RULES, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
+
+const decodeRules = Schema.decodeUnknownOption(Schema.Array(NotificationRule))
+
+/** The rules in force: the newest saved set, or the shipped defaults. */
+export const rulesInForce = Effect.flatMap(NotificationRulesRepo, (repo) =>
+  Effect.map(repo.latest(), (stored) =>
+    Option.match(stored, {
+      onNone: () => ({ version: 0, rules: DEFAULT_RULES }),
+      onSome: (s) => ({ version: s.version, rules: Option.getOrElse(decodeRules(s.rules), () => DEFAULT_RULES) })
+    })))
+
+/** Stores the shipped rules as version 0 (idempotent). */
+export const seedDefaultRules = Effect.flatMap(NotificationRulesRepo, (repo) => repo.seed(DEFAULT_RULES))
+
+const toRow = (event: SampleEvent, submitterEmail: string | null, users: ReadonlyArray<NotifyUser>) => (d: Delivery): NewDelivery => {
+  const base = {
+    id: randomUUID(),
+    dedupKey: d.key,
+    eventId: event.id,
+    eventType: event.type,
+    sampleId: event.sampleId,
+    submitterEmail,
+    ruleId: d.ruleId
+  }
+  const r = d.recipient
+  switch (r._tag) {
+    case "Email":
+      return { ...base, channel: "email", recipient: r.address, userId: r.userId ?? null, endpointId: null }
+    case "InApp":
+      return { ...base, channel: "in_app", recipient: users.find((u) => u.id === r.userId)?.email ?? r.userId, userId: r.userId, endpointId: null }
+    case "Webhook":
+      return { ...base, channel: "webhook", recipient: r.url, userId: null, endpointId: r.endpointId }
+  }
+}
+
+/** Consumes one batch; false when there was nothing to read. */
+const consumeBatch = Effect.gen(function*() {
+  const log = yield* EventLog
+  const deliveries = yield* DeliveryRepo
+  const webhooks = yield* WebhookRepo
+  const samples = yield* SampleRepo
+  const client = yield* Notification.client
+  const { events, position } = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, 100)
+  if (events.length === 0) return false
+  const { rules } = yield* rulesInForce
+  const users = yield* deliveries.users()
+  const endpoints = yield* webhooks.list()
+  const directory = { users, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, events: e.events, enabled: e.enabled })) }
+  for (const event of events) {
+    const sample = Option.getOrUndefined(yield* samples.get(event.sampleId))
+    const owed = resolveRecipients(rules, event, sample === undefined ? undefined : { submitterEmail: sample.submitterEmail, assignees: [] }, directory)
+    if (owed.length === 0) continue
+    const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, sample?.submitterEmail ?? null, users)))
+    for (const d of queued) {
+      yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
+    }
+  }
+  yield* log.ack(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, position)
+  return true
+}).pipe(Effect.withSpan("NotificationConsumer.batch"))
+
+/** The consumer loop: batches back to back, a short wait when the log is drained, a logged retry on failure. */
+const consume = Effect.gen(function*() {
+  yield* Effect.logInfo("notification consumer started")
+  for (;;) {
+    const more = yield* consumeBatch
+    if (!more) yield* Effect.sleep(Duration.millis(200))
+  }
+}).pipe(
+  Effect.tapErrorCause((cause) => Effect.logWarning("notification consumer failed; retrying", cause)),
+  Effect.retry(Schedule.spaced(Duration.seconds(1)))
+)
+
+/** The notifier's consumer, run once in the cluster. */
+export const NotificationConsumerLive = Singleton.make("notification-consumer", consume)

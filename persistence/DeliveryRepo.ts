@@ -1,0 +1,185 @@
+/**
+ * Notification deliveries: one row per (event, rule, recipient) under its UNIQUE de-duplication key, with its status
+ * (queued, sent, delivered, failed with the reason, dead), attempts and the generation a replay starts. Also the
+ * directory rules resolve recipients from (accounts; webhook endpoints are WebhookRepo's).
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import type { Role, UserId } from "../rpc/Auth.ts"
+import type { DeliveryChannel, DeliveryStatus, DeliveryView } from "../rpc/NotificationsApi.ts"
+import { toEvent } from "./SampleRepo.ts"
+
+interface Row {
+  readonly id: string
+  readonly dedup_key: string
+  readonly event_id: string
+  readonly event_type: string
+  readonly sample_id: string | null
+  readonly submitter_email: string | null
+  readonly rule_id: string
+  readonly channel: DeliveryChannel
+  readonly recipient: string
+  readonly user_id: string | null
+  readonly endpoint_id: string | null
+  readonly status: DeliveryStatus
+  readonly reason: string | null
+  readonly attempts: number
+  readonly generation: number
+  readonly next_attempt_at: Date | null
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+/** A delivery as stored. */
+export interface StoredDelivery extends DeliveryView {
+  readonly dedupKey: string
+  readonly userId: string | null
+  readonly endpointId: string | null
+  readonly submitterEmail: string | null
+  readonly generation: number
+}
+
+const toDelivery = (r: Row): StoredDelivery => ({
+  id: r.id,
+  dedupKey: r.dedup_key,
+  eventId: r.event_id,
+  eventType: r.event_type,
+  sampleId: r.sample_id,
+  submitterEmail: r.submitter_email,
+  ruleId: r.rule_id,
+  channel: r.channel,
+  recipient: r.recipient,
+  userId: r.user_id,
+  endpointId: r.endpoint_id,
+  status: r.status,
+  reason: r.reason,
+  attempts: r.attempts,
+  generation: r.generation,
+  nextAttemptAt: r.next_attempt_at === null ? null : r.next_attempt_at.toISOString(),
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString()
+})
+
+/** The public view of a delivery. */
+export const deliveryView = (d: StoredDelivery): DeliveryView => ({
+  id: d.id,
+  eventId: d.eventId,
+  eventType: d.eventType,
+  sampleId: d.sampleId,
+  ruleId: d.ruleId,
+  channel: d.channel,
+  recipient: d.recipient,
+  status: d.status,
+  reason: d.reason,
+  attempts: d.attempts,
+  nextAttemptAt: d.nextAttemptAt,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt
+})
+
+/** A delivery an event owes, to insert. */
+export interface NewDelivery {
+  readonly id: string
+  readonly dedupKey: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly sampleId: string | null
+  readonly submitterEmail: string | null
+  readonly ruleId: string
+  readonly channel: DeliveryChannel
+  readonly recipient: string
+  readonly userId: string | null
+  readonly endpointId: string | null
+}
+
+/** An account as the rules see it. */
+export interface DirectoryUser {
+  readonly id: UserId
+  readonly email: string
+  readonly role: Role
+  readonly disabled: boolean
+}
+
+const COLUMNS = "id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status, reason, attempts, generation, next_attempt_at, created_at, updated_at"
+
+/** Stores deliveries and their status. */
+export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/DeliveryRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const select = (where: string, ...params: ReadonlyArray<unknown>) =>
+      sql.unsafe<Row>(`SELECT ${COLUMNS} FROM notification_deliveries WHERE ${where}`, params).pipe(Effect.orDie)
+
+    /**
+     * Inserts the deliveries an event owes; a key already present inserts nothing (ON CONFLICT DO NOTHING), so a
+     * re-read event owes nothing new. Returns every delivery of the event still queued: those just inserted and
+     * those a crash left before they were handed over (the entity's message key de-duplicates the hand-over).
+     */
+    const insertForEvent = Effect.fn("DeliveryRepo.insertForEvent")(function*(eventId: string, deliveries: ReadonlyArray<NewDelivery>) {
+      for (const d of deliveries) {
+        yield* sql`
+          INSERT INTO notification_deliveries (id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status)
+          VALUES (${d.id}, ${d.dedupKey}, ${d.eventId}, ${d.eventType}, ${d.sampleId}, ${d.submitterEmail}, ${d.ruleId}, ${d.channel}, ${d.recipient}, ${d.userId}, ${d.endpointId}, 'queued')
+          ON CONFLICT (dedup_key) DO NOTHING`.pipe(Effect.orDie)
+      }
+      const rows = yield* select("event_id = $1 AND status = 'queued' AND attempts = 0 ORDER BY created_at, id", eventId)
+      return rows.map(toDelivery)
+    })
+
+    const get = Effect.fn("DeliveryRepo.get")(function*(id: string) {
+      const rows = yield* select("id = $1", id)
+      return Option.map(Option.fromNullable(rows[0]), toDelivery)
+    })
+
+    /** Counts an attempt of `generation` before it is made; false when the delivery moved on (a stale message). */
+    const beginAttempt = Effect.fn("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE notification_deliveries SET attempts = ${attempt}, updated_at = now(), next_attempt_at = NULL
+        WHERE id = ${id} AND generation = ${generation} AND attempts = ${attempt - 1} AND status IN ('queued', 'failed')
+        RETURNING id`.pipe(Effect.orDie)
+      return rows.length > 0
+    })
+
+    /** Records the outcome of the current attempt. */
+    const settle = Effect.fn("DeliveryRepo.settle")(function*(id: string, status: DeliveryStatus, reason: string | null, nextAttemptAt: Date | null) {
+      yield* sql`
+        UPDATE notification_deliveries SET status = ${status}, reason = ${reason}, next_attempt_at = ${nextAttemptAt}, updated_at = now()
+        WHERE id = ${id}`.pipe(Effect.orDie)
+    })
+
+    /** A dead letter back to queued, as a new generation from its first attempt; none unless it is dead. */
+    const replay = Effect.fn("DeliveryRepo.replay")(function*(id: string) {
+      const rows = yield* sql.unsafe<Row>(
+        `UPDATE notification_deliveries SET status = 'queued', reason = NULL, attempts = 0, generation = generation + 1,
+           next_attempt_at = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'dead' RETURNING ${COLUMNS}`,
+        [id]
+      ).pipe(Effect.orDie)
+      return Option.map(Option.fromNullable(rows[0]), toDelivery)
+    })
+
+    /** A sample's deliveries, oldest first; for a submitter only those addressed to them. */
+    const forSample = Effect.fn("DeliveryRepo.forSample")(function*(sampleId: string) {
+      return (yield* select("sample_id = $1 ORDER BY created_at, id LIMIT 1000", sampleId)).map(toDelivery)
+    })
+
+    /** An endpoint's deliveries, newest first. */
+    const forEndpoint = Effect.fn("DeliveryRepo.forEndpoint")(function*(endpointId: string, limit: number) {
+      return (yield* select("endpoint_id = $1 ORDER BY created_at DESC, id LIMIT $2", endpointId, limit)).map(toDelivery)
+    })
+
+    /** Every account, for recipient resolution. */
+    const users = Effect.fn("DeliveryRepo.users")(function*() {
+      const rows = yield* sql<{ id: string; email: string; role: Role; disabled: boolean }>`SELECT id, email, role, disabled FROM users`.pipe(Effect.orDie)
+      return rows.map((r): DirectoryUser => ({ id: r.id as UserId, email: r.email, role: r.role, disabled: r.disabled }))
+    })
+
+    /** One event of the log by its id. */
+    const event = Effect.fn("DeliveryRepo.event")(function*(eventId: string) {
+      const rows = yield* sql<{ seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
+        SELECT seq, id, sample_id, submission_id, type, version, actor, at, data FROM sample_events WHERE id = ${eventId}`.pipe(Effect.orDie)
+      return Option.map(Option.fromNullable(rows[0]), toEvent)
+    })
+
+    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users } as const
+  })
+}) {}

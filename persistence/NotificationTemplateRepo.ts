@@ -1,0 +1,40 @@
+/**
+ * Saved notification templates, every version kept (per trigger and channel); the shipped ones live in code. Stored
+ * as JSON; the notifier decodes and validates them (actors/notify/Templates.ts).
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+/** One saved template version as stored. */
+export interface StoredTemplate {
+  readonly triggerKey: string
+  readonly channel: string
+  readonly version: number
+  readonly template: unknown
+}
+
+/** Reads and saves template versions. */
+export class NotificationTemplateRepo extends Effect.Service<NotificationTemplateRepo>()("poretrack/NotificationTemplateRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    /** The newest saved version of each (trigger, channel). */
+    const latest = Effect.fn("NotificationTemplateRepo.latest")(function*() {
+      const rows = yield* sql<{ trigger_key: string; channel: string; version: number; template: unknown }>`
+        SELECT DISTINCT ON (trigger_key, channel) trigger_key, channel, version, template
+        FROM notification_templates ORDER BY trigger_key, channel, version DESC`.pipe(Effect.orDie)
+      return rows.map((r): StoredTemplate => ({ triggerKey: r.trigger_key, channel: r.channel, version: r.version, template: r.template }))
+    })
+
+    /** Stores one version; false when that version exists already (someone saved first). */
+    const save = Effect.fn("NotificationTemplateRepo.save")(function*(t: StoredTemplate, by: string) {
+      const rows = yield* sql<{ version: number }>`
+        INSERT INTO notification_templates (trigger_key, channel, version, template, saved_by)
+        VALUES (${t.triggerKey}, ${t.channel}, ${t.version}, ${JSON.stringify(t.template)}::jsonb, ${by})
+        ON CONFLICT DO NOTHING RETURNING version`.pipe(Effect.orDie)
+      return rows.length > 0
+    })
+
+    return { latest, save } as const
+  })
+}) {}
