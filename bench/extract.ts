@@ -1,6 +1,6 @@
 /**
  * `npm run bench:extract [folder]`: the deterministic PDF pipeline (layout + rules, no LLM) over the dev forms
- * (`../shared/fixtures/forms/dev`, or EXTRACT_FORMS_DIR, or the first argument). Prints field-level accuracy per
+ * (`test/fixtures/forms/dev`, a copy of ../shared/fixtures/forms/dev, or EXTRACT_FORMS_DIR, or the first argument). Prints field-level accuracy per
  * field and overall, sample-row recall and precision, tick-box field accuracy, and seconds per form.
  */
 import { Effect, Either, Schema } from "effect"
@@ -10,7 +10,7 @@ import { type FormScore, scoreForm, summarize } from "../actors/extraction/FormS
 import { readForm } from "../actors/extraction/ReadForm.ts"
 import { SubmissionForm } from "../actors/extraction/SubmissionForm.ts"
 
-const dir = resolve(process.argv[2] ?? process.env.EXTRACT_FORMS_DIR ?? join(import.meta.dirname, "../../shared/fixtures/forms/dev"))
+const dir = resolve(process.argv[2] ?? process.env.EXTRACT_FORMS_DIR ?? join(import.meta.dirname, "../test/fixtures/forms/dev"))
 const pdfs = readdirSync(dir).filter((f) => f.endsWith(".pdf")).sort()
 if (pdfs.length === 0) {
   console.error(`no PDF forms in ${dir}`)

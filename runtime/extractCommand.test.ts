@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const bin = join(import.meta.dirname, "poretrack.mjs")
-const fixture = join(import.meta.dirname, "../../shared/fixtures/forms/dev/dev-b04-n1.pdf")
+const fixture = join(import.meta.dirname, "../test/fixtures/forms/dev/dev-b04-n1.pdf")
 
 const run = (...args: ReadonlyArray<string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

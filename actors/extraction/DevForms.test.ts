@@ -1,5 +1,5 @@
 /**
- * The dev fixtures (`../shared/fixtures/forms/dev`, or EXTRACT_FORMS_DIR) read by the rules stage alone reach the
+ * The dev fixtures (`test/fixtures/forms/dev`, a copy of the shared dev forms, or EXTRACT_FORMS_DIR) read by the rules stage alone reach the
  * issue's target: every tick-box field right, at least 99 % of all fields, every sample row found and no extra row.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -10,7 +10,7 @@ import { scoreForm, summarize } from "./FormScore.ts"
 import { readForm } from "./ReadForm.ts"
 import { SubmissionForm } from "./SubmissionForm.ts"
 
-const dir = process.env.EXTRACT_FORMS_DIR ?? join(import.meta.dirname, "../../../shared/fixtures/forms/dev")
+const dir = process.env.EXTRACT_FORMS_DIR ?? join(import.meta.dirname, "../../test/fixtures/forms/dev")
 
 describe("dev forms", () => {
   it.effect("reach 100 % of tick-box fields and at least 99 % of all fields", () =>

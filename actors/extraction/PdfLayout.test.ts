@@ -140,7 +140,7 @@ describe("bad files", () => {
   }))
 
   it.effect("cut short anywhere → truncated", () => Effect.gen(function* () {
-    const bytes = readFileSync(new URL("../../../shared/fixtures/forms/dev/dev-a01-n3.pdf", import.meta.url))
+    const bytes = readFileSync(new URL("../../test/fixtures/forms/dev/dev-a01-n3.pdf", import.meta.url))
     const generated = yield* smallForm()
     for (const source of [new Uint8Array(bytes), generated]) {
       for (const fraction of [0.2, 0.5, 0.9]) {
@@ -203,7 +203,7 @@ describe("bad files", () => {
   }))
 
   it.live("a time budget too small to read the file → timeout", () => Effect.gen(function* () {
-    const bytes = new Uint8Array(readFileSync(new URL("../../../shared/fixtures/forms/dev/dev-a03-n96.pdf", import.meta.url)))
+    const bytes = new Uint8Array(readFileSync(new URL("../../test/fixtures/forms/dev/dev-a03-n96.pdf", import.meta.url)))
     expect(yield* reasonOf(bytes, { timeout: "1 millis" })).toBe("timeout")
   }))
 
