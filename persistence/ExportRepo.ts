@@ -1,0 +1,366 @@
+/**
+ * Export jobs and export schedules (migration 12), and the samples of an export read through a server-side cursor.
+ * The job row is the job's truth: the ExportJob entity moves it queued → running → completed | failed | cancelled,
+ * and a cancel is a flag the running job reads between batches. The event log holds sample events only
+ * (sample_events.sample_id is NOT NULL), so ExportRequested / ExportCompleted / ExportFailed are recorded in the
+ * job's `events` column.
+ */
+import { SqlClient } from "@effect/sql"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { SampleState } from "../rpc/Workflow.ts"
+
+/** Migration 12 "exports". */
+export const EXPORTS_DDL = `
+CREATE TABLE exports (
+  id uuid PRIMARY KEY,
+  owner_principal text NOT NULL,
+  owner_email text,
+  own_only text,
+  format text NOT NULL,
+  filter jsonb NOT NULL,
+  columns jsonb,
+  flow_cell_id text,
+  schedule_id uuid,
+  recipients jsonb NOT NULL DEFAULT '[]',
+  status text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+  cancel_requested boolean NOT NULL DEFAULT false,
+  attempt int NOT NULL DEFAULT 0,
+  rows_done bigint NOT NULL DEFAULT 0,
+  rows_total bigint,
+  error text,
+  storage_key text,
+  events jsonb NOT NULL DEFAULT '[]',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  finished_at timestamptz,
+  expires_at timestamptz
+);
+CREATE INDEX exports_by_owner ON exports (owner_principal, created_at DESC);
+CREATE INDEX exports_expiring ON exports (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE export_schedules (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  cron text NOT NULL,
+  time_zone text NOT NULL,
+  format text NOT NULL,
+  filter jsonb NOT NULL,
+  columns jsonb,
+  recipients jsonb NOT NULL,
+  owner_principal text NOT NULL,
+  owner_email text,
+  enabled boolean NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_tick timestamptz
+);
+`
+
+/** The filters of an export (rpc/ExportsApi.ts ExportFilter), with `submitter` forced for a submitter's own. */
+export interface ExportSampleFilter {
+  readonly status?: string | undefined
+  readonly step?: string | undefined
+  readonly priority?: string | undefined
+  readonly submissionId?: string | undefined
+  readonly submitter?: string | undefined
+  readonly q?: string | undefined
+  readonly sort?: string | undefined
+}
+
+/** A job row. */
+export interface ExportJobRow {
+  readonly id: string
+  readonly ownerPrincipal: string
+  readonly ownerEmail: string | null
+  readonly format: string
+  readonly filter: ExportSampleFilter
+  readonly columns: ReadonlyArray<string> | null
+  readonly flowCellId: string | null
+  readonly recipients: ReadonlyArray<string>
+  readonly status: "queued" | "running" | "completed" | "failed" | "cancelled"
+  readonly cancelRequested: boolean
+  readonly attempt: number
+  readonly rowsDone: number
+  readonly rowsTotal: number | null
+  readonly error: string | null
+  readonly storageKey: string | null
+  readonly createdAt: Date
+  readonly finishedAt: Date | null
+  readonly expiresAt: Date | null
+}
+
+/** A schedule row. */
+export interface ExportScheduleRow {
+  readonly id: string
+  readonly name: string
+  readonly cron: string
+  readonly timeZone: string
+  readonly format: string
+  readonly filter: ExportSampleFilter
+  readonly columns: ReadonlyArray<string> | null
+  readonly recipients: ReadonlyArray<string>
+  readonly ownerPrincipal: string
+  readonly ownerEmail: string | null
+  readonly enabled: boolean
+  readonly createdAt: Date
+}
+
+interface DbExport {
+  id: string
+  owner_principal: string
+  owner_email: string | null
+  format: string
+  filter: ExportSampleFilter
+  columns: ReadonlyArray<string> | null
+  flow_cell_id: string | null
+  recipients: ReadonlyArray<string>
+  status: ExportJobRow["status"]
+  cancel_requested: boolean
+  attempt: number
+  rows_done: string | number
+  rows_total: string | number | null
+  error: string | null
+  storage_key: string | null
+  created_at: Date
+  finished_at: Date | null
+  expires_at: Date | null
+}
+
+const toExport = (r: DbExport): ExportJobRow => ({
+  id: r.id,
+  ownerPrincipal: r.owner_principal,
+  ownerEmail: r.owner_email,
+  format: r.format,
+  filter: r.filter,
+  columns: r.columns,
+  flowCellId: r.flow_cell_id,
+  recipients: r.recipients,
+  status: r.status,
+  cancelRequested: r.cancel_requested,
+  attempt: r.attempt,
+  rowsDone: Number(r.rows_done),
+  rowsTotal: r.rows_total === null ? null : Number(r.rows_total),
+  error: r.error,
+  storageKey: r.storage_key,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+  expiresAt: r.expires_at
+})
+
+interface DbSchedule {
+  id: string
+  name: string
+  cron: string
+  time_zone: string
+  format: string
+  filter: ExportSampleFilter
+  columns: ReadonlyArray<string> | null
+  recipients: ReadonlyArray<string>
+  owner_principal: string
+  owner_email: string | null
+  enabled: boolean
+  created_at: Date
+}
+
+const toSchedule = (r: DbSchedule): ExportScheduleRow => ({
+  id: r.id,
+  name: r.name,
+  cron: r.cron,
+  timeZone: r.time_zone,
+  format: r.format,
+  filter: r.filter,
+  columns: r.columns,
+  recipients: r.recipients,
+  ownerPrincipal: r.owner_principal,
+  ownerEmail: r.owner_email,
+  enabled: r.enabled,
+  createdAt: r.created_at
+})
+
+/** One sample as the export reads it: its state and its submission's number. */
+export interface CursorSample {
+  readonly state: SampleState
+  readonly submissionNumber: string
+}
+
+const decodeState = Schema.decodeUnknown(SampleState)
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+/** Rows fetched from the cursor at a time (one progress step). */
+export const EXPORT_FETCH = 1000
+
+/** The export tables and the sample cursor. */
+export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const where = (f: ExportSampleFilter) => {
+      const filters = [
+        ...(f.status ? [sql`s.status = ${f.status}`] : []),
+        ...(f.step ? [sql`s.current_step = ${f.step}`] : []),
+        ...(f.priority ? [sql`s.priority = ${f.priority}`] : []),
+        ...(f.submissionId ? [sql`s.submission_id = ${f.submissionId}`] : []),
+        ...(f.submitter ? [sql`s.submitter_email = ${f.submitter.toLowerCase()}`] : []),
+        ...(f.q ? [sql`s.name ILIKE ${"%" + escapeLike(f.q) + "%"}`] : [])
+      ]
+      return filters.length > 0 ? sql`WHERE ${sql.and(filters)}` : sql``
+    }
+    const orderOf = (sort: string | undefined) =>
+      sort === "created_asc"
+        ? sql`s.seq`
+        : sort === "name_asc"
+        ? sql`s.name, s.seq`
+        : sort === "priority"
+        ? sql`(-s.priority_rank), s.seq`
+        : sort === "due_asc"
+        ? sql`coalesce(s.turnaround_due_at, 'infinity'::timestamptz), s.seq`
+        : sql`s.seq DESC`
+
+    /** Inserts a queued job (idempotent on id). */
+    const create = Effect.fn("ExportRepo.create")(function*(job: {
+      readonly id: string
+      readonly ownerPrincipal: string
+      readonly ownerEmail: string | null
+      readonly format: string
+      readonly filter: ExportSampleFilter
+      readonly columns: ReadonlyArray<string> | null
+      readonly flowCellId: string | null
+      readonly scheduleId?: string | undefined
+      readonly recipients?: ReadonlyArray<string> | undefined
+    }) {
+      const event = { type: "ExportRequested", at: new Date().toISOString(), data: { exportId: job.id, format: job.format, requestedBy: job.ownerPrincipal } }
+      yield* sql`INSERT INTO exports (id, owner_principal, owner_email, format, filter, columns, flow_cell_id, schedule_id, recipients, status, events)
+        VALUES (${job.id}, ${job.ownerPrincipal}, ${job.ownerEmail}, ${job.format}, ${JSON.stringify(job.filter)}::jsonb,
+          ${job.columns === null ? null : JSON.stringify(job.columns)}::jsonb, ${job.flowCellId}, ${job.scheduleId ?? null},
+          ${JSON.stringify(job.recipients ?? [])}::jsonb, 'queued', ${JSON.stringify([event])}::jsonb)
+        ON CONFLICT (id) DO NOTHING`
+    })
+
+    const get = Effect.fn("ExportRepo.get")(function*(id: string) {
+      const rows = yield* sql<DbExport>`SELECT * FROM exports WHERE id = ${id}::uuid`
+      return Option.map(Option.fromNullable(rows[0]), toExport)
+    })
+
+    const listOwn = Effect.fn("ExportRepo.listOwn")(function*(ownerPrincipal: string) {
+      const rows = yield* sql<DbExport>`SELECT * FROM exports WHERE owner_principal = ${ownerPrincipal} ORDER BY created_at DESC LIMIT 200`
+      return rows.map(toExport)
+    })
+
+    /** Starts (or restarts after a crash) a job: running, a fresh attempt, progress from zero; none when finished. */
+    const begin = Effect.fn("ExportRepo.begin")(function*(id: string, rowsTotal: number) {
+      const rows = yield* sql<DbExport>`UPDATE exports SET status = 'running', attempt = attempt + 1, rows_done = 0,
+          rows_total = ${rowsTotal}, started_at = now()
+        WHERE id = ${id} AND status IN ('queued', 'running') AND NOT cancel_requested RETURNING *`
+      return Option.map(Option.fromNullable(rows[0]), toExport)
+    })
+
+    const progress = Effect.fn("ExportRepo.progress")(function*(id: string, rowsDone: number) {
+      yield* sql`UPDATE exports SET rows_done = ${rowsDone} WHERE id = ${id} AND status = 'running'`
+    })
+
+    const cancelRequested = Effect.fn("ExportRepo.cancelRequested")(function*(id: string) {
+      const rows = yield* sql<{ c: boolean }>`SELECT cancel_requested AS c FROM exports WHERE id = ${id}`
+      return rows[0]?.c ?? true
+    })
+
+    const appendEvent = (type: string, data: Record<string, unknown>) =>
+      sql`events || ${JSON.stringify([{ type, at: new Date().toISOString(), data }])}::jsonb`
+
+    /** Marks the job completed with its file: only a running job, only after the file is stored. */
+    const complete = Effect.fn("ExportRepo.complete")(function*(id: string, done: { readonly rowsDone: number; readonly storageKey: string; readonly expiresAt: Date; readonly event: Record<string, unknown> }) {
+      yield* sql`UPDATE exports SET status = 'completed', rows_done = ${done.rowsDone}, storage_key = ${done.storageKey},
+          finished_at = now(), expires_at = ${done.expiresAt}, events = ${appendEvent("ExportCompleted", done.event)}
+        WHERE id = ${id} AND status = 'running'`
+    })
+
+    const fail = Effect.fn("ExportRepo.fail")(function*(id: string, reason: string) {
+      yield* sql`UPDATE exports SET status = 'failed', error = ${reason}, finished_at = now(),
+          events = ${appendEvent("ExportFailed", { exportId: id, reason })}
+        WHERE id = ${id} AND status IN ('queued', 'running')`
+    })
+
+    /** Asks a job to stop; a queued job is cancelled at once. */
+    const requestCancel = Effect.fn("ExportRepo.requestCancel")(function*(id: string) {
+      yield* sql`UPDATE exports SET cancel_requested = true,
+          status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+          finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
+        WHERE id = ${id} AND status IN ('queued', 'running')`
+    })
+
+    const markCancelled = Effect.fn("ExportRepo.markCancelled")(function*(id: string) {
+      yield* sql`UPDATE exports SET status = 'cancelled', finished_at = now() WHERE id = ${id} AND status IN ('queued', 'running')`
+    })
+
+    /** Completed jobs past their expiry (retention). */
+    const expired = Effect.fn("ExportRepo.expired")(function*(now: Date) {
+      const rows = yield* sql<DbExport>`SELECT * FROM exports WHERE expires_at IS NOT NULL AND expires_at < ${now} LIMIT 1000`
+      return rows.map(toExport)
+    })
+
+    const remove = Effect.fn("ExportRepo.remove")(function*(id: string) {
+      yield* sql`DELETE FROM exports WHERE id = ${id}`
+    })
+
+    /** How many samples the filter matches (the job's estimated total). */
+    const count = Effect.fn("ExportRepo.count")(function*(f: ExportSampleFilter) {
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM samples s ${where(f)}`
+      return rows[0]?.n ?? 0
+    })
+
+    /**
+     * The matching samples in the filter's order, through a server-side cursor FETCHed EXPORT_FETCH at a time. Run it
+     * inside `sql.withTransaction` (a cursor lives in its transaction).
+     */
+    const cursor = (f: ExportSampleFilter, name: string): Stream.Stream<CursorSample, unknown> =>
+      Stream.fromEffect(
+        sql`DECLARE ${sql(name)} NO SCROLL CURSOR FOR
+          SELECT s.state, sub.number FROM samples s JOIN submissions sub ON sub.id = s.submission_id
+          ${where(f)} ORDER BY ${orderOf(f.sort)}`
+      ).pipe(
+        Stream.flatMap(() =>
+          Stream.repeatEffectChunkOption(
+            sql<{ state: unknown; number: string }>`FETCH ${sql.literal(String(EXPORT_FETCH))} FROM ${sql(name)}`.pipe(
+              Effect.mapError(Option.some),
+              Effect.flatMap((rows) =>
+                rows.length === 0
+                  ? Effect.fail(Option.none())
+                  : Effect.forEach(rows, (r) =>
+                    Effect.map(Effect.orDie(decodeState(r.state)), (state): CursorSample => ({ state, submissionNumber: r.number }))).pipe(
+                      Effect.map(Chunk.unsafeFromArray)
+                    )
+              )
+            )
+          )
+        )
+      )
+
+    const createSchedule = Effect.fn("ExportRepo.createSchedule")(function*(s: Omit<ExportScheduleRow, "createdAt">) {
+      const rows = yield* sql<DbSchedule>`INSERT INTO export_schedules (id, name, cron, time_zone, format, filter, columns, recipients, owner_principal, owner_email, enabled)
+        VALUES (${s.id}, ${s.name}, ${s.cron}, ${s.timeZone}, ${s.format}, ${JSON.stringify(s.filter)}::jsonb,
+          ${s.columns === null ? null : JSON.stringify(s.columns)}::jsonb, ${JSON.stringify(s.recipients)}::jsonb,
+          ${s.ownerPrincipal}, ${s.ownerEmail}, ${s.enabled}) RETURNING *`
+      return toSchedule(rows[0]!)
+    })
+
+    const listSchedules = Effect.fn("ExportRepo.listSchedules")(function*() {
+      const rows = yield* sql<DbSchedule>`SELECT * FROM export_schedules ORDER BY created_at`
+      return rows.map(toSchedule)
+    })
+
+    const deleteSchedule = Effect.fn("ExportRepo.deleteSchedule")(function*(id: string) {
+      const rows = yield* sql<{ id: string }>`DELETE FROM export_schedules WHERE id = ${id}::uuid RETURNING id`
+      return rows.length > 0
+    })
+
+    /** Claims a schedule's tick once (a repeated tick delivery finds it claimed): true when this call claimed it. */
+    const claimTick = Effect.fn("ExportRepo.claimTick")(function*(id: string, tick: Date) {
+      const rows = yield* sql<{ id: string }>`UPDATE export_schedules SET last_tick = ${tick}
+        WHERE id = ${id} AND enabled AND (last_tick IS NULL OR last_tick < ${tick}) RETURNING id`
+      return rows.length > 0
+    })
+
+    return {
+      create, get, listOwn, begin, progress, cancelRequested, complete, fail, requestCancel, markCancelled, expired, remove,
+      count, cursor, createSchedule, listSchedules, deleteSchedule, claimTick,
+      withTransaction: sql.withTransaction
+    } as const
+  })
+}) {}
