@@ -1,0 +1,248 @@
+/**
+ * Export jobs through the REST API, on the whole system: each format started, followed to completion, downloaded,
+ * parsed back and compared row by row with the samples; a submitter confined to their own samples and exports;
+ * typed 4xx for bad and hostile input with nothing written; cancel; schedules for managers only.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import ExcelJS from "exceljs"
+import { SaxesParser } from "saxes"
+import { Effect, Schedule } from "effect"
+import { adminAuth } from "./TestAuth.ts"
+import { query } from "./TestDatabase.ts"
+import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+
+interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly bytes: Buffer
+  readonly body: Record<string, unknown>
+}
+
+type Credential = Readonly<Record<string, string>>
+
+const call = async (base: string, who: Credential, method: string, path: string, body?: unknown, raw?: string): Promise<Reply> => {
+  const headers: Record<string, string> = { ...who }
+  const payload = raw ?? (body !== undefined ? JSON.stringify(body) : undefined)
+  if (payload !== undefined) headers["content-type"] = "application/json"
+  const res = await fetch(`${base}${path}`, { method, headers, redirect: "manual", ...(payload !== undefined ? { body: payload } : {}) })
+  const bytes = Buffer.from(await res.arrayBuffer())
+  let parsed: Record<string, unknown> = {}
+  try {
+    parsed = bytes.length > 0 ? (JSON.parse(bytes.toString("utf8")) as Record<string, unknown>) : {}
+  } catch {
+    parsed = {}
+  }
+  return { status: res.status, headers: res.headers, bytes, body: parsed }
+}
+
+const PASSWORD = "a long enough password"
+
+/** A signed-in submitter's credential (session cookie + CSRF token on writes). */
+const submitter = async (base: string, email: string): Promise<{ read: Credential; write: Credential }> => {
+  const created = await call(base, adminAuth, "POST", "/api/v1/users", { email, name: "Sub", role: "submitter", password: PASSWORD })
+  expect(created.status, JSON.stringify(created.body)).toBe(201)
+  const res = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) })
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!
+  const { csrfToken } = (await res.json()) as { csrfToken: string }
+  return { read: { cookie }, write: { cookie, "x-csrf-token": csrfToken } }
+}
+
+const submit = async (base: string, email: string, names: ReadonlyArray<string>) => {
+  const created = await call(base, adminAuth, "POST", "/api/v1/submissions", { submitterEmail: email, samples: names.map((sampleName) => ({ sampleName, libraryKit: "SQK-LSK114" })) })
+  expect(created.status, JSON.stringify(created.body)).toBe(201)
+  return (created.body.samples as Array<{ id: string; sampleName: string }>).map((s) => ({ id: s.id, name: s.sampleName }))
+}
+
+/** Follows an export until it has finished (the API's own progress reads; no fixed sleep). */
+const finished = (base: string, who: Credential, id: string) =>
+  Effect.promise(() => call(base, who, "GET", `/api/v1/exports/${id}`)).pipe(
+    Effect.filterOrFail((r) => r.status !== 200 || ["completed", "failed", "cancelled"].includes(String(r.body.status)), () => "still running"),
+    Effect.retry(Schedule.spaced("100 millis")),
+    Effect.timeout("60 seconds"),
+    Effect.orDie
+  )
+
+const COLUMNS = ["sample_id", "sample_name", "submitter_email"]
+
+/** The rows of a downloaded file as [id, name, submitter] triples, whatever the format. */
+const rowsOf = async (format: string, bytes: Buffer): Promise<Array<[string, string, string]>> => {
+  const text = bytes.toString("utf8").replace(/^\uFEFF/, "")
+  switch (format) {
+    case "csv": {
+      const lines = text.split(/\r?\n/).filter((l) => l.length > 0)
+      return lines.slice(1).map((l) => l.split(",") as [string, string, string])
+    }
+    case "json": {
+      const parsed = JSON.parse(text) as unknown
+      const rows = Array.isArray(parsed) ? parsed : (parsed as { samples: Array<unknown> }).samples
+      return (rows as Array<Record<string, string>>).map((r) => [r.sample_id!, r.sample_name!, r.submitter_email!])
+    }
+    case "ndjson":
+      return text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, string>)
+        .filter((r) => r.sample_id !== undefined).map((r) => [r.sample_id!, r.sample_name!, r.submitter_email!])
+    case "xml": {
+      // A well-formedness-checking parser: each <sample> becomes its child elements' text by name.
+      const rows: Array<Record<string, string>> = []
+      let current: Record<string, string> | undefined
+      let field: string | undefined
+      const parser = new SaxesParser()
+      parser.on("opentag", (t) => {
+        if (t.name === "sample") current = {}
+        else if (current !== undefined) field = t.name
+      })
+      parser.on("text", (t) => {
+        if (current !== undefined && field !== undefined) current[field] = (current[field] ?? "") + t
+      })
+      parser.on("closetag", (t) => {
+        if (t.name === "sample" && current !== undefined) {
+          rows.push(current)
+          current = undefined
+        }
+        field = undefined
+      })
+      parser.write(text).close()
+      return rows.map((r) => [r.sample_id ?? "", r.sample_name ?? "", r.submitter_email ?? ""])
+    }
+    case "xlsx": {
+      const wb = new ExcelJS.Workbook()
+      await wb.xlsx.load(bytes as unknown as ArrayBuffer)
+      const sheet = wb.worksheets[0]!
+      const out: Array<[string, string, string]> = []
+      sheet.eachRow((row, n) => {
+        if (n === 1) return
+        const v = (i: number) => String(row.getCell(i).value ?? "")
+        out.push([v(1), v(2), v(3)])
+      })
+      return out
+    }
+  }
+  throw new Error(`no parser for ${format}`)
+}
+
+describe("exports", () => {
+  layer(TestSystem(), { excludeTestServices: true, timeout: 180_000 })((it) => {
+    it.effect("every table format: started (202 + Location), followed to completion, downloaded and parsed back row by row", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        const ada = yield* Effect.promise(() => submit(baseUrl, "ada.exp@lab.example", Array.from({ length: 25 }, (_, i) => `ada-${i + 1}`)))
+        yield* Effect.promise(() => submit(baseUrl, "bob.exp@lab.example", ["bob-1", "bob-2"]))
+        const expected = ada.map((s) => [s.id, s.name, "ada.exp@lab.example"]).sort((a, b) => a[0]!.localeCompare(b[0]!))
+        for (const format of ["csv", "json", "ndjson", "xml", "xlsx"]) {
+          const started = yield* Effect.promise(() =>
+            call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format, filter: { submitter: "ada.exp@lab.example" }, columns: COLUMNS }))
+          expect(started.status, JSON.stringify(started.body)).toBe(202)
+          const id = String(started.body.id)
+          expect(started.headers.get("location")).toBe(`/api/v1/exports/${id}`)
+          const done = yield* finished(baseUrl, adminAuth, id)
+          expect(done.body, format).toMatchObject({ id, format, status: "completed", rowsDone: 25, rowsTotal: 25, downloadUrl: `/api/v1/exports/${id}/download` })
+          const file = yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", `/api/v1/exports/${id}/download`))
+          expect(file.status).toBe(200)
+          const rows = yield* Effect.promise(() => rowsOf(format, file.bytes))
+          expect(rows.map((r) => [...r]).sort((a, b) => a[0]!.localeCompare(b[0]!)), format).toEqual(expected)
+        }
+        const mine = yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", "/api/v1/exports"))
+        expect(mine.status).toBe(200)
+      }))
+
+    it.effect("a submitter exports only their own samples and cannot read or download another's export", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        const cy = yield* Effect.promise(() => submitter(baseUrl, "cy.exp@lab.example"))
+        const cySamples = yield* Effect.promise(() => submit(baseUrl, "cy.exp@lab.example", ["cy-1", "cy-2", "cy-3"]))
+        // Asking for another submitter's samples is refused; no filter means one's own.
+        const refused = yield* Effect.promise(() => call(baseUrl, cy.write, "POST", "/api/v1/exports", { format: "csv", filter: { submitter: "ada.exp@lab.example" } }))
+        expect(refused.status).toBe(403)
+        const own = yield* Effect.promise(() => call(baseUrl, cy.write, "POST", "/api/v1/exports", { format: "csv", columns: COLUMNS }))
+        expect(own.status, JSON.stringify(own.body)).toBe(202)
+        const done = yield* finished(baseUrl, cy.read, String(own.body.id))
+        expect(done.body.status).toBe("completed")
+        const file = yield* Effect.promise(() => call(baseUrl, cy.read, "GET", `/api/v1/exports/${String(own.body.id)}/download`))
+        const rows = yield* Effect.promise(() => rowsOf("csv", file.bytes))
+        expect(rows.map((r) => r[0]).sort()).toEqual(cySamples.map((s) => s.id).sort())
+        // The admin's export is not found for the submitter, and neither is its file.
+        const adminExport = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format: "json" }))
+        const adminId = String(adminExport.body.id)
+        expect((yield* Effect.promise(() => call(baseUrl, cy.read, "GET", `/api/v1/exports/${adminId}`))).status).toBe(404)
+        expect((yield* Effect.promise(() => call(baseUrl, cy.read, "GET", `/api/v1/exports/${adminId}/download`))).status).toBe(404)
+        expect((yield* Effect.promise(() => call(baseUrl, cy.write, "POST", `/api/v1/exports/${adminId}/cancel`))).status).toBe(404)
+        // Schedules are for managers.
+        expect((yield* Effect.promise(() => call(baseUrl, cy.read, "GET", "/api/v1/export-schedules"))).status).toBe(403)
+      }))
+
+    it.effect("bad and hostile input on every new route: typed 4xx naming the field, nothing written", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const before = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM exports"))
+        const bad = [
+          { format: "pdf" },
+          { format: "csv", columns: ["sample_id", "no_such_column"] },
+          { format: "csv", filter: { status: "sleeping" } },
+          { format: "csv", filter: { q: "a\u0000b" } },
+          { format: "csv", filter: { submitter: "\ud800" } },
+          { format: "csv", filter: { nested: { a: 1 } } },
+          { format: 7 },
+          { format: "csv", columns: "sample_id" },
+          { format: "minknow" },
+          { format: "csv", extra: true },
+          { format: "csv", columns: Array.from({ length: 5000 }, () => "sample_id") }
+        ]
+        for (const body of bad) {
+          const r = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", body))
+          expect(r.status, JSON.stringify(body).slice(0, 100)).toBe(422)
+        }
+        const unknown = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format: "csv", columns: ["no_such_column"] }))
+        expect(JSON.stringify(unknown.body)).toContain("no_such_column")
+        expect(JSON.stringify(unknown.body)).toContain("columns")
+        const deep = "[".repeat(5000) + "]".repeat(5000)
+        for (const raw of [deep, "{\"format\":", "x".repeat(3_000_000)]) {
+          const r = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", undefined, raw))
+          expect(r.status).toBeGreaterThanOrEqual(400)
+          expect(r.status).toBeLessThan(500)
+        }
+        expect([404, 422]).toContain((yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", "/api/v1/exports/%00"))).status)
+        for (const path of ["/api/v1/exports/not-a-uuid", "/api/v1/exports/00000000-0000-4000-8000-000000000000/download"]) {
+          expect((yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", path))).status).toBe(404)
+        }
+        const badSchedules = [
+          { name: "x", cron: "not a cron", format: "csv", recipients: [] },
+          { name: "x", cron: "0 2 * * *", timeZone: "Mars/Olympus", format: "csv", recipients: [] },
+          { name: "x", cron: "0 2 * * *", format: "csv", recipients: ["not-an-address"] },
+          { name: "\u0000", cron: "0 2 * * *", format: "csv", recipients: [] }
+        ]
+        for (const body of badSchedules) {
+          const r = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/export-schedules", body))
+          expect(r.status, JSON.stringify(body)).toBe(422)
+        }
+        expect((yield* Effect.promise(() => call(baseUrl, adminAuth, "DELETE", "/api/v1/export-schedules/not-a-uuid"))).status).toBe(404)
+        const after = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM exports"))
+        expect(after[0]!.n).toBe(before[0]!.n)
+        const schedules = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM export_schedules"))
+        expect(schedules[0]!.n).toBe(0)
+      }))
+
+    it.effect("a cancelled export ends cancelled with no file; a manager's schedule is stored, listed and deleted", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const started = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format: "csv" }))
+        const id = String(started.body.id)
+        const cancelled = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", `/api/v1/exports/${id}/cancel`))
+        expect(cancelled.status).toBe(200)
+        const done = yield* finished(baseUrl, adminAuth, id)
+        // A job that had already finished before the cancel arrived stays completed; otherwise it is cancelled.
+        if (done.body.status === "cancelled") {
+          expect((yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", `/api/v1/exports/${id}/download`))).status).toBe(409)
+        } else {
+          expect(done.body.status).toBe("completed")
+        }
+        const created = yield* Effect.promise(() =>
+          call(baseUrl, adminAuth, "POST", "/api/v1/export-schedules", { name: "nightly", cron: "0 2 * * *", timeZone: "Europe/London", format: "xlsx", recipients: ["lab@facility.example"] }))
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        const listed = yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", "/api/v1/export-schedules"))
+        expect(JSON.stringify(listed.body)).toContain("nightly")
+        const deleted = yield* Effect.promise(() => call(baseUrl, adminAuth, "DELETE", `/api/v1/export-schedules/${String(created.body.id)}`))
+        expect(deleted.status).toBe(204)
+        const left = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM export_schedules"))
+        expect(left[0]!.n).toBe(0)
+      }))
+  })
+})
