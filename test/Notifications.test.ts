@@ -1,0 +1,278 @@
+/**
+ * Notifications end to end, on a real PostgreSQL with real protocol servers on 127.0.0.1: the event log → the
+ * consumer Singleton → one delivery row per (event, rule, recipient) → Notification entities → SMTP (parsed back
+ * with mailparser), in-app rows, and webhooks signed per Standard Webhooks (verified with the `standardwebhooks`
+ * package), retried on the persisted schedule (shortened by retryScale), dead-lettered, replayed, disabled on 410.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Context, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Webhook as StandardWebhook } from "standardwebhooks"
+import { Receive } from "../rpc/Commands.ts"
+import { NOTIFY_DEFAULTS } from "../runtime/Config.ts"
+import { SampleApi } from "../runtime/SampleApi.ts"
+import { smtpReceiver, type ReceivedMail } from "./notify/SmtpReceiver.ts"
+import { webhookReceiver, type Reply } from "./notify/WebhookReceiver.ts"
+import { adminAuth } from "./TestAuth.ts"
+import { query } from "./TestDatabase.ts"
+import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+
+class Smtp extends Context.Tag("test/Smtp")<Smtp, { readonly port: number; readonly mails: Array<ReceivedMail> }>() {}
+
+const PASSWORD = "correct horse battery"
+
+const System = Layer.unwrapScoped(Effect.map(smtpReceiver(), (smtp) =>
+  TestSystem({
+    settings: {
+      notify: {
+        ...NOTIFY_DEFAULTS,
+        smtpUrl: Option.some(Redacted.make(`smtp://127.0.0.1:${smtp.port}`)),
+        mailFrom: "poretrack <noreply@facility.example>",
+        outboxDir: `./data/test-outbox-${process.pid}`,
+        // 5 s … 10 h becomes 0.25 ms … 1.8 s: the whole schedule in about 3 s of real time.
+        retryScale: 0.00005
+      }
+    }
+  }).pipe(Layer.merge(Layer.succeed(Smtp, smtp)))))
+
+interface Answer {
+  readonly status: number
+  readonly body: unknown
+}
+
+type Who = { readonly _tag: "Admin" } | { readonly _tag: "Session"; readonly cookie: string; readonly csrf: string }
+const ADMIN: Who = { _tag: "Admin" }
+
+const call = (base: string, who: Who, method: string, path: string, body?: unknown, raw?: string) =>
+  Effect.promise(async (): Promise<Answer> => {
+    const headers: Record<string, string> = who._tag === "Admin" ? { ...adminAuth } : { cookie: who.cookie, "x-csrf-token": who.csrf }
+    if (body !== undefined || raw !== undefined) headers["content-type"] = "application/json"
+    const res = await fetch(`${base}${path}`, { method, headers, ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}) })
+    const text = await res.text()
+    return { status: res.status, body: text === "" ? null : JSON.parse(text) as unknown }
+  })
+
+const person = (base: string, role: string, email: string) =>
+  Effect.gen(function*() {
+    const created = yield* call(base, ADMIN, "POST", "/api/v1/users", { email, name: role, role, password: PASSWORD })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return yield* Effect.promise(async (): Promise<Who> => {
+      const res = await fetch(`${base}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password: PASSWORD })
+      })
+      const session = (await res.json()) as { csrfToken: string }
+      return { _tag: "Session", cookie: (res.headers.get("set-cookie") ?? "").split(";")[0]!, csrf: session.csrfToken }
+    })
+  })
+
+/** Polls `check` until it gives a value (every 50 ms, at most 30 s): deliveries happen asynchronously. */
+const eventually = <A>(what: string, check: Effect.Effect<A | undefined>) =>
+  check.pipe(
+    Effect.flatMap((a) => (a === undefined ? Effect.fail(what) : Effect.succeed(a))),
+    Effect.retry(Schedule.spaced(Duration.millis(50))),
+    Effect.timeoutFail({ duration: Duration.seconds(30), onTimeout: () => new Error(`timed out waiting for ${what}`) }),
+    Effect.orDie
+  )
+
+const newSample = (submitterEmail: string, name: string) =>
+  Effect.gen(function*() {
+    const api = yield* SampleApi
+    const created = yield* api.createSubmission({
+      submitterEmail,
+      source: "api",
+      priority: "normal",
+      flowCellType: "R10.4.1",
+      samples: [{ sampleName: name, libraryKit: "SQK-LSK114" }]
+    }, "test")
+    return created.samples[0]!
+  })
+
+const receive = (id: string) => Effect.flatMap(SampleApi, (api) => api.execute(id as never, new Receive(), undefined, "test"))
+
+interface Delivery {
+  readonly id: string
+  readonly channel: string
+  readonly recipient: string
+  readonly status: string
+  readonly reason: string | null
+  readonly eventType: string
+  readonly attempts: number
+}
+
+const deliveriesOf = (base: string, who: Who, sampleId: string) =>
+  Effect.map(call(base, who, "GET", `/api/v1/samples/${sampleId}/notifications`), (a) => a.body as ReadonlyArray<Delivery>)
+
+const mailsTo = (mails: ReadonlyArray<ReceivedMail>, address: string, subjectPart: string) =>
+  mails.filter((m) => m.envelope.to.includes(address) && (m.parsed?.subject ?? "").includes(subjectPart))
+
+describe("Notifications", () => {
+  layer(System, { excludeTestServices: true, timeout: 120_000 })((it) => {
+    it.scoped("a received sample e-mails its submitter (SMTP, subject, text and HTML) and notifies them in-app; consumed twice, still one e-mail", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const smtp = yield* Smtp
+        const ada = yield* person(baseUrl, "submitter", "ada@lab.example")
+        const sample = yield* newSample("ada@lab.example", "ADA-received-1")
+        yield* receive(sample.id)
+        const mail = yield* eventually("the received e-mail", Effect.sync(() => mailsTo(smtp.mails, "ada@lab.example", "ADA-received-1")[0]))
+        expect(mail.envelope.from).toBe("noreply@facility.example")
+        expect(mail.parsed?.text).toContain("ADA-received-1")
+        expect(typeof mail.parsed?.html === "string" && mail.parsed.html.includes("ADA-received-1")).toBe(true)
+        const statuses = yield* eventually("email sent and in-app delivered", Effect.map(deliveriesOf(baseUrl, ADMIN, sample.id), (ds) => {
+          const received = ds.filter((d) => d.eventType === "SampleReceived")
+          return received.length === 2 && received.every((d) => d.status === "sent" || d.status === "delivered") ? received : undefined
+        }))
+        expect(statuses.map((d) => [d.channel, d.recipient, d.status]).sort()).toEqual([["email", "ada@lab.example", "sent"], ["in_app", "ada@lab.example", "delivered"]])
+        // In-app: listed, counted unread, marked read.
+        const page = (yield* call(baseUrl, ada, "GET", "/api/v1/notifications")).body as { unread: number; items: ReadonlyArray<{ id: string; title: string; sampleId: string }> }
+        expect(page.unread).toBe(1)
+        expect(page.items[0]!.title).toContain("ADA-received-1")
+        expect(page.items[0]!.sampleId).toBe(sample.id)
+        const read = yield* call(baseUrl, ada, "POST", `/api/v1/notifications/${page.items[0]!.id}/read`)
+        expect(read.status).toBe(200)
+        expect(((yield* call(baseUrl, ada, "GET", "/api/v1/notifications/unread-count")).body as { unread: number }).unread).toBe(0)
+        // The whole log consumed again (cursor back to the start): nothing is sent twice.
+        const before = mailsTo(smtp.mails, "ada@lab.example", "ADA-received-1").length
+        yield* Effect.promise(() => query(databaseUrl, "UPDATE event_consumers SET tx = '0', seq = 0 WHERE owner = 'system' AND name = 'notifications'"))
+        yield* eventually("the log re-read", Effect.promise(async () => {
+          const rows = await query<{ behind: boolean }>(databaseUrl, `SELECT (c.tx, c.seq) < (SELECT tx, seq FROM sample_events ORDER BY tx DESC, seq DESC LIMIT 1) AS behind
+            FROM event_consumers c WHERE owner = 'system' AND name = 'notifications'`)
+          return rows[0]?.behind === false ? true : undefined
+        }))
+        const count = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM notification_deliveries WHERE sample_id = $1 AND event_type = 'SampleReceived'", [sample.id]))
+        expect(count[0]!.n).toBe(2)
+        expect(mailsTo(smtp.mails, "ada@lab.example", "ADA-received-1").length).toBe(before)
+      }))
+
+    it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const smtp = yield* Smtp
+        yield* person(baseUrl, "manager", "mia@lab.example")
+        yield* person(baseUrl, "manager", "max@lab.example")
+        const bob = yield* person(baseUrl, "submitter", "bob@lab.example")
+        const sample = yield* newSample("cleo@lab.example", "CLEO-qc-1")
+        yield* receive(sample.id)
+        yield* Effect.promise(() =>
+          query(databaseUrl, `INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+            SELECT gen_random_uuid(), id, submission_id, 'QcFailed', 99, 'test', now(), '{"step":"sample_qc","reason":"DIN below 7"}'::jsonb FROM samples WHERE id = $1`, [sample.id])
+        )
+        for (const to of ["cleo@lab.example", "mia@lab.example", "max@lab.example"]) {
+          yield* eventually(`QC-failed mail to ${to}`, Effect.sync(() => mailsTo(smtp.mails, to, "CLEO-qc-1").find((m) => /qc/i.test(m.parsed?.subject ?? ""))))
+        }
+        const qc = (yield* deliveriesOf(baseUrl, ADMIN, sample.id)).filter((d) => d.eventType === "QcFailed" && d.channel === "email")
+        expect(qc.map((d) => d.recipient).sort()).toEqual(["cleo@lab.example", "max@lab.example", "mia@lab.example"])
+        // Bob sees neither the sample's deliveries nor anyone's notifications.
+        const theirs = yield* call(baseUrl, bob, "GET", `/api/v1/samples/${sample.id}/notifications`)
+        expect([403, 404]).toContain(theirs.status)
+        expect(((yield* call(baseUrl, bob, "GET", "/api/v1/notifications")).body as { items: ReadonlyArray<unknown> }).items).toEqual([])
+        expect(mailsTo(smtp.mails, "bob@lab.example", "CLEO").length).toBe(0)
+        // A submitter may not configure notifications.
+        expect((yield* call(baseUrl, bob, "POST", "/api/v1/webhooks", { url: "http://127.0.0.1:1/x", events: ["SampleReceived"] })).status).toBe(403)
+        expect((yield* call(baseUrl, bob, "GET", "/api/v1/notification-rules")).status).toBe(403)
+      }))
+
+    it.scoped("webhooks: signed deliveries verified with standardwebhooks; retries on the schedule, dead letter, replay delivers", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        let failing = true
+        const receiver = yield* webhookReceiver((): Reply => (failing ? { status: 500, body: "down" } : { status: 204 }))
+        const created = yield* call(baseUrl, ADMIN, "POST", "/api/v1/webhooks", { url: receiver.url, events: ["SampleReceived"] })
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        const { id, secret } = created.body as { id: string; secret: string }
+        expect(secret).toMatch(/^whsec_/)
+        const listed = (yield* call(baseUrl, ADMIN, "GET", "/api/v1/webhooks")).body as ReadonlyArray<Record<string, unknown>>
+        expect(listed.find((e) => e.id === id)).toBeDefined()
+        expect(JSON.stringify(listed)).not.toContain(secret)
+        const sample = yield* newSample("dora@lab.example", "DORA-hook-1")
+        yield* receive(sample.id)
+        const history = yield* eventually("the dead letter", Effect.map(call(baseUrl, ADMIN, "GET", `/api/v1/webhooks/${id}/deliveries`), (a) => {
+          const body = a.body as { deliveries: ReadonlyArray<Delivery>; attempts: ReadonlyArray<{ at: string; httpStatus: number | null; latencyMs: number; attempt: number }> }
+          return body.deliveries.some((d) => d.status === "dead") ? body : undefined
+        }))
+        // Seven attempts (the first and six retries), each recorded with its time, latency and status, in order.
+        const attempts = [...history.attempts].sort((a, b) => a.attempt - b.attempt)
+        expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7])
+        expect(attempts.every((a) => a.httpStatus === 500 && a.latencyMs >= 0)).toBe(true)
+        const gaps = attempts.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(attempts[i]!.at))
+        // The last waits are 2 h, 5 h and 10 h scaled: 360 ms, 900 ms, 1.8 s (±10 %), never early.
+        expect(gaps[3]!).toBeGreaterThanOrEqual(320)
+        expect(gaps[4]!).toBeGreaterThanOrEqual(800)
+        expect(gaps[5]!).toBeGreaterThanOrEqual(1_600)
+        expect(receiver.count()).toBe(7)
+        for (const got of receiver.requests) {
+          const payload = new StandardWebhook(secret).verify(got.body, got.headers) as { type: string; sampleId: string; id: string; at: string }
+          expect(payload.type).toBe("SampleReceived")
+          expect(payload.sampleId).toBe(sample.id)
+        }
+        const dead = history.deliveries.find((d) => d.status === "dead")!
+        expect(dead.reason).toContain(receiver.url)
+        // Replay from the API: delivered this time.
+        failing = false
+        const replay = yield* call(baseUrl, ADMIN, "POST", `/api/v1/webhooks/deliveries/${dead.id}/replay`)
+        expect(replay.status, JSON.stringify(replay.body)).toBe(202)
+        yield* eventually("the replayed delivery", Effect.map(deliveriesOf(baseUrl, ADMIN, sample.id), (ds) => ds.find((d) => d.id === dead.id && d.status === "delivered")))
+        expect(receiver.count()).toBe(8)
+        // Only a dead letter can be replayed.
+        expect((yield* call(baseUrl, ADMIN, "POST", `/api/v1/webhooks/deliveries/${dead.id}/replay`)).status).toBe(409)
+        expect((yield* call(baseUrl, ADMIN, "DELETE", `/api/v1/webhooks/${id}`)).status).toBe(204)
+        expect((yield* call(baseUrl, ADMIN, "DELETE", `/api/v1/webhooks/${id}`)).status).toBe(404)
+      }))
+
+    it.scoped("a 410 Gone disables the endpoint and fails its delivery with the reason", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        const receiver = yield* webhookReceiver([{ status: 410 }])
+        const created = yield* call(baseUrl, ADMIN, "POST", "/api/v1/webhooks", { url: receiver.url, events: ["SampleReceived"] })
+        const { id } = created.body as { id: string }
+        const sample = yield* newSample("eve@lab.example", "EVE-gone-1")
+        yield* receive(sample.id)
+        const endpoint = yield* eventually("the endpoint disabled", Effect.map(call(baseUrl, ADMIN, "GET", "/api/v1/webhooks"), (a) =>
+          (a.body as ReadonlyArray<{ id: string; enabled: boolean; disabledReason: string | null }>).find((e) => e.id === id && !e.enabled)))
+        expect(endpoint.disabledReason).toContain("410")
+        const d = yield* eventually("the failed delivery", Effect.map(deliveriesOf(baseUrl, ADMIN, sample.id), (ds) => ds.find((x) => x.channel === "webhook" && x.status === "failed" && x.recipient === receiver.url)))
+        expect(d.reason).toContain("disabled")
+        expect(receiver.count()).toBe(1)
+        yield* call(baseUrl, ADMIN, "DELETE", `/api/v1/webhooks/${id}`)
+      }))
+
+    it.scoped("hostile input on the new routes is a typed 4xx and writes nothing", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const count = (table: string) => Effect.promise(() => query<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM ${table}`)).pipe(Effect.map((r) => r[0]!.n))
+        const endpoints = yield* count("webhook_endpoints")
+        const ruleSets = yield* count("notification_rule_sets")
+        const templates = yield* count("notification_templates")
+        const bad: ReadonlyArray<readonly [string, string, string]> = [
+          ["POST", "/api/v1/webhooks", JSON.stringify({ url: "http://127.0.0.1/\u0000", events: ["SampleReceived"] })],
+          ["POST", "/api/v1/webhooks", `{"url":"http://127.0.0.1/\\ud800","events":["SampleReceived"]}`],
+          ["POST", "/api/v1/webhooks", JSON.stringify({ url: 42, events: "SampleReceived" })],
+          ["POST", "/api/v1/webhooks", JSON.stringify({ url: "ftp://x.example/", events: ["SampleReceived"] })],
+          ["POST", "/api/v1/webhooks", JSON.stringify({ url: "http://127.0.0.1/x", events: ["NoSuchEvent"] })],
+          ["POST", "/api/v1/webhooks", JSON.stringify({ url: "x".repeat(3_000_000), events: ["SampleReceived"] })],
+          ["POST", "/api/v1/webhooks", "[".repeat(5_000) + "]".repeat(5_000)],
+          ["POST", "/api/v1/webhooks", "{not json"],
+          ["PUT", "/api/v1/notification-rules", JSON.stringify({ expectedVersion: 0, rules: [{ id: "x", name: "a\u0000b", on: [{ eventType: "SampleReceived" }], to: [{ _tag: "Submitter" }], channels: ["email"], enabled: true }] })],
+          ["PUT", "/api/v1/notification-rules", JSON.stringify({ expectedVersion: "0", rules: {} })],
+          ["PUT", "/api/v1/notification-rules", JSON.stringify({ expectedVersion: 0, rules: [{ id: "UPPER CASE" }] })],
+          ["PUT", "/api/v1/notification-templates", JSON.stringify({ template: { channel: "email", trigger: { eventType: "SampleReceived" }, subject: "{{nope}}", html: "x", text: "y" } })],
+          ["PUT", "/api/v1/notification-templates", `{"template":{"channel":"in_app","trigger":{"eventType":"SampleReceived"},"title":"\\udc00","body":"b"}}`],
+          ["POST", "/api/v1/notification-templates/preview", JSON.stringify({ template: 7 })],
+          ["POST", "/api/v1/notifications/not-a-uuid/read", ""],
+          ["DELETE", "/api/v1/webhooks/%00", ""],
+          ["GET", "/api/v1/webhooks/not-a-uuid/deliveries", ""],
+          ["POST", "/api/v1/webhooks/deliveries/00000000-0000-0000-0000-000000000000/replay", ""],
+          ["GET", "/api/v1/samples/not-a-uuid/notifications", ""]
+        ]
+        for (const [method, path, raw] of bad) {
+          const answer = yield* call(baseUrl, ADMIN, method, path, undefined, raw === "" ? undefined : raw)
+          expect([400, 404, 413, 422], `${method} ${path} ${raw.slice(0, 80)} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`).toContain(answer.status)
+          expect(typeof (answer.body as { error?: unknown }).error).toBe("string")
+        }
+        expect(yield* count("webhook_endpoints")).toBe(endpoints)
+        expect(yield* count("notification_rule_sets")).toBe(ruleSets)
+        expect(yield* count("notification_templates")).toBe(templates)
+      }))
+  })
+})
