@@ -96,7 +96,8 @@ const PROMPT = `You read a sequencing facility's submission form. Answer only fr
 /** Runs the stage over the document's text for the uncertain fields of `rules`. */
 export const llmStage = Effect.fn("OllamaStage.run")(function*(settings: OllamaSettings, documentText: string, rules: FormExtraction) {
   const asked = fieldsToAsk(rules)
-  const base = { asked, answers: {}, model: settings.model }
+  const noAnswers: Readonly<Record<string, unknown>> = {}
+  const base = { asked, answers: noAnswers, model: settings.model }
   if (asked.length === 0) return { ...base, status: "not_needed", detail: "every field was read by the rules with confidence" } satisfies LlmOutcome
   const reachable = yield* Effect.either(probeOllama(settings))
   if (reachable._tag === "Left") {

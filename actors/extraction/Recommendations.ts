@@ -60,7 +60,8 @@ export const recommend = (form: SubmissionForm, documentText: string, embeddings
   }
   const upper = documentText.toUpperCase()
   for (const code of DISCONTINUED) {
-    if (upper.includes(code)) add("kit", `${code} is discontinued or legacy; current chemistry is Kit 14 on R10.4.1`, `discontinued ${code} legacy`, "kit-discontinued")
+    const at = upper.indexOf(code)
+    if (at >= 0 && !/[A-Z0-9]/.test(upper.charAt(at + code.length))) add("kit", `${code} is discontinued or legacy; current chemistry is Kit 14 on R10.4.1`, `discontinued ${code} legacy`, "kit-discontinued")
   }
   return { plan, findings }
 }
