@@ -81,7 +81,7 @@ export const ExportScheduleView = Schema.Struct({
   cron: Schema.String,
   timeZone: Schema.String,
   format: ExportFormat,
-  filter: Schema.Unknown,
+  filter: Schema.Record({ key: Schema.String, value: Schema.String }),
   columns: Schema.NullOr(Schema.Array(Schema.String)),
   recipients: Schema.Array(Schema.String),
   enabled: Schema.Boolean,

@@ -48,7 +48,7 @@ const scheduleView = (s: ExportScheduleRow): ExportScheduleView => ({
   cron: s.cron,
   timeZone: s.timeZone,
   format: s.format as ExportScheduleView["format"],
-  filter: s.filter,
+  filter: Object.fromEntries(Object.entries(s.filter).filter((e): e is [string, string] => typeof e[1] === "string")),
   columns: s.columns,
   recipients: s.recipients,
   enabled: s.enabled,
