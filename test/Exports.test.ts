@@ -7,6 +7,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import ExcelJS from "exceljs"
 import { SaxesParser } from "saxes"
 import { Effect, Schedule } from "effect"
+import { runSchedules } from "../runtime/ExportCrons.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
@@ -218,6 +219,31 @@ describe("exports", () => {
         expect(after[0]!.n).toBe(before[0]!.n)
         const schedules = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM export_schedules"))
         expect(schedules[0]!.n).toBe(0)
+      }))
+
+    it.effect("a schedule's tick starts exactly one export, however many times the tick is delivered; a tick its cron does not match starts none", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const created = yield* Effect.promise(() =>
+          call(baseUrl, adminAuth, "POST", "/api/v1/export-schedules", { name: "hourly", cron: "0 * * * *", timeZone: "Europe/London", format: "csv", recipients: ["lab@facility.example"] }))
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        const scheduleId = String(created.body.id)
+        // Two runners delivering the same tick at once, then once more late: one job.
+        const tick = new Date("2030-01-01T10:00:00.000Z")
+        yield* Effect.all([runSchedules(tick), runSchedules(tick), runSchedules(tick)], { concurrency: "unbounded" })
+        yield* runSchedules(tick)
+        yield* runSchedules(new Date("2030-01-01T10:30:00.000Z"))
+        const jobs = yield* Effect.promise(() =>
+          query<{ id: string; recipients: Array<string> }>(databaseUrl, "SELECT id, recipients FROM exports WHERE schedule_id = $1", [scheduleId]))
+        expect(jobs.length).toBe(1)
+        expect(jobs[0]!.recipients).toEqual(["lab@facility.example"])
+        const done = yield* finished(baseUrl, adminAuth, jobs[0]!.id)
+        expect(done.body.status).toBe("completed")
+        // The next matching tick starts the next job.
+        yield* runSchedules(new Date("2030-01-01T11:00:00.000Z"))
+        const after = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM exports WHERE schedule_id = $1", [scheduleId]))
+        expect(after[0]!.n).toBe(2)
+        yield* Effect.promise(() => call(baseUrl, adminAuth, "DELETE", `/api/v1/export-schedules/${scheduleId}`))
       }))
 
     it.effect("a cancelled export ends cancelled with no file; a manager's schedule is stored, listed and deleted", () =>
