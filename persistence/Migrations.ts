@@ -6,6 +6,7 @@ import { CONSUMER_OWNER_DDL } from "./EventLog.ts"
 import { CREATION_KEYS_DDL, LIST_ORDERS_DDL } from "./SampleRepo.ts"
 import { FACILITY_SETTINGS_DDL } from "./SettingsRepo.ts"
 import { SAMPLE_COMMANDS_BY_AT_DDL } from "./IdempotencyWindow.ts"
+import { EXTRACTIONS_DDL } from "./ExtractionRepo.ts"
 import { EXPORTS_DDL } from "./ExportRepo.ts"
 import { NOTIFICATIONS_DDL, NOTIFIER_CURSOR_DDL } from "./NotificationSchema.ts"
 
@@ -188,7 +189,8 @@ CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status 
   [10, "list_orders", LIST_ORDERS_DDL],
   [11, "sample_commands_by_at", SAMPLE_COMMANDS_BY_AT_DDL],
   [12, "exports", EXPORTS_DDL],
-  [13, "notifications", NOTIFICATIONS_DDL + NOTIFIER_CURSOR_DDL]
+  [13, "notifications", NOTIFICATIONS_DDL + NOTIFIER_CURSOR_DDL],
+  [14, "extractions", EXTRACTIONS_DDL]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

@@ -1,6 +1,7 @@
 /** All configuration, read once from the environment. Domain code never reads `process.env`. */
 import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
 import { defaultPolicy, type Turnaround, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
+import { OLLAMA_DEFAULTS, type OllamaSettings } from "../actors/extraction/OllamaSettings.ts"
 import { PRIORITIES, STEP_IDS, type Priority, type StepId } from "../rpc/Workflow.ts"
 
 /** The settings of one process. */
@@ -38,6 +39,8 @@ export interface AppConfig {
   readonly sessionTtl: Duration.Duration
   /** The door's limits (runtime/Door.ts) and who may read /metrics. */
   readonly door: DoorSettings
+  /** AI intake of PDF forms: where Ollama is (absent: the defaults, Ollama skipped when it does not answer). */
+  readonly extraction?: ExtractionSettings
   /** Where notifications go: SMTP or the local outbox, the sender, and the webhook retry pace. */
   readonly notify: NotifySettings
   /** Where export files go (S3 or the local folder) and how long they are kept; absent: EXPORT_DEFAULTS. */
@@ -116,6 +119,29 @@ export const notifyConfig: Config.Config<NotifySettings> = Config.all({
   appUrl: Config.string("APP_URL").pipe(Config.withDefault(NOTIFY_DEFAULTS.appUrl)),
   facilityName: Config.string("FACILITY_NAME").pipe(Config.withDefault(NOTIFY_DEFAULTS.facilityName)),
   retryScale: Config.succeed(1)
+})
+
+/** AI intake settings: OLLAMA_HOST, OLLAMA_MODEL, OLLAMA_EMBED_MODEL, OLLAMA_TIMEOUT, EXTRACTION_MAX_UPLOAD_BYTES. */
+export interface ExtractionSettings {
+  readonly ollama: OllamaSettings
+  /** The largest PDF `POST /api/v1/extractions` accepts. */
+  readonly maxUploadBytes: number
+}
+
+/** A laptop's defaults: Ollama on its own port (skipped when it does not answer), 20 MB uploads. */
+export const EXTRACTION_DEFAULTS: ExtractionSettings = { ollama: OLLAMA_DEFAULTS, maxUploadBytes: 20 * 1024 * 1024 }
+
+/** Reads the AI intake settings. */
+export const extractionConfig: Config.Config<ExtractionSettings> = Config.all({
+  ollama: Config.all({
+    host: Config.string("OLLAMA_HOST").pipe(Config.withDefault(OLLAMA_DEFAULTS.host)),
+    model: Config.string("OLLAMA_MODEL").pipe(Config.withDefault(OLLAMA_DEFAULTS.model)),
+    embedModel: Config.option(Config.string("OLLAMA_EMBED_MODEL")).pipe(Config.map(Option.getOrNull)),
+    timeout: Config.duration("OLLAMA_TIMEOUT").pipe(Config.withDefault(OLLAMA_DEFAULTS.timeout)),
+    retries: Config.succeed(OLLAMA_DEFAULTS.retries),
+    probeTimeout: Config.succeed(OLLAMA_DEFAULTS.probeTimeout)
+  }),
+  maxUploadBytes: Config.integer("EXTRACTION_MAX_UPLOAD_BYTES").pipe(Config.withDefault(EXTRACTION_DEFAULTS.maxUploadBytes))
 })
 
 /** Limits every request to /api and /rpc meets before any route; per gateway process. */
@@ -280,6 +306,7 @@ export const appConfig: Config.Config<AppConfig> = Config.all({
     validation: (d) => Duration.greaterThanOrEqualTo(d, Duration.minutes(1))
   })),
   door: doorConfig,
+  extraction: extractionConfig,
   notify: notifyConfig,
   exports: exportConfig
 })

@@ -2,6 +2,9 @@
 import { Duration, Effect, Layer } from "effect"
 import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
+import { ExtractionEntityLive } from "../actors/ExtractionEntity.ts"
+import { ExtractionRepo } from "../persistence/ExtractionRepo.ts"
+import { EXTRACTION_DEFAULTS } from "./Config.ts"
 import { retentionJob } from "../persistence/ClusterRetention.ts"
 import { idempotencyRetentionJob } from "../persistence/IdempotencyWindow.ts"
 import { EventLog } from "../persistence/EventLog.ts"
@@ -24,7 +27,8 @@ import { Notifier, MailOutboxLive } from "./Notifier.ts"
 const Entities = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) =>
     SampleEntityLive({ maxIdleTime: Duration.toMillis(s.entityMaxIdle) }).pipe(
-      Layer.provide(EntityAdmission.layer(s.maxResidentEntities))
+      Layer.provide(EntityAdmission.layer(s.maxResidentEntities)),
+      Layer.merge(ExtractionEntityLive((s.extraction ?? EXTRACTION_DEFAULTS).ollama))
     ))
 )
 
@@ -47,7 +51,7 @@ const Exports = Layer.unwrapEffect(
 )
 
 /** Data access shared by every role. */
-const Storage = Layer.mergeAll(SampleRepo.Default, ExportRepo.Default, ExportStorageLive, MailOutboxLive, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
+const Storage = Layer.mergeAll(SampleRepo.Default, ExtractionRepo.Default, ExportRepo.Default, ExportStorageLive, MailOutboxLive, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
   Layer.provideMerge(EventSignal.Default)
 )
 
