@@ -130,11 +130,14 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return Option.map(Option.fromNullable(rows[0]), toDelivery)
     })
 
-    /** Counts an attempt of `generation` before it is made; false when the delivery moved on (a stale message). */
+    /**
+     * Counts attempt `attempt` of `generation` before it is made (again, when a crash interrupted it); false when the
+     * delivery moved on: a later attempt, another generation, or a final status (a stale message).
+     */
     const beginAttempt = Effect.fn("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
       const rows = yield* sql<{ id: string }>`
         UPDATE notification_deliveries SET attempts = ${attempt}, updated_at = now(), next_attempt_at = NULL
-        WHERE id = ${id} AND generation = ${generation} AND attempts = ${attempt - 1} AND status IN ('queued', 'failed')
+        WHERE id = ${id} AND generation = ${generation} AND attempts IN (${attempt - 1}, ${attempt}) AND status IN ('queued', 'failed')
         RETURNING id`.pipe(Effect.orDie)
       return rows.length > 0
     })

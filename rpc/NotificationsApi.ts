@@ -12,6 +12,10 @@ import { EventType } from "./Workflow.ts"
 
 const strict = { parseOptions: { onExcessProperty: "error" as const, errors: "all" as const } }
 
+/** A JSON value decoded by the handler with the notifier's own schema (documented as any JSON value). */
+const Json = (description: string) =>
+  Schema.declare((u: unknown): u is unknown => u !== undefined).annotations({ jsonSchema: { type: "object", description } })
+
 /** Delivery status per recipient. */
 export const DeliveryStatus = Schema.Literal("queued", "sent", "delivered", "failed", "dead")
 export type DeliveryStatus = typeof DeliveryStatus.Type
@@ -92,7 +96,7 @@ export const OutboxEntryView = Schema.Struct({
 })
 
 /** The rules in force and their version (0: the shipped defaults). */
-export const RuleSetView = Schema.Struct({ version: Schema.Number, rules: Schema.Array(Schema.Unknown) })
+export const RuleSetView = Schema.Struct({ version: Schema.Number, rules: Schema.Array(Json("a rule: {id, name, on: [{eventType, step?}], to: [{_tag, …}], channels, enabled}")) })
 
 /** 404: no webhook endpoint has this id. */
 export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", { webhookId: Schema.String }) {}
@@ -178,26 +182,26 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .add(HttpApiEndpoint.get("getRules", "/api/v1/notification-rules").addSuccess(RuleSetView).annotate(OpenApi.Summary, "The notification rules in force"))
   .add(
     HttpApiEndpoint.put("putRules", "/api/v1/notification-rules")
-      .setPayload(Schema.Struct({ expectedVersion: Schema.Number.pipe(Schema.int(), Schema.nonNegative()), rules: Schema.Array(Schema.Unknown).pipe(Schema.maxItems(200)) }).annotations(strict))
+      .setPayload(Schema.Struct({ expectedVersion: Schema.Number.pipe(Schema.int(), Schema.nonNegative()), rules: Schema.Array(Json("a rule: {id, name, on: [{eventType, step?}], to: [{_tag, …}], channels, enabled}")).pipe(Schema.maxItems(200)) }).annotations(strict))
       .addSuccess(RuleSetView)
       .addError(RulesVersionMismatchBody)
       .annotate(OpenApi.Summary, "Replace the rules (managers, admins); 409 when someone saved since expectedVersion")
   )
   .add(
     HttpApiEndpoint.get("getTemplates", "/api/v1/notification-templates")
-      .addSuccess(Schema.Struct({ templates: Schema.Array(Schema.Unknown), variables: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String })) }))
+      .addSuccess(Schema.Struct({ templates: Schema.Array(Json("a template: {channel, trigger, version, subject/html/text or title/body}")), variables: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String })) }))
       .annotate(OpenApi.Summary, "The templates in force (saved, else shipped) and the variables they may use")
   )
   .add(
     HttpApiEndpoint.put("putTemplate", "/api/v1/notification-templates")
-      .setPayload(Schema.Struct({ template: Schema.Unknown }).annotations(strict))
-      .addSuccess(Schema.Struct({ template: Schema.Unknown }))
+      .setPayload(Schema.Struct({ template: Json("a template draft: {channel, trigger, subject, html, text} or {channel, trigger, title, body}") }).annotations(strict))
+      .addSuccess(Schema.Struct({ template: Json("the saved template with its version") }))
       .annotate(OpenApi.Summary, "Save a template as its next version (managers, admins); unknown variables are refused")
   )
   .add(
     HttpApiEndpoint.post("previewTemplate", "/api/v1/notification-templates/preview")
-      .setPayload(Schema.Struct({ template: Schema.Unknown, sampleId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))) }).annotations(strict))
-      .addSuccess(Schema.Struct({ preview: Schema.Unknown }))
+      .setPayload(Schema.Struct({ template: Json("a template draft"), sampleId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))) }).annotations(strict))
+      .addSuccess(Schema.Struct({ preview: Json("{channel, rendered, unknownVariables, emptyVariables}") }))
       .addError(SampleNotFoundBody)
       .annotate(OpenApi.Summary, "Render a template for an example (or a real sample's) event")
   )

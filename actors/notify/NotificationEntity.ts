@@ -128,13 +128,17 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         }
       })
 
-      /** Makes attempt `attempt` of `generation`, unless it was made already or the delivery moved on. */
+      /**
+       * Makes attempt `attempt` of `generation` unless the delivery moved on (a later attempt, another generation, or
+       * a final status). The same attempt again (a message redelivered after a crash) is made again: the only window
+       * for a duplicate is between the send and the record of its outcome.
+       */
       const attemptDelivery = Effect.fn("Notification.attempt")(function*(generation: number, attempt: number) {
         const found = yield* deliveries.get(deliveryId)
         if (Option.isNone(found)) return
         const d = found.value
         // Checked before sending: a sent, delivered or dead delivery, or an attempt already counted, is not repeated.
-        if (d.generation !== generation || d.attempts >= attempt || d.status === "sent" || d.status === "delivered" || d.status === "dead") return
+        if (d.generation !== generation || d.attempts > attempt || d.status === "sent" || d.status === "delivered" || d.status === "dead") return
         if (!(yield* deliveries.beginAttempt(d.id, generation, attempt))) return
         const event = yield* deliveries.event(d.eventId)
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
