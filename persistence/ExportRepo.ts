@@ -6,7 +6,7 @@
  * job's `events` column.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Option, Schema, Stream } from "effect"
 import { SampleState } from "../rpc/Workflow.ts"
 
 /** Migration 12 "exports". */
@@ -252,8 +252,11 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
       return Option.map(Option.fromNullable(rows[0]), toExport)
     })
 
+    /** Writes progress on its own connection: called inside the cursor's transaction, it must be visible at once. */
     const progress = Effect.fn("ExportRepo.progress")(function*(id: string, rowsDone: number) {
-      yield* sql`UPDATE exports SET rows_done = ${rowsDone} WHERE id = ${id} AND status = 'running'`
+      yield* sql`UPDATE exports SET rows_done = ${rowsDone} WHERE id = ${id} AND status = 'running'`.pipe(
+        Effect.mapInputContext((context: Context.Context<never>) => Context.omit(SqlClient.TransactionConnection)(context))
+      )
     })
 
     const cancelRequested = Effect.fn("ExportRepo.cancelRequested")(function*(id: string) {
