@@ -46,6 +46,7 @@ import { SettingsVersionMismatchBody } from "./HttpErrors.ts"
 import { FacilitySettings, SettingsUpdate } from "./Settings.ts"
 import { ExportsGroup } from "./ExportsApi.ts"
 import { NotificationsGroup } from "./NotificationsApi.ts"
+import { ExtractionsGroup } from "./ExtractionsApi.ts"
 import { Priority, SampleView, STEP_DATA, STEP_IDS, StepId, WorkflowView } from "./Workflow.ts"
 
 /** The authenticated principal of the current request. */
@@ -352,6 +353,7 @@ export class PoretrackApi extends HttpApi.make("poretrack")
   .add(PublicGroup)
   .add(AdminGroup)
   .add(NotificationsGroup.middleware(Authentication))
+  .add(ExtractionsGroup.middleware(Authentication))
   .add(ExportsGroup.middleware(Authentication))
   .addError(MalformedRequestBody)
   .addError(UnauthenticatedBody)

@@ -36,6 +36,7 @@ import { SampleApi } from "./SampleApi.ts"
 import { ExportHandlersLive } from "./ExportHandlers.ts"
 import { readSettings, updateSettings } from "./Settings.ts"
 import { NotificationHandlersLayer } from "./NotificationHandlers.ts"
+import { ExtractionHandlersLive } from "./ExtractionHandlers.ts"
 
 const sampleIdOf = (raw: string) =>
   Schema.decodeUnknownEither(SampleId)(raw).pipe(Either.mapLeft(() => new SampleNotFound({ sampleId: raw.slice(0, 60) })))
@@ -378,5 +379,6 @@ export const ApiHandlersLive = SamplesLive.pipe(
   Layer.merge(PublicLive),
   Layer.merge(AdminLive),
   Layer.merge(ExportHandlersLive),
-  Layer.merge(NotificationHandlersLayer)
+  Layer.merge(NotificationHandlersLayer),
+  Layer.merge(ExtractionHandlersLive)
 )

@@ -187,7 +187,9 @@ export const door = (limits: DoorLimits) =>
         return yield* app
       }
 
-      if (WRITES.has(request.method)) {
+      // A PDF upload is multipart, not JSON: its route reads it under its own limit (EXTRACTION_MAX_UPLOAD_BYTES).
+      const upload = path === "/api/v1/extractions" && request.method === "POST" && /^multipart\/form-data/i.test(request.headers["content-type"] ?? "")
+      if (WRITES.has(request.method) && !upload) {
         const lengthHeader = request.headers["content-length"]
         const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
         if (length !== undefined && (!Number.isFinite(length) || length > limits.maxBodyBytes)) {

@@ -1,0 +1,184 @@
+/**
+ * The handlers of the AI intake routes (rpc/ExtractionsApi.ts). A submitter uploads, reads and confirms only their
+ * own extractions; staff (and keys with submissions:write) any. An upload is stored once per owner and content hash
+ * and handed to its Extraction entity by a persisted message; confirming maps the reviewed form onto the batch
+ * create (all or nothing) and records the edited fields.
+ */
+import { HttpApiBuilder, HttpIncomingMessage, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, Option, Schema } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { Extraction } from "../actors/Extraction.ts"
+import { SubmissionForm } from "../actors/extraction/SubmissionForm.ts"
+import { ExtractionRepo, type ExtractionRow } from "../persistence/ExtractionRepo.ts"
+import { actorOf, type Principal } from "../rpc/Auth.ts"
+import { decodeSubmission } from "../rpc/Decode.ts"
+import { InvalidInput, MalformedRequest } from "../rpc/Errors.ts"
+import { ExtractionNotConfirmable, ExtractionNotFound } from "../rpc/ExtractionsApi.ts"
+import { PayloadTooLarge, UnsupportedMediaType } from "../rpc/HttpErrors.ts"
+import { CurrentPrincipal, PoretrackApi } from "../rpc/PoretrackApi.ts"
+import { AppSettings } from "./AppSettings.ts"
+import { ownEmailOf, requireCreate, requirePermission } from "./Authorization.ts"
+import { EXTRACTION_DEFAULTS } from "./Config.ts"
+import { SampleApi } from "./SampleApi.ts"
+
+/** The `file` part of a multipart body: its name and bytes, or why there is none. */
+export const fileFromMultipart = (body: Uint8Array, contentType: string): Either.Either<{ name: string; bytes: Uint8Array }, string> => {
+  const boundary = /boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType)
+  if (!boundary) return Either.left("the multipart body has no boundary")
+  const marker = Buffer.from(`--${boundary[1] ?? boundary[2]}`)
+  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  let at = buffer.indexOf(marker)
+  while (at >= 0) {
+    const headerStart = at + marker.length + 2
+    const headerEnd = buffer.indexOf("\r\n\r\n", headerStart)
+    if (headerEnd < 0) break
+    const next = buffer.indexOf(marker, headerEnd + 4)
+    if (next < 0) break
+    const headers = buffer.subarray(headerStart, headerEnd).toString("latin1")
+    if (/name="file"/i.test(headers)) {
+      const name = /filename="([^"]{0,255})"/i.exec(headers)?.[1] ?? "form.pdf"
+      return Either.right({ name: name.replace(/[^\x20-\x7e]/g, "_"), bytes: new Uint8Array(buffer.subarray(headerEnd + 4, Math.max(headerEnd + 4, next - 2))) })
+    }
+    at = next
+  }
+  return Either.left("the multipart body has no part named `file`")
+}
+
+const isUuid = Schema.is(Schema.UUID)
+
+/** The extraction, when the caller may see it (a submitter: their own); otherwise not found. */
+const visible = (principal: Principal, id: string) =>
+  Effect.gen(function*() {
+    yield* requirePermission(principal, "samples:read")
+    const notFound = new ExtractionNotFound({ extractionId: id.slice(0, 60) })
+    if (!isUuid(id)) return yield* Effect.fail(notFound)
+    const row = yield* (yield* ExtractionRepo).find(id).pipe(Effect.orDie)
+    if (Option.isNone(row)) return yield* Effect.fail(notFound)
+    if (ownEmailOf(principal) !== undefined && row.value.owner !== actorOf(principal)) return yield* Effect.fail(notFound)
+    return row.value
+  })
+
+const view = (r: ExtractionRow) => ({
+  id: r.id,
+  fileName: r.fileName,
+  status: r.status,
+  result: r.result ?? null,
+  confidence: (r.confidence ?? null) as Record<string, number> | null,
+  evidence: r.evidence ?? null,
+  warnings: Array.isArray(r.warnings) ? r.warnings.map(String) : [],
+  details: r.details ?? null,
+  stagesMs: r.stages ?? null,
+  error: r.error,
+  submissionId: r.submissionId,
+  createdAt: r.createdAt.toISOString()
+})
+
+/** The reviewed form as the batch create's input (nulls left out; the first basecalling model fast/hac/sup). */
+const toSubmission = (form: SubmissionForm, submitterEmail: string) => {
+  const some = <A>(v: A | null | undefined): v is A => v !== null && v !== undefined
+  const strip = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => some(v)))
+  const model = form.basecalling.find((b) => b === "fast" || b === "hac" || b === "sup")
+  return {
+    ...strip({
+      number: form.quoteId,
+      submitterName: form.requester.name,
+      lab: form.lab,
+      pi: form.pis.map((p) => p.name).filter(some).join("; ") || null
+    }),
+    submitterEmail,
+    source: "pdf",
+    billing: strip({ account: form.billingAccount }),
+    service: strip({
+      kit: form.kit,
+      device: form.device,
+      basecalling: form.basecalling.join(",") || null,
+      outputFormat: form.fileFormat,
+      deliveryMethod: form.retrieval.join(",") || null,
+      notificationEmails: form.notificationEmails.length > 0 ? form.notificationEmails : null
+    }),
+    samples: form.samples.map((s) => strip({
+      sampleName: s.name ?? `row-${s.row}`,
+      sampleType: form.sampleType,
+      organism: form.organism,
+      buffer: form.buffer,
+      volumeUl: s.volumeUl,
+      concentrationNgUl: s.qubitNgUl,
+      nanodropNgUl: s.nanodropNgUl,
+      a260_280: s.a260_280,
+      a260_230: s.a260_230,
+      libraryKit: form.kit,
+      basecallingModel: model,
+      genomeSizeMb: form.genomeSizeMb,
+      targetCoverage: form.coverage,
+      humanDna: form.humanDna,
+      control: s.control
+    }))
+  }
+}
+
+/** The extraction routes. */
+export const ExtractionHandlersLive = HttpApiBuilder.group(PoretrackApi, "extractions", (handlers) =>
+  handlers
+    .handleRaw("upload", ({ request }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        yield* requirePermission(principal, "samples:create")
+        const settings = (yield* AppSettings).extraction ?? EXTRACTION_DEFAULTS
+        const contentType = request.headers["content-type"] ?? ""
+        if (!/^multipart\/form-data/i.test(contentType)) {
+          return yield* Effect.fail(new UnsupportedMediaType({ message: "upload the PDF as multipart/form-data with a `file` field" }))
+        }
+        const body = yield* HttpIncomingMessage.withMaxBodySize(request.arrayBuffer, Option.some(settings.maxUploadBytes)).pipe(
+          Effect.mapError(() => new PayloadTooLarge({ message: `the upload is over the limit of ${settings.maxUploadBytes} bytes`, limitBytes: settings.maxUploadBytes }))
+        )
+        const file = yield* Either.mapLeft(fileFromMultipart(new Uint8Array(body), contentType), (message) => new MalformedRequest({ message }))
+        if (file.bytes.byteLength === 0) return yield* Effect.fail(new InvalidInput({ message: "the file is empty", issues: [{ path: "file", message: "the file is empty" }] }))
+        if (Buffer.from(file.bytes.subarray(0, 1024)).indexOf("%PDF-") < 0) {
+          return yield* Effect.fail(new UnsupportedMediaType({ message: `${file.name} is not a PDF (no %PDF- header)` }))
+        }
+        const sha256 = createHash("sha256").update(file.bytes).digest("hex")
+        const { created, row } = yield* (yield* ExtractionRepo).createOrFind({ id: randomUUID(), owner: actorOf(principal), fileName: file.name, sha256, pdf: file.bytes }).pipe(Effect.orDie)
+        if (row.status === "queued" || row.status === "running") {
+          // Persisted and keyed by the extraction id: a repeat of this send is stored once.
+          yield* (yield* Extraction.client)(row.id).Run({ extractionId: row.id }, { discard: true }).pipe(Effect.orDie)
+        }
+        return HttpServerResponse.unsafeJson({ id: row.id, status: row.status, duplicate: !created }, {
+          status: created ? 202 : 200,
+          headers: { location: `/api/v1/extractions/${row.id}` }
+        })
+      }))
+    .handle("get", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => Effect.map(visible(p, path.id), view)))
+    .handleRaw("pdf", ({ path }) =>
+      Effect.gen(function*() {
+        const row = yield* visible(yield* CurrentPrincipal, path.id)
+        const file = yield* (yield* ExtractionRepo).pdf(row.id).pipe(Effect.orDie)
+        if (Option.isNone(file)) return yield* Effect.fail(new ExtractionNotFound({ extractionId: row.id }))
+        return HttpServerResponse.uint8Array(new Uint8Array(file.value.pdf), {
+          contentType: "application/pdf",
+          headers: { "content-disposition": `inline; filename="${row.fileName.replace(/["\\]/g, "_")}"`, "x-content-type-options": "nosniff" }
+        })
+      }))
+    .handle("confirm", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const row = yield* visible(principal, path.id)
+        if (row.status !== "completed" || row.submissionId !== null) {
+          return yield* Effect.fail(new ExtractionNotConfirmable({
+            extractionId: row.id,
+            status: row.status,
+            reason: row.submissionId !== null ? `extraction ${row.id} was confirmed already (submission ${row.submissionId})` : `extraction ${row.id} is ${row.status}, not completed`
+          }))
+        }
+        const form = yield* Schema.decodeUnknown(SubmissionForm, { onExcessProperty: "error" })(payload.result).pipe(
+          Effect.mapError((e) => new InvalidInput({ message: "the reviewed result does not have the form's shape", issues: [{ path: "result", message: e.message.slice(0, 500) }] }))
+        )
+        const email = payload.submitterEmail ?? form.requester.email ?? ownEmailOf(principal)
+        if (email === undefined || email === null) {
+          return yield* Effect.fail(new InvalidInput({ message: "no submitter e-mail", issues: [{ path: "submitterEmail", message: "give submitterEmail or requester.email" }] }))
+        }
+        const input = yield* decodeSubmission(toSubmission(form, email))
+        yield* requireCreate(principal, input.submitterEmail)
+        const created = yield* (yield* SampleApi).createSubmission(input, actorOf(principal), `extraction:${row.id}`)
+        yield* (yield* ExtractionRepo).confirm(row.id, created.submission.id, { editedFields: payload.editedFields, by: actorOf(principal) }).pipe(Effect.orDie)
+        return created
+      })))
