@@ -73,6 +73,9 @@ const view = (r: ExtractionRow) => ({
   createdAt: r.createdAt.toISOString()
 })
 
+/** The form's sample types in the sample record's words. */
+const SAMPLE_TYPES = { hmw_dna: "HMW gDNA", fragmented_dna: "gDNA", amplicon: "amplicon", cdna: "cDNA", rna: "total RNA" } as const
+
 /** The reviewed form as the batch create's input (nulls left out; the first basecalling model fast/hac/sup). */
 const toSubmission = (form: SubmissionForm, submitterEmail: string) => {
   const some = <A>(v: A | null | undefined): v is A => v !== null && v !== undefined
@@ -98,7 +101,7 @@ const toSubmission = (form: SubmissionForm, submitterEmail: string) => {
     }),
     samples: form.samples.map((s) => strip({
       sampleName: s.name ?? `row-${s.row}`,
-      sampleType: form.sampleType,
+      sampleType: form.sampleType === null ? null : SAMPLE_TYPES[form.sampleType],
       organism: form.organism,
       buffer: form.buffer,
       volumeUl: s.volumeUl,
