@@ -7,6 +7,8 @@ import { AllInOneLive, GatewayLive, RunnerLive } from "./Main.ts"
 import { TelemetryLive } from "./Telemetry.ts"
 import { exportSettingsOf, exportStorageBanner } from "./ExportStorageLive.ts"
 
+import { EXTRACTION_DEFAULTS } from "./Config.ts"
+
 const GRAPHS = { all: AllInOneLive, runner: RunnerLive, gateway: GatewayLive } as const
 
 const banner = Effect.gen(function*() {
@@ -25,6 +27,8 @@ const banner = Effect.gen(function*() {
         ? `  e-mail:   SMTP_URL, from ${s.notify.mailFrom} (MAIL_FROM)`
         : `  e-mail:   outbox folder ${s.notify.outboxDir} (default; set SMTP_URL and MAIL_FROM to send through your mail server)`
     )
+    const ai = (s.extraction ?? EXTRACTION_DEFAULTS).ollama
+    yield* Console.log(`  AI intake: Ollama ${ai.model} at ${ai.host} (OLLAMA_HOST/OLLAMA_MODEL; skipped with a status when it does not answer: rules alone)`)
     yield* Console.log(`  runner:   ${s.runnerHost}:${s.runnerPort} (RUNNER_HOST/RUNNER_PORT), timers polled every ${s.entityMessagePollInterval.toString()}`)
   }
   yield* Console.log(exportStorageBanner(exportSettingsOf(s)))
