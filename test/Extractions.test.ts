@@ -29,7 +29,7 @@ const call = (path: string, init: RequestInit = {}) =>
 
 const upload = (bytes: Uint8Array, name = "form.pdf") => {
   const form = new FormData()
-  form.append("file", new Blob([bytes], { type: "application/pdf" }), name)
+  form.append("file", new Blob([new Uint8Array(bytes)], { type: "application/pdf" }), name)
   return call("/api/v1/extractions", { method: "POST", body: form })
 }
 
