@@ -10,19 +10,10 @@
  * was found at all. `evidence` has an entry for every value read from the page (not for derived `problems`).
  */
 import { Schema } from "effect"
+import { KIT_CODES } from "../../rpc/Workflow.ts"
 
 /** Library kits the form offers (domain.md, "Nanopore facts"). */
-export const Kit = Schema.Literal(
-  "SQK-LSK114",
-  "SQK-NBD114.24",
-  "SQK-NBD114.96",
-  "SQK-RAD114",
-  "SQK-RBK114.24",
-  "SQK-RBK114.96",
-  "SQK-ULK114",
-  "SQK-PCB114.24",
-  "SQK-RNA004"
-)
+export const Kit = Schema.Literal(...KIT_CODES)
 export const SampleType = Schema.Literal("hmw_dna", "fragmented_dna", "amplicon", "cdna", "rna")
 export const SampleBuffer = Schema.Literal("EB", "nuclease_free_water", "TE", "other")
 export const Device = Schema.Literal("MinION", "PromethION", "GridION", "Flongle")
