@@ -85,7 +85,7 @@ export const scopedFilter = (principal: Principal, filter: ExportFilter | undefi
   })
 
 /** A job the principal may see: their own, or any for staff who manage; else not found. */
-const visible = (principal: Principal, id: string) =>
+export const visible = (principal: Principal, id: string) =>
   Effect.gen(function*() {
     const repo = yield* ExportRepo
     const job = isUuid(id) ? yield* repo.get(id).pipe(Effect.orDie) : Option.none()

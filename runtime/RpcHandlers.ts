@@ -15,6 +15,7 @@ import { SubmissionInput } from "../rpc/Api.ts"
 import { decodeSubmission } from "../rpc/Decode.ts"
 import { Schema } from "effect"
 import { Auth } from "./Auth.ts"
+import { ExportNotificationRpcHandlers } from "./ExportNotificationRpcHandlers.ts"
 import { mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
 import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { RateLimiter } from "./RateLimiter.ts"
@@ -79,6 +80,7 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
         return sample
       })
     return {
+      ...(yield* ExportNotificationRpcHandlers),
       "Samples.Create": ({ idempotencyKey, ...input }) =>
         Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
