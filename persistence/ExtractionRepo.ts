@@ -107,6 +107,14 @@ export class ExtractionRepo extends Effect.Service<ExtractionRepo>()("poretrack/
       return Option.map(Option.fromNullable(rows[0]), toRow)
     })
 
+    /** The newest extractions, of one owner or (undefined) of everyone, without their bytes. */
+    const list = Effect.fn("ExtractionRepo.list")(function*(owner: string | undefined, limit: number) {
+      const rows = owner === undefined
+        ? yield* sql<Row>`SELECT ${columns} FROM extractions ORDER BY created_at DESC, id LIMIT ${limit}`
+        : yield* sql<Row>`SELECT ${columns} FROM extractions WHERE owner = ${owner} ORDER BY created_at DESC, id LIMIT ${limit}`
+      return rows.map(toRow)
+    })
+
     /** The stored PDF. */
     const pdf = Effect.fn("ExtractionRepo.pdf")(function*(id: string) {
       const rows = yield* sql<{ pdf: Uint8Array; file_name: string }>`SELECT pdf, file_name FROM extractions WHERE id = ${id}`
@@ -135,6 +143,6 @@ export class ExtractionRepo extends Effect.Service<ExtractionRepo>()("poretrack/
       yield* sql`UPDATE extractions SET submission_id = ${submissionId}, edits = ${JSON.stringify(edits)}::jsonb, updated_at = now() WHERE id = ${id}`
     })
 
-    return { createOrFind, find, pdf, markRunning, complete, fail, confirm } as const
+    return { createOrFind, find, list, pdf, markRunning, complete, fail, confirm } as const
   })
 }) {}

@@ -22,6 +22,7 @@ import {
 } from "./Api.ts"
 import { CommandResult, SampleCommand } from "./Commands.ts"
 import { ExportNotificationRpcs } from "./ExportNotificationRpcs.ts"
+import { ExtractionRpcs } from "./ExtractionRpcs.ts"
 import { Dashboard, DashboardQuery } from "./Dashboard.ts"
 import { CommandError, IdempotencyKeyReused, InvalidInput, SampleNotFound, SubmissionNotFound, SubmissionRejected } from "./Errors.ts"
 import { SampleId, SubmissionId } from "./Ids.ts"
@@ -85,4 +86,4 @@ export class PoretrackRpcs extends RpcGroup.make(
   }),
   Rpc.make("Events.Ack", { payload: { consumer: ConsumerName, cursor: Schema.String.pipe(Schema.maxLength(60)) }, success: Schema.Void, error: Schema.Union(InvalidInput, Forbidden) }),
   Rpc.make("Events.Watch", { payload: { sampleId: Schema.optional(SampleId) }, success: SampleEvent, error: Schema.Union(SampleNotFound, Forbidden), stream: true })
-).merge(ExportNotificationRpcs).middleware(RpcAuthentication) {}
+).merge(ExportNotificationRpcs, ExtractionRpcs).middleware(RpcAuthentication) {}

@@ -11,9 +11,9 @@ import { Extraction } from "../actors/Extraction.ts"
 import { SubmissionForm } from "../actors/extraction/SubmissionForm.ts"
 import { ExtractionRepo, type ExtractionRow } from "../persistence/ExtractionRepo.ts"
 import { actorOf, type Principal } from "../rpc/Auth.ts"
-import { decodeSubmission } from "../rpc/Decode.ts"
+import { decodeSubmission, issuesOf } from "../rpc/Decode.ts"
 import { InvalidInput, MalformedRequest } from "../rpc/Errors.ts"
-import { ExtractionNotConfirmable, ExtractionNotFound } from "../rpc/ExtractionsApi.ts"
+import { type ConfirmExtraction, ExtractionNotConfirmable, ExtractionNotFound } from "../rpc/ExtractionsApi.ts"
 import { PayloadTooLarge, UnsupportedMediaType } from "../rpc/HttpErrors.ts"
 import { CurrentPrincipal, PoretrackApi } from "../rpc/PoretrackApi.ts"
 import { AppSettings } from "./AppSettings.ts"
@@ -47,7 +47,7 @@ export const fileFromMultipart = (body: Uint8Array, contentType: string): Either
 const isUuid = Schema.is(Schema.UUID)
 
 /** The extraction, when the caller may see it (a submitter: their own); otherwise not found. */
-const visible = (principal: Principal, id: string) =>
+export const visible = (principal: Principal, id: string) =>
   Effect.gen(function*() {
     yield* requirePermission(principal, "samples:read")
     const notFound = new ExtractionNotFound({ extractionId: id.slice(0, 60) })
@@ -58,7 +58,8 @@ const visible = (principal: Principal, id: string) =>
     return row.value
   })
 
-const view = (r: ExtractionRow) => ({
+/** A row as `ExtractionView` (REST and RPC alike). */
+export const view = (r: ExtractionRow) => ({
   id: r.id,
   fileName: r.fileName,
   status: r.status,
@@ -136,18 +137,13 @@ export const ExtractionHandlersLive = HttpApiBuilder.group(PoretrackApi, "extrac
         )
         const file = yield* Either.mapLeft(fileFromMultipart(new Uint8Array(body), contentType), (message) => new MalformedRequest({ message }))
         if (file.bytes.byteLength === 0) return yield* Effect.fail(new InvalidInput({ message: "the file is empty", issues: [{ path: "file", message: "the file is empty" }] }))
-        if (Buffer.from(file.bytes.subarray(0, 1024)).indexOf("%PDF-") < 0) {
+        if (!looksLikePdf(file.bytes)) {
           return yield* Effect.fail(new UnsupportedMediaType({ message: `${file.name} is not a PDF (no %PDF- header)` }))
         }
-        const sha256 = createHash("sha256").update(file.bytes).digest("hex")
-        const { created, row } = yield* (yield* ExtractionRepo).createOrFind({ id: randomUUID(), owner: actorOf(principal), fileName: file.name, sha256, pdf: file.bytes }).pipe(Effect.orDie)
-        if (row.status === "queued" || row.status === "running") {
-          // Persisted and keyed by the extraction id: a repeat of this send is stored once.
-          yield* (yield* Extraction.client)(row.id).Run({ extractionId: row.id }, { discard: true }).pipe(Effect.orDie)
-        }
-        return HttpServerResponse.unsafeJson({ id: row.id, status: row.status, duplicate: !created }, {
-          status: created ? 202 : 200,
-          headers: { location: `/api/v1/extractions/${row.id}` }
+        const accepted = yield* storeUpload(principal, file.name, file.bytes)
+        return HttpServerResponse.unsafeJson(accepted, {
+          status: accepted.duplicate ? 200 : 202,
+          headers: { location: `/api/v1/extractions/${accepted.id}` }
         })
       }))
     .handle("get", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => Effect.map(visible(p, path.id), view)))
@@ -161,27 +157,46 @@ export const ExtractionHandlersLive = HttpApiBuilder.group(PoretrackApi, "extrac
           headers: { "content-disposition": `inline; filename="${row.fileName.replace(/["\\]/g, "_")}"`, "x-content-type-options": "nosniff" }
         })
       }))
-    .handle("confirm", ({ path, payload }) =>
-      Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
-        const row = yield* visible(principal, path.id)
-        if (row.status !== "completed" || row.submissionId !== null) {
-          return yield* Effect.fail(new ExtractionNotConfirmable({
-            extractionId: row.id,
-            status: row.status,
-            reason: row.submissionId !== null ? `extraction ${row.id} was confirmed already (submission ${row.submissionId})` : `extraction ${row.id} is ${row.status}, not completed`
-          }))
-        }
-        const form = yield* Schema.decodeUnknown(SubmissionForm, { onExcessProperty: "error" })(payload.result).pipe(
-          Effect.mapError((e) => new InvalidInput({ message: "the reviewed result does not have the form's shape", issues: [{ path: "result", message: e.message.slice(0, 500) }] }))
-        )
-        const email = payload.submitterEmail ?? form.requester.email ?? ownEmailOf(principal)
-        if (email === undefined || email === null) {
-          return yield* Effect.fail(new InvalidInput({ message: "no submitter e-mail", issues: [{ path: "submitterEmail", message: "give submitterEmail or requester.email" }] }))
-        }
-        const input = yield* decodeSubmission(toSubmission(form, email))
-        yield* requireCreate(principal, input.submitterEmail)
-        const created = yield* (yield* SampleApi).createSubmission(input, actorOf(principal), `extraction:${row.id}`)
-        yield* (yield* ExtractionRepo).confirm(row.id, created.submission.id, { editedFields: payload.editedFields, by: actorOf(principal) }).pipe(Effect.orDie)
-        return created
-      })))
+    .handle("confirm", ({ path, payload }) => Effect.flatMap(CurrentPrincipal, (principal) => confirmReviewed(principal, path.id, payload))))
+
+/** Whether the bytes carry a PDF header in their first KiB. */
+export const looksLikePdf = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 1024)).indexOf("%PDF-") >= 0
+
+/**
+ * Stores a checked upload once per owner and content hash and hands a queued or running job to its Extraction
+ * entity (a persisted message keyed by the extraction id: a repeat of this send is stored once).
+ */
+export const storeUpload = (principal: Principal, fileName: string, bytes: Uint8Array) =>
+  Effect.gen(function*() {
+    const sha256 = createHash("sha256").update(bytes).digest("hex")
+    const { created, row } = yield* (yield* ExtractionRepo).createOrFind({ id: randomUUID(), owner: actorOf(principal), fileName, sha256, pdf: bytes }).pipe(Effect.orDie)
+    if (row.status === "queued" || row.status === "running") {
+      yield* (yield* Extraction.client)(row.id).Run({ extractionId: row.id }, { discard: true }).pipe(Effect.orDie)
+    }
+    return { id: row.id, status: row.status, duplicate: !created }
+  })
+
+/** Confirms the reviewed form of a completed extraction the caller may see: the batch create (all or nothing), then the edits recorded. */
+export const confirmReviewed = (principal: Principal, id: string, payload: typeof ConfirmExtraction.Type) =>
+  Effect.gen(function*() {
+    const row = yield* visible(principal, id)
+    if (row.status !== "completed" || row.submissionId !== null) {
+      return yield* Effect.fail(new ExtractionNotConfirmable({
+        extractionId: row.id,
+        status: row.status,
+        reason: row.submissionId !== null ? `extraction ${row.id} was confirmed already (submission ${row.submissionId})` : `extraction ${row.id} is ${row.status}, not completed`
+      }))
+    }
+    const form = yield* Schema.decodeUnknown(SubmissionForm, { onExcessProperty: "error" })(payload.result).pipe(
+      Effect.mapError((e) => new InvalidInput({ message: "the reviewed result does not have the form's shape", issues: issuesOf(e, "result").slice(0, 50) }))
+    )
+    const email = payload.submitterEmail ?? form.requester.email ?? ownEmailOf(principal)
+    if (email === undefined || email === null) {
+      return yield* Effect.fail(new InvalidInput({ message: "no submitter e-mail", issues: [{ path: "submitterEmail", message: "give submitterEmail or requester.email" }] }))
+    }
+    const input = yield* decodeSubmission(toSubmission(form, email))
+    yield* requireCreate(principal, input.submitterEmail)
+    const created = yield* (yield* SampleApi).createSubmission(input, actorOf(principal), `extraction:${row.id}`)
+    yield* (yield* ExtractionRepo).confirm(row.id, created.submission.id, { editedFields: payload.editedFields, by: actorOf(principal) }).pipe(Effect.orDie)
+    return created
+  })

@@ -16,6 +16,7 @@ import { decodeSubmission } from "../rpc/Decode.ts"
 import { Schema } from "effect"
 import { Auth } from "./Auth.ts"
 import { ExportNotificationRpcHandlers } from "./ExportNotificationRpcHandlers.ts"
+import { ExtractionRpcHandlers } from "./ExtractionRpcHandlers.ts"
 import { mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead, requireSubmissionRead } from "./Authorization.ts"
 import { requireSettingsChange, requireSettingsRead } from "./Authorization.ts"
 import { RateLimiter } from "./RateLimiter.ts"
@@ -81,6 +82,7 @@ export const RpcHandlersLive = PoretrackRpcs.toLayer(
       })
     return {
       ...(yield* ExportNotificationRpcHandlers),
+      ...ExtractionRpcHandlers,
       "Samples.Create": ({ idempotencyKey, ...input }) =>
         Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
