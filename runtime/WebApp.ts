@@ -58,7 +58,9 @@ export const APP_PAGES = [
   "/submissions",
   "/submissions/new",
   "/submissions/:id",
+  "/exports",
   "/notifications",
+  "/admin/notifications",
   "/admin/users",
   "/admin/keys",
   "/admin/settings"

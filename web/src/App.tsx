@@ -9,6 +9,8 @@ import { SampleId } from "../../rpc/Ids.ts"
 import { STEP_IDS, STEP_NAMES } from "../../rpc/Workflow.ts"
 import { rememberCsrfToken } from "./client.ts"
 import { Loading } from "./components/ui.tsx"
+import { NotificationBell } from "./components/NotificationBell.tsx"
+import { EXPORT_NOTIFICATION_NAV, EXPORT_NOTIFICATION_PAGES } from "./pages/ExportNotificationRoutes.tsx"
 import { liveFeedAtom, liveStatusAtom } from "./live.ts"
 import { Link, match, navigate, useLocation } from "./router.tsx"
 import { roleOf, sessionAtom, signOutAtom } from "./session.ts"
@@ -60,7 +62,8 @@ const PAGES: ReadonlyArray<Page> = [
   { path: "/submissions/:id", roles: EVERYONE, render: (p) => <SubmissionPage id={p.id!} /> },
   { path: "/admin/users", roles: ["admin"], render: () => <UsersPage /> },
   { path: "/admin/keys", roles: ["admin"], render: () => <KeysPage /> },
-  { path: "/admin/settings", roles: STAFF, render: () => <SettingsPage /> }
+  { path: "/admin/settings", roles: STAFF, render: () => <SettingsPage /> },
+  ...EXPORT_NOTIFICATION_PAGES
 ]
 
 // The page the address names starts loading now, beside the session check, not after it.
@@ -118,6 +121,7 @@ const NAV: ReadonlyArray<{ readonly group: string; readonly items: ReadonlyArray
       { to: "/submissions/new", label: "New submission", roles: EVERYONE }
     ]
   },
+  EXPORT_NOTIFICATION_NAV,
   {
     group: "Admin",
     items: [
@@ -146,6 +150,7 @@ const Shell = ({ role, name, path }: { readonly role: Role; readonly name: strin
         <Link to={homeOf(role)} className="brand">poretrack</Link>
         <ScanSearch />
         <div className="who">
+          <NotificationBell />
           <span className="live" data-status={live} role="status" aria-label={`Live updates: ${LIVE_WORDS[live]}`}>● {LIVE_WORDS[live]}</span>
           <span>{name} <span className="hint" style={{ color: "#cfe0f5" }}>({role})</span></span>
           <button type="button" onClick={async () => {

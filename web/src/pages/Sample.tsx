@@ -14,6 +14,7 @@ import { describe } from "../errors.ts"
 import { FIELD_LABELS, StepForm } from "../components/StepForm.tsx"
 import { Badge, Countdown, Empty, ErrorBox, formatDuration, formatTime, ReasonDialog, Show } from "../components/ui.tsx"
 import { Link } from "../router.tsx"
+import { SampleDeliveries } from "../components/SampleDeliveries.tsx"
 import { useSampleCommand } from "../sampleActions.ts"
 
 const decodeId = Schema.decodeUnknownEither(SampleId)
@@ -73,6 +74,7 @@ const SampleById = ({ id }: { readonly id: SampleId }) => {
             <h2 id="audit-title">Audit trail</h2>
             <Show result={events}>{(ev) => <Audit events={ev} />}</Show>
           </section>
+          <SampleDeliveries id={s.id} />
         </div>
       )}
     </Show>
