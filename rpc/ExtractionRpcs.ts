@@ -24,6 +24,15 @@ export const PdfBytes = Schema.compose(
   Schema.Uint8ArrayFromBase64
 )
 
+/** The choices of the facility form's option groups (actors/extraction/SubmissionForm.ts builds its schema on them). */
+export const FORM_SAMPLE_TYPES = ["hmw_dna", "fragmented_dna", "amplicon", "cdna", "rna"] as const
+export const FORM_BUFFERS = ["EB", "nuclease_free_water", "TE", "other"] as const
+export const FORM_DEVICES = ["MinION", "PromethION", "GridION", "Flongle"] as const
+export const FORM_BASECALLING = ["fast", "hac", "sup", "methylation"] as const
+export const FORM_FILE_FORMATS = ["fastq_bam", "pod5"] as const
+export const FORM_RETRIEVAL = ["its_proj", "url", "prearranged", "other"] as const
+export const FORM_CONTROLS = ["positive", "blank"] as const
+
 /** A file name as shown on the review page. */
 const FileName = SafeText.pipe(Schema.minLength(1), Schema.maxLength(255))
 

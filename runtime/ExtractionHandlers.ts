@@ -8,6 +8,7 @@ import { HttpApiBuilder, HttpIncomingMessage, HttpServerResponse } from "@effect
 import { Effect, Either, Option, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { Extraction } from "../actors/Extraction.ts"
+import { PASSAGES } from "../actors/extraction/KnowledgeBase.ts"
 import { SubmissionForm } from "../actors/extraction/SubmissionForm.ts"
 import { ExtractionRepo, type ExtractionRow } from "../persistence/ExtractionRepo.ts"
 import { actorOf, type Principal } from "../rpc/Auth.ts"
@@ -58,6 +59,15 @@ export const visible = (principal: Principal, id: string) =>
     return row.value
   })
 
+/** The stored details with the knowledge-base passages their findings cite (`passages`: id → title and text), for the review page. */
+const withPassages = (details: unknown) => {
+  if (typeof details !== "object" || details === null || Array.isArray(details)) return details ?? null
+  const findings: unknown = (details as { findings?: unknown }).findings
+  const cited = new Set(Array.isArray(findings) ? findings.map((f: unknown) => (typeof f === "object" && f !== null ? String((f as { passageId?: unknown }).passageId) : "")) : [])
+  const passages = Object.fromEntries(PASSAGES.filter((p) => cited.has(p.id)).map((p) => [p.id, { title: p.title, text: p.text }]))
+  return { ...details, passages }
+}
+
 /** A row as `ExtractionView` (REST and RPC alike). */
 export const view = (r: ExtractionRow) => ({
   id: r.id,
@@ -67,7 +77,7 @@ export const view = (r: ExtractionRow) => ({
   confidence: (r.confidence ?? null) as Record<string, number> | null,
   evidence: r.evidence ?? null,
   warnings: Array.isArray(r.warnings) ? r.warnings.map(String) : [],
-  details: r.details ?? null,
+  details: withPassages(r.details),
   stagesMs: r.stages ?? null,
   error: r.error,
   submissionId: r.submissionId,

@@ -58,6 +58,8 @@ export const APP_PAGES = [
   "/submissions",
   "/submissions/new",
   "/submissions/:id",
+  "/extractions/new",
+  "/extractions/:id",
   "/exports",
   "/notifications",
   "/admin/notifications",

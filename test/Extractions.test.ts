@@ -7,8 +7,10 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { PDFDocument, StandardFonts } from "pdf-lib"
 import { OLLAMA_DEFAULTS } from "../actors/extraction/OllamaSettings.ts"
 import { EXTRACTION_DEFAULTS } from "../runtime/Config.ts"
+import { greyPng } from "./FormPdfBuilder.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -98,6 +100,36 @@ describe("AI intake over REST", () => {
         const encryptedJob = yield* finished(String(encrypted.body.id))
         expect(encryptedJob.body.status).toBe("failed")
         expect(String(encryptedJob.body.error)).toContain("cannot read the PDF")
+      }))
+
+    it.effect("300 pages → a bounded partial result saying how much was read; a scan with no text layer → a failed job naming it", () =>
+      Effect.gen(function*() {
+        const long = yield* Effect.promise(async () => {
+          const doc = await PDFDocument.create()
+          const font = await doc.embedFont(StandardFonts.Helvetica)
+          const first = doc.addPage([612, 792])
+          first.drawText("Quote: HTSF--LP-300", { x: 50, y: 740, size: 11, font })
+          first.drawText("Source organism: Danio rerio", { x: 50, y: 720, size: 11, font })
+          for (let i = 2; i <= 300; i++) doc.addPage([612, 792]).drawText(`Appendix page ${i}`, { x: 50, y: 740, size: 11, font })
+          return doc.save()
+        })
+        const started = Date.now()
+        const longJob = yield* finished(String((yield* upload(long, "long.pdf")).body.id))
+        expect(longJob.body.status).toBe("completed")
+        expect(Date.now() - started).toBeLessThan(30_000)
+        expect(longJob.body.warnings).toContain("only the first 50 of 300 pages were read")
+        expect((longJob.body.result as { quoteId: string | null }).quoteId).toBe("HTSF--LP-300")
+        expect((longJob.body.result as { samples: Array<unknown> }).samples).toEqual([])
+
+        const scan = yield* Effect.promise(async () => {
+          const doc = await PDFDocument.create()
+          const image = await doc.embedPng(greyPng(16, 16))
+          for (let i = 0; i < 2; i++) doc.addPage([612, 792]).drawImage(image, { x: 0, y: 0, width: 612, height: 792 })
+          return doc.save()
+        })
+        const scanJob = yield* finished(String((yield* upload(scan, "scan.pdf")).body.id))
+        expect(scanJob.body).toMatchObject({ status: "failed", result: null })
+        expect(String(scanJob.body.error)).toMatch(/^cannot read the PDF \(no_text_layer\): no text on 2 page\(s\), only 2 image\(s\): a scan/)
       }))
 
     it.effect("hostile input on every route: typed refusals, no crash", () =>

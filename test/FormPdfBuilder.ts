@@ -13,6 +13,7 @@ import {
   rgb,
   StandardFonts
 } from "pdf-lib"
+import { deflateSync } from "node:zlib"
 
 /** How a ticked box is marked; `fill` paints the whole box, `dot` and `square` an inner mark. */
 export type TickStyle = "dot" | "x" | "check" | "square" | "fill" | "glyph"
@@ -288,4 +289,41 @@ export class FormPdf {
   async save(): Promise<Uint8Array> {
     return this.doc.save()
   }
+}
+
+/** A PNG of w×h grey pixels (uncompressed rows, deflated): the page image of a scan, which has no text layer. */
+export const greyPng = (w: number, h: number): Uint8Array => {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    return c >>> 0
+  })
+  const crc = (bytes: Uint8Array) => {
+    let c = 0xffffffff
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
+    return (c ^ 0xffffffff) >>> 0
+  }
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length)
+    const view = new DataView(out.buffer)
+    view.setUint32(0, data.length)
+    out.set(new TextEncoder().encode(type), 4)
+    out.set(data, 8)
+    view.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)))
+    return out
+  }
+  const header = new Uint8Array(13)
+  const hv = new DataView(header.buffer)
+  hv.setUint32(0, w)
+  hv.setUint32(4, h)
+  header.set([8, 0, 0, 0, 0], 8)
+  const raw = new Uint8Array(h * (w + 1)).map((_, i) => (i % (w + 1) === 0 ? 0 : 128))
+  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), chunk("IEND", new Uint8Array())]
+  const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    total.set(p, offset)
+    offset += p.length
+  }
+  return total
 }

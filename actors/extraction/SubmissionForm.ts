@@ -10,17 +10,18 @@
  * was found at all. `evidence` has an entry for every value read from the page (not for derived `problems`).
  */
 import { Schema } from "effect"
+import { FORM_BASECALLING, FORM_BUFFERS, FORM_CONTROLS, FORM_DEVICES, FORM_FILE_FORMATS, FORM_RETRIEVAL, FORM_SAMPLE_TYPES } from "../../rpc/ExtractionRpcs.ts"
 import { KIT_CODES } from "../../rpc/Workflow.ts"
 
 /** Library kits the form offers (domain.md, "Nanopore facts"). */
 export const Kit = Schema.Literal(...KIT_CODES)
-export const SampleType = Schema.Literal("hmw_dna", "fragmented_dna", "amplicon", "cdna", "rna")
-export const SampleBuffer = Schema.Literal("EB", "nuclease_free_water", "TE", "other")
-export const Device = Schema.Literal("MinION", "PromethION", "GridION", "Flongle")
-export const Basecalling = Schema.Literal("fast", "hac", "sup", "methylation")
-export const FileFormat = Schema.Literal("fastq_bam", "pod5")
-export const Retrieval = Schema.Literal("its_proj", "url", "prearranged", "other")
-export const Control = Schema.Literal("positive", "blank")
+export const SampleType = Schema.Literal(...FORM_SAMPLE_TYPES)
+export const SampleBuffer = Schema.Literal(...FORM_BUFFERS)
+export const Device = Schema.Literal(...FORM_DEVICES)
+export const Basecalling = Schema.Literal(...FORM_BASECALLING)
+export const FileFormat = Schema.Literal(...FORM_FILE_FORMATS)
+export const Retrieval = Schema.Literal(...FORM_RETRIEVAL)
+export const Control = Schema.Literal(...FORM_CONTROLS)
 
 /** One row of the sample table; volumes in µL, concentrations in ng/µL, purities as ratios. */
 export const SampleRow = Schema.Struct({

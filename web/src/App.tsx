@@ -11,6 +11,7 @@ import { rememberCsrfToken } from "./client.ts"
 import { Loading } from "./components/ui.tsx"
 import { NotificationBell } from "./components/NotificationBell.tsx"
 import { EXPORT_NOTIFICATION_NAV, EXPORT_NOTIFICATION_PAGES } from "./pages/ExportNotificationRoutes.tsx"
+import { EXTRACTION_NAV_ITEMS, EXTRACTION_PAGES } from "./pages/ExtractionRoutes.tsx"
 import { liveFeedAtom, liveStatusAtom } from "./live.ts"
 import { Link, match, navigate, useLocation } from "./router.tsx"
 import { roleOf, sessionAtom, signOutAtom } from "./session.ts"
@@ -63,7 +64,8 @@ const PAGES: ReadonlyArray<Page> = [
   { path: "/admin/users", roles: ["admin"], render: () => <UsersPage /> },
   { path: "/admin/keys", roles: ["admin"], render: () => <KeysPage /> },
   { path: "/admin/settings", roles: STAFF, render: () => <SettingsPage /> },
-  ...EXPORT_NOTIFICATION_PAGES
+  ...EXPORT_NOTIFICATION_PAGES,
+  ...EXTRACTION_PAGES
 ]
 
 // The page the address names starts loading now, beside the session check, not after it.
@@ -118,7 +120,8 @@ const NAV: ReadonlyArray<{ readonly group: string; readonly items: ReadonlyArray
       { to: "/samples", label: "My samples", roles: ["submitter"] },
       { to: "/submissions", label: "Submissions", roles: STAFF },
       { to: "/submissions", label: "My submissions", roles: ["submitter"] },
-      { to: "/submissions/new", label: "New submission", roles: EVERYONE }
+      { to: "/submissions/new", label: "New submission", roles: EVERYONE },
+      ...EXTRACTION_NAV_ITEMS
     ]
   },
   EXPORT_NOTIFICATION_NAV,

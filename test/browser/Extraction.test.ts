@@ -1,0 +1,89 @@
+/**
+ * AI intake in the browser: a technician uploads a dev form PDF, sees the review page beside the PDF with the fields
+ * and sample rows filled in, corrects one field, accepts the rest, creates the submission and opens it with all its
+ * samples; the same file again opens the earlier extraction. Screenshots under /tmp/shots/issue12-*.png.
+ */
+import { mkdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Page } from "playwright-core"
+import { Duration } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { OLLAMA_DEFAULTS } from "../../actors/extraction/OllamaSettings.ts"
+import { EXTRACTION_DEFAULTS } from "../../runtime/Config.ts"
+import { accessibilityViolations, startBrowserSystem, type BrowserSystem } from "./Browser.ts"
+
+const SHOTS = "/tmp/shots"
+const FORM = join(import.meta.dirname, "../fixtures/forms/dev/dev-a01-n3.pdf")
+const truth = JSON.parse(readFileSync(FORM.replace(/\.pdf$/, ".truth.json"), "utf8")) as { quoteId: string; samples: Array<{ name: string }> }
+const TECH = "tess@facility.example"
+
+let system: BrowserSystem
+
+beforeAll(async () => {
+  // Ollama is not reachable (a closed port, a short probe): the rules stage alone, as on a laptop.
+  system = await startBrowserSystem({ extraction: { ...EXTRACTION_DEFAULTS, ollama: { ...OLLAMA_DEFAULTS, host: "http://127.0.0.1:9", probeTimeout: Duration.millis(300) } } })
+  await system.createUser("technician", TECH, "Tess Tech")
+  mkdirSync(SHOTS, { recursive: true })
+}, 120_000)
+afterAll(() => system?.close())
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `issue12-${name}.png`), fullPage: true })
+
+describe("AI intake in the browser", () => {
+  it("upload a PDF form → review beside the PDF → edit a field, accept the rest → create → the submission with its samples", async () => {
+    const { context, page } = await system.signedIn(TECH)
+    await page.getByRole("link", { name: "Read a PDF form" }).click()
+    await page.getByRole("heading", { name: "Read a PDF form" }).waitFor()
+    await page.getByText("No form has been uploaded yet.").waitFor()
+    await shot(page, "1-upload")
+
+    await page.getByLabel("PDF form").setInputFiles(FORM)
+    await page.getByRole("heading", { name: "Review dev-a01-n3.pdf" }).waitFor()
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    expect(await page.getByLabel("Quote id", { exact: true }).inputValue()).toBe(truth.quoteId)
+    for (const [i, s] of truth.samples.entries()) expect(await page.getByLabel(`Row ${i + 1} Sample name`).inputValue()).toBe(s.name)
+    await expect.poll(() => page.locator("object[type='application/pdf']").getAttribute("data")).toMatch(/\/api\/v1\/extractions\/[0-9a-f-]{36}\/pdf#page=1$/)
+    expect(await accessibilityViolations(page)).toEqual([])
+    await shot(page, "2-review")
+
+    // Correct one field: the change is marked as an edit.
+    const organism = page.getByLabel("Source organism", { exact: true })
+    await organism.fill("Staphylococcus aureus USA300")
+    await page.locator("[data-path='organism']").getByText("edited").waitFor()
+    await page.getByRole("button", { name: /^Accept all high-confidence/ }).click()
+    // Whatever the reader was unsure of is accepted one click each.
+    for (let n = 0; n < 200; n++) {
+      const accept = page.getByRole("button", { name: /^Accept (?!all)/ }).first()
+      if ((await accept.count()) === 0) break
+      await accept.click()
+    }
+    await page.getByText(/^Ready: the submission and its 3 samples/).waitFor()
+    await shot(page, "3-accepted")
+
+    await page.getByRole("button", { name: "Create submission" }).click()
+    const created = page.getByRole("status").filter({ hasText: "Submission created with 3 samples" })
+    await created.waitFor()
+    await shot(page, "4-created")
+    await created.getByRole("link", { name: truth.quoteId }).click()
+    await page.getByRole("heading", { name: `Submission ${truth.quoteId}` }).waitFor()
+    for (const s of truth.samples) await page.getByRole("link", { name: s.name, exact: true }).waitFor()
+    await shot(page, "5-submission")
+
+    // The edit reached the samples.
+    const id = new URL(page.url()).pathname.split("/").pop()!
+    const detail = await system.api("GET", `/api/v1/submissions/${id}`)
+    expect(detail.status).toBe(200)
+    const samples = (detail.body as { samples: Array<{ sampleName: string; details: { organism?: string } }> }).samples
+    expect(samples.map((s) => s.sampleName).sort()).toEqual(truth.samples.map((s) => s.name).sort())
+    expect(samples.every((s) => s.details.organism === "Staphylococcus aureus USA300")).toBe(true)
+
+    // The same file again opens the earlier extraction, already confirmed.
+    await page.getByRole("link", { name: "Read a PDF form" }).click()
+    await page.getByLabel("PDF form").setInputFiles(FORM)
+    await page.getByText(/This file was uploaded before/).waitFor()
+    await page.getByRole("status").filter({ hasText: "Submission created" }).waitFor()
+    expect(await page.getByRole("button", { name: "Create submission" }).count()).toBe(0)
+    await shot(page, "6-duplicate")
+    await context.close()
+  }, 120_000)
+})
