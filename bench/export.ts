@@ -2,27 +2,30 @@
  * Export at scale: BENCH_EXPORT_ROWS (default 1,000,000) synthetic sample rows in the persisted shape
  * (actors/export/SyntheticSamples.ts) through the export's Effect entry point (ExportWriter.writeExport, fed by an
  * Effect Stream as the export job feeds it) to CSV and to XLSX files on disk, the default column set (20 columns).
- * Then, unless BENCH_EXPORT_PG=0, the same rows read back from PostgreSQL: a throwaway database, a table of state
- * documents filled by `INSERT … SELECT generate_series`, read in a transaction through a server-side cursor
- * (`DECLARE … CURSOR`, `FETCH 5000`) into CSV.
+ * Then, unless BENCH_EXPORT_PG=0, the same rows read back from PostgreSQL by the export job's own path: a throwaway
+ * database with poretrack's schema (every migration), its `submissions` and `samples` filled by
+ * `INSERT … SELECT generate_series`, read by ExportRepo's cursor in its transaction (what actors/ExportJobEntity.ts
+ * runs) into CSV and into XLSX.
  *
  * Each run is its own child process, so that its peak RSS (the kernel's maxRSS, not a sample) is its own. Reports
  * rows/s by the wall clock, rows per CPU-second (what the machine gives when shared), peak RSS and file size.
- * Targets (issue 11): peak RSS under 300 MB for both formats; CSV at least 50,000 rows/s.
+ * Targets (issue 11): peak RSS under 300 MB for every run; CSV at least 50,000 rows/s, from memory and from PostgreSQL.
  * Run: `npm run bench:export`. Never part of `npm test`.
  */
-import { Chunk, Data, Effect, Option, Stream } from "effect"
+import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import { fork } from "node:child_process"
 import { createWriteStream } from "node:fs"
 import { mkdtemp, rm, stat } from "node:fs/promises"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
+import { migrate } from "../persistence/Migrations.ts"
+import { ExportRepo } from "../persistence/ExportRepo.ts"
 import { EXPORT_COLUMNS, rowOf, selectColumns, type ExportSample } from "../actors/export/ExportColumns.ts"
 import { writeExport, type TableFormat } from "../actors/export/ExportWriter.ts"
 import { syntheticSample } from "../actors/export/SyntheticSamples.ts"
-import type { SampleState } from "../rpc/Workflow.ts"
 
 const ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000)
 const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -37,7 +40,7 @@ const HEAP_MB = Number(process.env.BENCH_EXPORT_HEAP_MB ?? 128)
 /** Distinct state documents in the PostgreSQL table (every sample is one of them with its own id, name and number). */
 const TEMPLATES = 4_800
 
-type Phase = "csv" | "xlsx" | "pg-csv"
+type Phase = "csv" | "xlsx" | "pg-csv" | "pg-xlsx"
 
 interface Result {
   readonly phase: Phase
@@ -57,34 +60,6 @@ interface Result {
 const syntheticRows = (count: number): Stream.Stream<ExportSample> =>
   Stream.range(0, count - 1, FETCH).pipe(Stream.mapChunks(Chunk.map(syntheticSample)))
 
-class CursorFailed extends Data.TaggedError("CursorFailed")<{ readonly message: string }> {}
-
-/** The table's rows as a Stream of samples: a server-side cursor in a transaction, FETCH by FETCH. */
-const cursorRows = (client: pg.Client): Stream.Stream<ExportSample, CursorFailed> =>
-  Stream.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        await client.query("DECLARE export_rows NO SCROLL CURSOR FOR SELECT state, submission_number FROM bench_samples ORDER BY seq")
-      },
-      catch: (e) => new CursorFailed({ message: `DECLARE: ${String(e)}` })
-    }),
-    () => Effect.promise(() => client.query("COMMIT").then(() => undefined, () => undefined))
-  ).pipe(
-    Stream.flatMap(() =>
-      Stream.repeatEffectChunkOption(
-        Effect.tryPromise({
-          try: () => client.query<{ state: SampleState; submission_number: string }>(`FETCH ${FETCH} FROM export_rows`),
-          catch: (e) => Option.some(new CursorFailed({ message: `FETCH: ${String(e)}` }))
-        }).pipe(Effect.flatMap((r) =>
-          r.rows.length === 0
-            ? Effect.fail(Option.none())
-            : Effect.succeed(r.rows.map((row): ExportSample => ({ state: row.state, submissionNumber: row.submission_number })))
-        ), Effect.map((rows) => Chunk.unsafeFromArray(rows)))
-      )
-    )
-  )
-
 /** Creates the throwaway database and fills it; returns its URL and a function that drops it. */
 const makeDatabase = async (count: number) => {
   const name = `poretrack_bench_export_${process.pid}`
@@ -97,8 +72,9 @@ const makeDatabase = async (count: number) => {
   const db = new pg.Client({ connectionString: url.toString() })
   await db.connect()
   const started = performance.now()
-  await db.query(`CREATE TABLE bench_templates (v int PRIMARY KEY, state jsonb NOT NULL)`)
-  await db.query(`CREATE TABLE bench_samples (seq bigint PRIMARY KEY, submission_number text NOT NULL, state jsonb NOT NULL)`)
+  // The real schema (every migration), so the job's own cursor query runs against the job's own tables and indexes.
+  await Effect.runPromise(migrate.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url.toString()) }))))
+  await db.query(`CREATE TEMP TABLE bench_templates (v int PRIMARY KEY, state jsonb NOT NULL)`)
   for (let from = 0; from < TEMPLATES; from += 400) {
     const states = Array.from({ length: Math.min(400, TEMPLATES - from) }, (_, k) => syntheticSample(from + k).state)
     await db.query(
@@ -106,16 +82,23 @@ const makeDatabase = async (count: number) => {
       [JSON.stringify(states), from]
     )
   }
-  // Every sample: its template's state with its own id, submission, name and number (as syntheticSample makes them).
+  // Submissions of 96 samples; every sample its template's state with its own id, submission, name and number (as
+  // syntheticSample makes them), its list columns filled from the state as the entity's commit fills them.
   await db.query(`
-    INSERT INTO bench_samples (seq, submission_number, state)
-    SELECT g, 'HTSF--JL-' || (g / 96),
-      t.state || jsonb_build_object(
+    INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+    SELECT ('00000001-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'HTSF--JL-' || k, 'bench@facility.example', 'api', 96, '{}'::jsonb, 'bench', now()
+    FROM generate_series(0, ($1::int - 1) / 96) AS k`, [count])
+  await db.query(`
+    INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status, created_at, updated_at, version, state)
+    SELECT (x.state->>'id')::uuid, (x.state->>'submissionId')::uuid, (g % 96) + 1, x.state->>'sampleName', x.state->>'submitterEmail',
+      x.state->>'priority', 1, x.state->>'status', now(), now(), (x.state->>'version')::int, x.state
+    FROM generate_series(0, $1::int - 1) AS g JOIN bench_templates t ON t.v = g % ${TEMPLATES},
+      LATERAL (SELECT t.state || jsonb_build_object(
         'id', '00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'),
         'submissionId', '00000001-0000-4000-8000-' || lpad(to_hex(g / 96), 12, '0'),
-        'sampleName', 'S' || lpad(((g % 96) + 1)::text, 2, '0') || '_isolate-' || g)
-    FROM generate_series(0, $1::int - 1) AS g JOIN bench_templates t ON t.v = g % ${TEMPLATES}`, [count])
-  await db.query("ANALYZE bench_samples")
+        'sampleName', 'S' || lpad(((g % 96) + 1)::text, 2, '0') || '_isolate-' || g) AS state) x
+    ORDER BY g`, [count])
+  await db.query("ANALYZE samples")
   const seconds = (performance.now() - started) / 1000
   await db.end()
   return {
@@ -132,25 +115,31 @@ const makeDatabase = async (count: number) => {
 const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefined): Promise<Result> => {
   const columns = await Effect.runPromise(selectColumns())
   const toRow = rowOf(columns)
-  const format: TableFormat = phase === "xlsx" ? "xlsx" : "csv"
+  const format: TableFormat = phase === "xlsx" || phase === "pg-xlsx" ? "xlsx" : "csv"
   const path = join(dir, `${phase}.${format}`)
-  const client = databaseUrl === undefined ? undefined : new pg.Client({ connectionString: databaseUrl })
-  await client?.connect()
-  const samples = client === undefined ? syntheticRows(ROWS) : cursorRows(client)
   const loadBefore = loadavg()[0] ?? 0
   global.gc?.()
   const baseRssMb = process.memoryUsage().rss / 1048576
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const sink = createWriteStream(path)
-  // Page by page (one pass over each chunk), as the export job maps its cursor's pages.
-  const rows = await Effect.runPromise(writeExport({ format, columns, rows: Stream.mapChunks(samples, Chunk.map(toRow)), sink }))
+  const rows = await Effect.runPromise(
+    databaseUrl === undefined
+      ? writeExport({ format, columns, rows: Stream.mapChunks(syntheticRows(ROWS), Chunk.map(toRow)), sink })
+      // What the export job runs (actors/ExportJobEntity.ts): ExportRepo's cursor in its transaction, every sample
+      // of the default filter, mapped to its row and written.
+      : Effect.gen(function*() {
+        const repo = yield* ExportRepo
+        return yield* writeExport({ format, columns, rows: Stream.map(repo.cursor({}, "bench_export"), toRow), sink }).pipe(repo.withTransaction)
+      }).pipe(
+        Effect.provide(ExportRepo.Default.pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(databaseUrl) }))))
+      )
+  )
   await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())))
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   global.gc?.()
   const liveHeapMb = process.memoryUsage().heapUsed / 1048576
-  await client?.end()
   return {
     phase,
     rows,
@@ -207,16 +196,19 @@ const main = async () => {
       const db = await makeDatabase(ROWS)
       console.log(`PostgreSQL: ${ROWS.toLocaleString("en")} state documents written by INSERT … SELECT generate_series in ${db.seconds.toFixed(1)} s`)
       try {
-        const r = await inChild("pg-csv", dir, db.url)
-        results.push(r)
-        report(r)
+        for (const phase of ["pg-csv", "pg-xlsx"] as const) {
+          const r = await inChild(phase, dir, db.url)
+          results.push(r)
+          report(r)
+        }
       } finally {
         await db.drop()
       }
     }
-    const csv = results.find((r) => r.phase === "csv")!
-    const ok = results.every((r) => r.peakRssMb < 300) && csv.rows / csv.seconds >= 50_000
-    console.log(`targets (peak RSS < 300 MB for every run, CSV ≥ 50,000 rows/s): ${ok ? "met" : "NOT met"}`)
+    // The CSV target holds for the writer alone and for the job's whole path from PostgreSQL when that ran.
+    const csvRuns = results.filter((r) => r.phase === "csv" || r.phase === "pg-csv")
+    const ok = results.every((r) => r.peakRssMb < 300) && csvRuns.every((r) => r.rows / r.seconds >= 50_000)
+    console.log(`targets (peak RSS < 300 MB for every run, CSV ≥ 50,000 rows/s from memory and from PostgreSQL): ${ok ? "met" : "NOT met"}`)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -6,8 +6,9 @@
  * job's `events` column.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Context, Effect, Option, Schema, Stream } from "effect"
-import { SampleState } from "../rpc/Workflow.ts"
+import { Chunk, Context, Effect, Option, Stream } from "effect"
+import { ExportRowUnreadable } from "../actors/export/ExportErrors.ts"
+import type { SampleState } from "../rpc/Workflow.ts"
 
 /** Migration 12 "exports". */
 export const EXPORTS_DDL = `
@@ -181,7 +182,30 @@ export interface CursorSample {
   readonly submissionNumber: string
 }
 
-const decodeState = Schema.decodeUnknown(SampleState)
+/**
+ * A stored state as the export reads it. The row was written by its entity after decoding, so it is not decoded again
+ * (the schema's full decode was most of an export's CPU time): its shape is checked where the columns read it, and
+ * every column reads its value defensively (a value of the wrong type is exported empty, ExportColumns.ts).
+ */
+const isStoredState = (u: unknown): u is SampleState =>
+  typeof u === "object" && u !== null && typeof (u as { id?: unknown }).id === "string" &&
+  Array.isArray((u as { steps?: unknown }).steps) && typeof (u as { sla?: unknown }).sla === "object" &&
+  (u as { sla?: unknown }).sla !== null && typeof (u as { details?: unknown }).details === "object" && (u as { details?: unknown }).details !== null
+
+/** A page of cursor rows as samples, or ExportRowUnreadable naming the first stored state that is not a sample's. */
+const pageOf = (rows: ReadonlyArray<{ readonly state: unknown; readonly number: string }>) =>
+  Effect.suspend(() => {
+    const out: Array<CursorSample> = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!
+      if (!isStoredState(r.state)) {
+        const id = typeof r.state === "object" && r.state !== null && "id" in r.state && typeof r.state.id === "string" ? r.state.id : null
+        return Effect.fail(new ExportRowUnreadable({ sampleId: id, message: `the stored state of sample ${id ?? "(no id)"} is not readable as a sample` }))
+      }
+      out[i] = { state: r.state, submissionNumber: r.number }
+    }
+    return Effect.succeed(Chunk.unsafeFromArray(out))
+  })
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
 /** Rows fetched from the cursor at a time (one progress step). */
@@ -321,20 +345,15 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
         Stream.flatMap(() =>
           Stream.repeatEffectChunkOption(
             sql<{ state: unknown; number: string }>`FETCH ${sql.literal(String(EXPORT_FETCH))} FROM ${sql(name)}`.pipe(
-              Effect.mapError(Option.some),
-              Effect.flatMap((rows) =>
-                rows.length === 0
-                  ? Effect.fail(Option.none())
-                  : Effect.forEach(rows, (r) =>
-                    Effect.map(Effect.orDie(decodeState(r.state)), (state): CursorSample => ({ state, submissionNumber: r.number }))).pipe(
-                      Effect.map(Chunk.unsafeFromArray)
-                    )
-              )
+              Effect.flatMap((rows) => rows.length === 0 ? Effect.fail(undefined) : pageOf(rows)),
+              // The end of the cursor is the stream's end; an error is the stream's failure.
+              Effect.mapError((e) => e === undefined ? Option.none() : Option.some(e))
             )
           )
-        )
+        ),
+        // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
+        Stream.buffer({ capacity: 1 })
       )
-
     const createSchedule = Effect.fn("ExportRepo.createSchedule")(function*(s: Omit<ExportScheduleRow, "createdAt">) {
       const rows = yield* sql<DbSchedule>`INSERT INTO export_schedules (id, name, cron, time_zone, format, filter, columns, recipients, owner_principal, owner_email, enabled)
         VALUES (${s.id}, ${s.name}, ${s.cron}, ${s.timeZone}, ${s.format}, ${JSON.stringify(s.filter)}::jsonb,

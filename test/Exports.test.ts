@@ -246,6 +246,24 @@ describe("exports", () => {
         yield* Effect.promise(() => call(baseUrl, adminAuth, "DELETE", `/api/v1/export-schedules/${scheduleId}`))
       }))
 
+    it.effect("a sample whose stored state is damaged fails the export with a reason naming that sample, and leaves no file", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const [good, bad] = yield* Effect.promise(() => submit(baseUrl, "dora.exp@lab.example", ["dora-1", "dora-2"]))
+        // The row's state loses its steps (what a bad manual edit of the database would do); the list columns stay.
+        yield* Effect.promise(() => query(databaseUrl, "UPDATE samples SET state = state - 'steps' WHERE id = $1", [bad!.id]))
+        const started = yield* Effect.promise(() => call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format: "csv", filter: { submitter: "dora.exp@lab.example" } }))
+        expect(started.status, JSON.stringify(started.body)).toBe(202)
+        const done = yield* finished(baseUrl, adminAuth, String(started.body.id))
+        expect(done.body.status).toBe("failed")
+        expect(String(done.body.error)).toContain("ExportRowUnreadable")
+        expect(String(done.body.error)).toContain(bad!.id)
+        expect(String(done.body.error)).not.toContain(good!.id)
+        expect(done.body.downloadUrl).toBeUndefined()
+        const file = yield* Effect.promise(() => call(baseUrl, adminAuth, "GET", `/api/v1/exports/${String(started.body.id)}/download`))
+        expect(file.status).toBe(409)
+      }))
+
     it.effect("a cancelled export ends cancelled with no file; a manager's schedule is stored, listed and deleted", () =>
       Effect.gen(function*() {
         const { baseUrl, databaseUrl } = yield* TestEndpoint

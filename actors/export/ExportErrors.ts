@@ -11,6 +11,12 @@ export class UnknownExportColumn extends Schema.TaggedError<UnknownExportColumn>
 }) {}
 
 /** Writing the file failed (the sink errored or closed early, or the writer was aborted); nothing is marked done. */
+/** A stored sample state the export cannot read as a sample's (a damaged row): the export fails naming its sample. */
+export class ExportRowUnreadable extends Schema.TaggedError<ExportRowUnreadable>()("ExportRowUnreadable", {
+  sampleId: Schema.NullOr(Schema.String),
+  message: Schema.String
+}) {}
+
 export class ExportWriteFailed extends Schema.TaggedError<ExportWriteFailed>()("ExportWriteFailed", {
   format: Schema.String,
   rowsWritten: Schema.Number,

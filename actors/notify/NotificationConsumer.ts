@@ -7,14 +7,16 @@
  */
 import { randomUUID } from "node:crypto"
 import { Singleton } from "@effect/cluster"
-import { Duration, Effect, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Option, ParseResult, Schedule, Schema } from "effect"
 import { DeliveryRepo, type NewDelivery } from "../../persistence/DeliveryRepo.ts"
 import { EventLog } from "../../persistence/EventLog.ts"
+import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { NOTIFIER_CONSUMER } from "../../persistence/NotificationSchema.ts"
 import { NotificationRulesRepo } from "../../persistence/NotificationRulesRepo.ts"
 import { SampleRepo } from "../../persistence/SampleRepo.ts"
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
-import type { SampleEvent } from "../../rpc/Workflow.ts"
+import type { SampleId } from "../../rpc/Ids.ts"
+import type { SampleEvent, SampleState } from "../../rpc/Workflow.ts"
 import { DeliverPayload, Notification } from "./Notification.ts"
 import { DEFAULT_RULES, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
 
@@ -37,7 +39,7 @@ const toRow = (event: SampleEvent, submitterEmail: string | null, users: Readonl
     dedupKey: d.key,
     eventId: event.id,
     eventType: event.type,
-    sampleId: event.sampleId,
+    sampleId: isExportEvent(event) ? null : event.sampleId,
     submitterEmail,
     ruleId: d.ruleId
   }
@@ -51,6 +53,22 @@ const toRow = (event: SampleEvent, submitterEmail: string | null, users: Readonl
       return { ...base, channel: "webhook", recipient: r.url, userId: null, endpointId: r.endpointId }
   }
 }
+
+/**
+ * The event's sample, or none when its stored state cannot be read as a sample's (a damaged row): the event is then
+ * notified as for a sample unknown here (fixed addresses, managers, endpoints), with a warning, instead of stopping the
+ * consumer on that event for ever. A database that does not answer still fails the batch (retried).
+ */
+const readableSample = (samples: SampleRepo, id: SampleId) =>
+  samples.get(id).pipe(
+    Effect.catchAllDefect((defect) =>
+      ParseResult.isParseError(defect)
+        ? Effect.logWarning("a sample's stored state is unreadable; its event is notified without the sample", { sampleId: id }).pipe(
+          Effect.as(Option.none<SampleState>())
+        )
+        : Effect.die(defect)
+    )
+  )
 
 /** Consumes one batch; false when there was nothing to read. */
 const consumeBatch = Effect.gen(function*() {
@@ -66,7 +84,7 @@ const consumeBatch = Effect.gen(function*() {
   const endpoints = yield* webhooks.list()
   const directory = { users, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, events: e.events, enabled: e.enabled })) }
   for (const event of events) {
-    const sample = Option.getOrUndefined(yield* samples.get(event.sampleId))
+    const sample = Option.getOrUndefined(yield* readableSample(samples, event.sampleId))
     const owed = resolveRecipients(rules, event, sample === undefined ? undefined : { submitterEmail: sample.submitterEmail, assignees: [] }, directory)
     if (owed.length === 0) continue
     const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, sample?.submitterEmail ?? null, users)))
@@ -78,12 +96,45 @@ const consumeBatch = Effect.gen(function*() {
   return true
 }).pipe(Effect.withSpan("NotificationConsumer.batch"))
 
+/**
+ * Offers finished exports to the rules (an export's result is no sample event, see persistence/ExportNoticeRepo.ts):
+ * a completed one is an ExportCompleted event naming its requester and the schedule's recipients. Deliveries first,
+ * hand-over next, the export's mark last, so a crash in between offers it again and its keys owe nothing new.
+ * False when no export was waiting.
+ */
+const consumeExports = Effect.gen(function*() {
+  const notices = yield* ExportNoticeRepo
+  const pending = yield* notices.pending(50)
+  if (pending.length === 0) return false
+  const deliveries = yield* DeliveryRepo
+  const webhooks = yield* WebhookRepo
+  const client = yield* Notification.client
+  const { rules } = yield* rulesInForce
+  const users = yield* deliveries.users()
+  const endpoints = yield* webhooks.list()
+  const directory = { users, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, events: e.events, enabled: e.enabled })) }
+  for (const { event, exportId } of pending) {
+    if (Option.isSome(event)) {
+      const owed = resolveRecipients(rules, event.value, undefined, directory)
+      if (owed.length > 0) {
+        const queued = yield* deliveries.insertForEvent(event.value.id, owed.map(toRow(event.value, null, users)))
+        for (const d of queued) {
+          yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
+        }
+      }
+    }
+    yield* notices.markNotified(exportId)
+  }
+  return true
+}).pipe(Effect.withSpan("NotificationConsumer.exports"))
+
 /** The consumer loop: batches back to back, a short wait when the log is drained, a logged retry on failure. */
 const consume = Effect.gen(function*() {
   yield* Effect.logInfo("notification consumer started")
   for (;;) {
     const more = yield* consumeBatch
-    if (!more) yield* Effect.sleep(Duration.millis(200))
+    const exports = yield* consumeExports
+    if (!more && !exports) yield* Effect.sleep(Duration.millis(200))
   }
 }).pipe(
   Effect.tapErrorCause((cause) => Effect.logWarning("notification consumer failed; retrying", cause)),
