@@ -8,6 +8,7 @@ import { FACILITY_SETTINGS_DDL } from "./SettingsRepo.ts"
 import { SAMPLE_COMMANDS_BY_AT_DDL } from "./IdempotencyWindow.ts"
 import { EXTRACTIONS_DDL } from "./ExtractionRepo.ts"
 import { EXPORTS_DDL } from "./ExportRepo.ts"
+import { EXPORT_NOTICES_DDL } from "./ExportNoticeRepo.ts"
 import { NOTIFICATIONS_DDL, NOTIFIER_CURSOR_DDL } from "./NotificationSchema.ts"
 
 const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
@@ -190,7 +191,8 @@ CREATE INDEX samples_turnaround_due ON samples (turnaround_due_at) WHERE status 
   [11, "sample_commands_by_at", SAMPLE_COMMANDS_BY_AT_DDL],
   [12, "exports", EXPORTS_DDL],
   [13, "notifications", NOTIFICATIONS_DDL + NOTIFIER_CURSOR_DDL],
-  [14, "extractions", EXTRACTIONS_DDL]
+  [14, "extractions", EXTRACTIONS_DDL],
+  [15, "export_notices", EXPORT_NOTICES_DDL]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

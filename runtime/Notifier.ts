@@ -11,6 +11,7 @@ import { NotificationConsumerLive, seedDefaultRules } from "../actors/notify/Not
 import { NotificationEntityLive } from "../actors/notify/NotificationEntity.ts"
 import { DeliveryRepo } from "../persistence/DeliveryRepo.ts"
 import { EventLog } from "../persistence/EventLog.ts"
+import { ExportNoticeRepo } from "../persistence/ExportNoticeRepo.ts"
 import { InAppNotificationRepo } from "../persistence/InAppNotificationRepo.ts"
 import { NotificationRulesRepo } from "../persistence/NotificationRulesRepo.ts"
 import { NotificationTemplateRepo } from "../persistence/NotificationTemplateRepo.ts"
@@ -33,6 +34,7 @@ const NotifyStorage = Layer.mergeAll(
   InAppNotificationRepo.Default,
   NotificationTemplateRepo.Default,
   NotificationRulesRepo.Default,
+  ExportNoticeRepo.Default,
   EventLog.Default
 )
 

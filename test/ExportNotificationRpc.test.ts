@@ -12,6 +12,7 @@ import { Chunk, Duration, Effect, Layer, Schedule, Stream } from "effect"
 import { Receive } from "../rpc/Commands.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
 import { NOTIFY_DEFAULTS } from "../runtime/Config.ts"
+import { startExport } from "../runtime/ExportHandlers.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { webhookReceiver, type Reply } from "./notify/WebhookReceiver.ts"
 import { adminAuth } from "./TestAuth.ts"
@@ -180,15 +181,22 @@ describe("export and notification RPCs", () => {
         // The received sample notifies ada in-app: counted unread, listed, marked read.
         const sample = adas.samples[0]!
         yield* receive(sample.id)
-        yield* eventually("ada's unread notification", Effect.map(ada.Notifications.UnreadCount(), (c) => (c.unread === 1 ? c : undefined)))
-        const page = yield* ada.Notifications.List({ unreadOnly: true })
-        expect(page.items[0]?.title).toContain("ADA-1")
-        expect(page.items[0]?.sampleId).toBe(sample.id)
-        const read = yield* ada.Notifications.MarkRead({ id: page.items[0]!.id })
+        // Her export's result and the received sample both reach her in the app.
+        const page = yield* eventually("ada's two unread notifications", Effect.map(ada.Notifications.List({ unreadOnly: true }), (p) =>
+          p.items.some((n) => n.sampleId === sample.id) && p.items.some((n) => n.eventType === "ExportCompleted") ? p : undefined))
+        expect(page.unread).toBe(2)
+        expect((yield* ada.Notifications.UnreadCount()).unread).toBe(2)
+        const ready = page.items.find((n) => n.eventType === "ExportCompleted")!
+        expect(ready.title).toBe(`Export ${own.id} (json) is ready`)
+        expect(ready.sampleId).toBeNull()
+        const received = page.items.find((n) => n.sampleId === sample.id)!
+        expect(received.title).toContain("ADA-1")
+        const read = yield* ada.Notifications.MarkRead({ id: received.id })
         expect(read.readAt).not.toBeNull()
-        expect((yield* ada.Notifications.UnreadCount()).unread).toBe(0)
+        expect((yield* ada.Notifications.UnreadCount()).unread).toBe(1)
+        expect((yield* ada.Notifications.List({ unreadOnly: true })).items.map((n) => n.id)).toEqual([ready.id])
         expect((yield* bob.Notifications.List({})).items.length).toBe(0)
-        expect((yield* bob.Notifications.MarkRead({ id: page.items[0]!.id }).pipe(Effect.flip))._tag).toBe("NotificationNotFound")
+        expect((yield* bob.Notifications.MarkRead({ id: received.id }).pipe(Effect.flip))._tag).toBe("NotificationNotFound")
 
         // Delivery status per recipient: e-mail (the outbox) and in-app, both to ada; bob may not look.
         const deliveries = yield* eventually("ada's deliveries settled", Effect.map(ada.Deliveries.ForSample({ sampleId: sample.id }), (ds) => {
@@ -203,6 +211,30 @@ describe("export and notification RPCs", () => {
         expect(outbox.some((m) => m.to.includes("ada@lab.example") && m.subject.includes("ADA-1"))).toBe(true)
         expect((yield* ada.Mail.Outbox().pipe(Effect.flip))._tag).toBe("Forbidden")
         expect((yield* ada.Webhooks.List().pipe(Effect.flip))._tag).toBe("Forbidden")
+      }))
+
+    it.scoped("a scheduled export's recipients get its result by e-mail, and nobody else does", () =>
+      Effect.gen(function*() {
+        const admin = yield* clientWith(adminAuth)
+        yield* submission("erin@lab.example", ["SCHED-1", "SCHED-2"])
+        // What the schedule's clock does on a tick (runtime/ExportCrons.ts): a job carrying the schedule's recipients.
+        const id = yield* startExport({
+          principal: "ApiKey:schedule-test",
+          email: null,
+          format: "csv",
+          filter: { submitter: "erin@lab.example" },
+          columns: ["sample_name"],
+          flowCellId: null,
+          recipients: ["lab-office@facility.example", "pi@lab.example"]
+        })
+        yield* eventually("the scheduled export", Effect.map(admin.Exports.Get({ id }), (v) => (v.status === "completed" ? v : undefined)))
+        const subject = `Export ${id} (csv) is ready`
+        const mails = yield* eventually("both recipients' e-mails", Effect.map(admin.Mail.Outbox(), (all) => {
+          const ours = all.filter((m) => m.subject === subject)
+          return ours.length >= 2 ? ours : undefined
+        }))
+        // Exactly the recipients: the job's owner is an API key (no address), the samples' submitter is not told.
+        expect(mails.map((m) => m.to).sort()).toEqual(["lab-office@facility.example", "pi@lab.example"])
       }))
 
     it.scoped("Webhooks.Create shows the secret once; a failing endpoint's delivery goes dead, Webhooks.Replay delivers it", () =>

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto"
 import { Entity } from "@effect/cluster"
 import { Effect, Option, Random, Schema } from "effect"
 import { DeliveryRepo, type StoredDelivery } from "../../persistence/DeliveryRepo.ts"
+import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { InAppNotificationRepo } from "../../persistence/InAppNotificationRepo.ts"
 import { NotificationTemplateRepo } from "../../persistence/NotificationTemplateRepo.ts"
 import { SampleRepo } from "../../persistence/SampleRepo.ts"
@@ -38,13 +39,14 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
       const inApp = yield* InAppNotificationRepo
       const templates = yield* NotificationTemplateRepo
       const samples = yield* SampleRepo
+      const exportNotices = yield* ExportNoticeRepo
       const mailer = yield* Mailer
       const makeClient = yield* Notification.client
       const deliveryId = (yield* Entity.CurrentAddress).entityId
 
       /** The event with its sample, as templates read it. */
       const contextOf = Effect.fn("Notification.context")(function*(event: SampleEvent) {
-        const sample = yield* samples.get(event.sampleId).pipe(Effect.orDie)
+        const sample = isExportEvent(event) ? Option.none() : yield* samples.get(event.sampleId).pipe(Effect.orDie)
         const ctx: SampleEventContext = { event, sample: Option.getOrUndefined(sample) }
         return ctx
       })
@@ -90,7 +92,7 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
           userId: d.userId,
           title: rendered.title,
           body: rendered.body,
-          sampleId: event.sampleId,
+          sampleId: isExportEvent(event) ? null : event.sampleId,
           eventType: event.type
         })
         yield* deliveries.settle(d.id, "delivered", null, null)
@@ -140,7 +142,8 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         // Checked before sending: a sent, delivered or dead delivery, or an attempt already counted, is not repeated.
         if (d.generation !== generation || d.attempts > attempt || d.status === "sent" || d.status === "delivered" || d.status === "dead") return
         if (!(yield* deliveries.beginAttempt(d.id, generation, attempt))) return
-        const event = yield* deliveries.event(d.eventId)
+        // An export's result is no sample event: it is read from the export's row (persistence/ExportNoticeRepo.ts).
+        const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.completedEvent(d.eventId) : yield* deliveries.event(d.eventId)
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
         yield* Effect.annotateCurrentSpan({ "notification.channel": d.channel, "notification.recipient": d.recipient, attempt })
         switch (d.channel) {

@@ -1,0 +1,89 @@
+/**
+ * Export results as notifier events. The event log holds sample events only, so a finished export is offered to the
+ * notifier from its job row: `exports.notified_at` (migration 15) marks the jobs whose notifications were handed
+ * over; the notifier's consumer reads the others (at least once: its deliveries are de-duplicated by key). A completed
+ * export becomes an `ExportCompleted` event whose id is the export's id (a job completes once), naming its requester's
+ * e-mail and the schedule's recipients, which the "export ready" rule notifies.
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { EventId, SampleId, SubmissionId } from "../rpc/Ids.ts"
+import type { SampleEvent } from "../rpc/Workflow.ts"
+
+/** Migration 15: which finished exports were offered to the notifier (those finished before it count as offered). */
+export const EXPORT_NOTICES_DDL = `
+ALTER TABLE exports ADD COLUMN notified_at timestamptz;
+UPDATE exports SET notified_at = now() WHERE status IN ('completed', 'failed', 'cancelled');
+CREATE INDEX exports_to_notify ON exports (finished_at) WHERE notified_at IS NULL AND status IN ('completed', 'failed', 'cancelled');
+`
+
+/** The nil UUID: what stands for "no sample" in an event about an export. */
+const NO_SAMPLE = "00000000-0000-0000-0000-000000000000"
+
+/** True for an event about an export rather than a sample (it has no sample to link or read). */
+export const isExportEvent = (event: { readonly type: string }): boolean => event.type.startsWith("Export")
+
+interface Row {
+  readonly id: string
+  readonly owner_email: string | null
+  readonly owner_principal: string
+  readonly format: string
+  readonly rows_done: string | number
+  readonly recipients: unknown
+  readonly schedule_id: string | null
+  readonly status: string
+  readonly finished_at: Date | null
+}
+
+const COLUMNS = "id, owner_email, owner_principal, format, rows_done, recipients, schedule_id, status, finished_at"
+
+/** A completed export as the notifier's event: requester (by e-mail) and recipients are whom the event names. */
+export const exportCompletedEvent = (row: Row): SampleEvent => ({
+  id: EventId.make(row.id),
+  seq: 0,
+  sampleId: SampleId.make(NO_SAMPLE),
+  submissionId: SubmissionId.make(NO_SAMPLE),
+  type: "ExportCompleted",
+  version: 0,
+  actor: row.owner_principal,
+  at: (row.finished_at ?? new Date()).toISOString(),
+  data: {
+    exportId: row.id,
+    format: row.format,
+    rows: Number(row.rows_done),
+    rowsDone: Number(row.rows_done),
+    requestedBy: row.owner_email ?? row.owner_principal,
+    recipients: Array.isArray(row.recipients) ? row.recipients.filter((r): r is string => typeof r === "string") : [],
+    ...(row.schedule_id !== null ? { scheduleId: row.schedule_id } : {}),
+    downloadUrl: `/api/v1/exports/${row.id}/download`
+  }
+})
+
+/** Finished exports not yet offered to the notifier, and the mark once they were. */
+export class ExportNoticeRepo extends Effect.Service<ExportNoticeRepo>()("poretrack/ExportNoticeRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Up to `limit` finished exports not yet offered, oldest first: each with its event when it completed. */
+    const pending = Effect.fn("ExportNoticeRepo.pending")(function*(limit: number) {
+      const rows = yield* sql.unsafe<Row>(
+        `SELECT ${COLUMNS} FROM exports WHERE notified_at IS NULL AND status IN ('completed', 'failed', 'cancelled') ORDER BY finished_at, id LIMIT $1`,
+        [limit]
+      ).pipe(Effect.orDie)
+      return rows.map((row) => ({ exportId: row.id, event: row.status === "completed" ? Option.some(exportCompletedEvent(row)) : Option.none<SampleEvent>() }))
+    })
+
+    /** Marks an export offered (its deliveries, if any, are stored and handed over). */
+    const markNotified = Effect.fn("ExportNoticeRepo.markNotified")(function*(exportId: string) {
+      yield* sql`UPDATE exports SET notified_at = now() WHERE id = ${exportId} AND notified_at IS NULL`.pipe(Effect.orDie)
+    })
+
+    /** The ExportCompleted event of export `id` (the id of the event), when it completed. */
+    const completedEvent = Effect.fn("ExportNoticeRepo.completedEvent")(function*(id: string) {
+      const rows = yield* sql.unsafe<Row>(`SELECT ${COLUMNS} FROM exports WHERE id = $1 AND status = 'completed'`, [id]).pipe(Effect.orDie)
+      return Option.map(Option.fromNullable(rows[0]), exportCompletedEvent)
+    })
+
+    return { pending, markNotified, completedEvent } as const
+  })
+}) {}
