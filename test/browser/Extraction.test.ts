@@ -10,6 +10,7 @@ import { Duration } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { OLLAMA_DEFAULTS } from "../../actors/extraction/OllamaSettings.ts"
 import { EXTRACTION_DEFAULTS } from "../../runtime/Config.ts"
+import { FormPdf } from "../FormPdfBuilder.ts"
 import { accessibilityViolations, startBrowserSystem, type BrowserSystem } from "./Browser.ts"
 
 const SHOTS = "/tmp/shots"
@@ -86,4 +87,36 @@ describe("AI intake in the browser", () => {
     await shot(page, "6-duplicate")
     await context.close()
   }, 120_000)
+
+  it("a form the reader is unsure of: unsure fields highlighted with their evidence, Create waits until each is accepted or edited; a file that is not a PDF is refused in words", async () => {
+    const { context, page } = await system.signedIn(TECH)
+    await page.goto("/extractions/new")
+    await page.getByLabel("PDF form").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("meeting notes, not a form") })
+    await page.getByRole("alert").filter({ hasText: "notes.txt is not a PDF" }).waitFor()
+
+    // A sparse form in another layout: a quote id and a few rows, most of the form missing.
+    const pdf = await (await FormPdf.create())
+      .field("Quote:", "HTSF--UN-007", { inline: true })
+      .field("Organism", "Danio rerio", { below: true })
+      .save()
+    await page.getByLabel("PDF form").setInputFiles({ name: "sparse.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) })
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    const unsure = page.locator("[data-unsure='true']")
+    const before = await unsure.count()
+    expect(before).toBeGreaterThan(0)
+    await expect.poll(() => page.getByText(/unsure fields? to check/).first().textContent()).toContain(`${before} unsure`)
+    expect(await page.getByRole("button", { name: "Create submission" }).isDisabled()).toBe(true)
+    await shot(page, "7-unsure")
+    // One click accepts one field; typing into another accepts it as an edit.
+    await unsure.first().getByRole("button", { name: /^Accept / }).click()
+    await expect.poll(() => unsure.count()).toBe(before - 1)
+    const next = unsure.first()
+    const path = await next.getAttribute("data-path")
+    await next.locator("input[type='text'], select").first().evaluate((e) => (e as HTMLElement).focus())
+    await page.keyboard.type("1")
+    await page.locator(`[data-path='${path}']`).getByText("edited").waitFor()
+    await expect.poll(() => unsure.count()).toBe(before - 2)
+    expect(await accessibilityViolations(page)).toEqual([])
+    await context.close()
+  }, 60_000)
 })

@@ -88,14 +88,15 @@ const FIELDS: ReadonlyArray<{ readonly path: string; readonly label: string; rea
   { path: "retrieval", label: "Data retrieval", kind: { t: "multi", choices: FORM_RETRIEVAL } }
 ]
 
-const COLUMNS: ReadonlyArray<{ readonly key: keyof SampleRow; readonly label: string; readonly kind: Kind }> = [
-  { key: "name", label: "Sample name", kind: text },
-  { key: "volumeUl", label: "Volume (µL)", kind: num },
-  { key: "qubitNgUl", label: "Qubit (ng/µL)", kind: num },
-  { key: "nanodropNgUl", label: "Nanodrop (ng/µL)", kind: num },
-  { key: "a260_280", label: "A260/280", kind: num },
-  { key: "a260_230", label: "A260/230", kind: num },
-  { key: "control", label: "Control", kind: { t: "choice", choices: FORM_CONTROLS } }
+/** The sample table's columns; `short` heads the column, `label` names each cell to assistive technology. */
+const COLUMNS: ReadonlyArray<{ readonly key: keyof SampleRow; readonly label: string; readonly short: string; readonly kind: Kind }> = [
+  { key: "name", label: "Sample name", short: "Sample name", kind: text },
+  { key: "volumeUl", label: "Volume (µL)", short: "µL", kind: num },
+  { key: "qubitNgUl", label: "Qubit (ng/µL)", short: "Qubit", kind: num },
+  { key: "nanodropNgUl", label: "Nanodrop (ng/µL)", short: "Nanodrop", kind: num },
+  { key: "a260_280", label: "A260/280", short: "260/280", kind: num },
+  { key: "a260_230", label: "A260/230", short: "260/230", kind: num },
+  { key: "control", label: "Control", short: "Control", kind: { t: "choice", choices: FORM_CONTROLS } }
 ]
 
 /** The batch create's words for a sample's fields, back to the form's (a refused row names its fields so). */
@@ -268,13 +269,15 @@ const Review = ({ view }: { readonly view: View }) => {
     const unsure = low(path) && !accepted.has(path) && !edited.has(path)
     const error = serverErrors[path] ?? (texts[path] !== undefined && parseNumber(texts[path]) === undefined ? "not a number" : undefined)
       ?? (path.endsWith(".name") && path.startsWith("samples[") && badNames.includes(Number(/\d+/.exec(path)?.[0])) ? "may contain only letters, digits, space, '_', '.' and '-'" : undefined)
-    const common = { "aria-label": label, "aria-invalid": error !== undefined, disabled: done, ...(compact ? { style: { width: "100%" } } : {}) }
+    const common = { "aria-label": label, "aria-invalid": error !== undefined, disabled: done, ...(compact ? { style: { width: "100%", padding: ".3rem .25rem" } } : {}) }
+    // An input's intrinsic width (20 characters) would widen the table's columns; a select's `size` means rows.
+    const inputSize = compact ? { size: kind.t === "number" ? 3 : 10 } : {}
     const input = (() => {
       switch (kind.t) {
         case "text":
-          return <input {...common} type="text" value={value === null || value === undefined ? "" : String(value as Scalar)} onChange={(e) => change(path, e.target.value === "" ? null : e.target.value)} />
+          return <input {...common} {...inputSize} type="text" value={value === null || value === undefined ? "" : String(value as Scalar)} onChange={(e) => change(path, e.target.value === "" ? null : e.target.value)} />
         case "number":
-          return <input {...common} type="text" inputMode="decimal" value={texts[path] ?? (value === null || value === undefined ? "" : String(value as Scalar))} onChange={(e) => changeNumber(path, e.target.value)} />
+          return <input {...common} {...inputSize} type="text" inputMode="decimal" value={texts[path] ?? (value === null || value === undefined ? "" : String(value as Scalar))} onChange={(e) => changeNumber(path, e.target.value)} />
         case "bool":
           return (
             <select {...common} value={value === true ? "yes" : value === false ? "no" : ""} onChange={(e) => change(path, e.target.value === "" ? null : e.target.value === "yes")}>
@@ -340,7 +343,7 @@ const Review = ({ view }: { readonly view: View }) => {
   const submissionId = created?.submission.id ?? view.submissionId
 
   return (
-    <div style={{ display: "grid", gridTemplateColumns: "minmax(0, 0.85fr) minmax(0, 1.4fr)", gap: "1rem", alignItems: "start" }}>
+    <div style={{ display: "grid", gridTemplateColumns: "minmax(0, 0.8fr) minmax(0, 1.5fr)", gap: "1rem", alignItems: "start" }}>
       <section className="panel" aria-labelledby="pdf-title" style={{ position: "sticky", top: "1rem", minWidth: 0 }}>
         <h2 id="pdf-title">The PDF, page {page}</h2>
         <object key={page} data={`/api/v1/extractions/${view.id}/pdf#page=${page}`} type="application/pdf" aria-label={`The uploaded form, page ${page}`} style={{ width: "100%", height: "78vh", border: "1px solid var(--line)" }}>
@@ -385,17 +388,17 @@ const Review = ({ view }: { readonly view: View }) => {
               }}>Add a row</button>
             )}
           </div>
-          <div className="table-scroll" style={{ overflowX: "auto", position: "relative" }}>
-            <table>
+          <div className="table-scroll" style={{ overflowX: "auto", position: "relative" }} tabIndex={0} role="region" aria-labelledby="samples-title">
+            <table style={{ tableLayout: "fixed", minWidth: "34rem" }}>
               <caption className="visually-hidden">Sample rows read from the form</caption>
               <thead>
-                <tr><th scope="col">Row</th>{COLUMNS.map((c) => <th key={c.key} scope="col">{c.label}</th>)}<th scope="col"><span className="visually-hidden">Remove</span></th></tr>
+                <tr><th scope="col" style={{ width: "2.4rem" }}>Row</th>{COLUMNS.map((c) => <th key={c.key} scope="col" style={{ width: c.key === "name" ? "auto" : c.key === "control" ? "5.4rem" : "4.5rem", textTransform: "none" }} title={c.label}>{c.short}</th>)}<th scope="col" style={{ width: "2.4rem" }}><span className="visually-hidden">Remove</span></th></tr>
               </thead>
               <tbody>
                 {form.samples.map((s, i) => (
                   <tr key={`${s.row}-${i}`}>
                     <th scope="row">{s.row}</th>
-                    {COLUMNS.map((c) => <td key={c.key} style={{ minWidth: c.key === "name" ? "9rem" : c.key === "control" ? "6rem" : "3.8rem", padding: ".15rem" }}>{control(`samples[${i}].${c.key}`, `Row ${s.row} ${c.label}`, c.kind, true)}</td>)}
+                    {COLUMNS.map((c) => <td key={c.key} style={{ padding: ".15rem" }}>{control(`samples[${i}].${c.key}`, `Row ${s.row} ${c.label}`, c.kind, true)}</td>)}
                     <td>
                       {!done && (
                         <button type="button" className="secondary" aria-label={`Remove row ${s.row}`} onClick={() => {
