@@ -176,6 +176,28 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return rows.map((r): DirectoryUser => ({ id: r.id as UserId, email: r.email, role: r.role, disabled: r.disabled }))
     })
 
+    /**
+     * The sample's assignees: the people who have worked it, i.e. the signed-in accounts (actor `user:<email>`) that
+     * received it or started, completed, skipped, reworked or failed one of its steps. API keys are no one's.
+     * Keyed by sample id, each address lower-case, in order of first work.
+     */
+    const workedBy = Effect.fn("DeliveryRepo.workedBy")(function*(sampleIds: ReadonlyArray<string>) {
+      const out = new Map<string, Array<string>>()
+      if (sampleIds.length === 0) return out
+      const rows = yield* sql<{ sample_id: string; email: string }>`
+        SELECT sample_id::text, lower(substr(actor, 6)) AS email, min(seq) AS first
+        FROM sample_events
+        WHERE sample_id IN ${sql.in(sampleIds)} AND actor LIKE 'user:%'
+          AND type IN ('SampleReceived', 'WorkflowStepStarted', 'WorkflowStepCompleted', 'WorkflowStepSkipped', 'WorkflowStepFailed', 'QcFailed', 'SampleReworked')
+        GROUP BY 1, 2 ORDER BY 1, 3`.pipe(Effect.orDie)
+      for (const r of rows) {
+        const list = out.get(r.sample_id)
+        if (list === undefined) out.set(r.sample_id, [r.email])
+        else list.push(r.email)
+      }
+      return out
+    })
+
     /** One event of the log by its id. */
     const event = Effect.fn("DeliveryRepo.event")(function*(eventId: string) {
       const rows = yield* sql<{ seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
@@ -183,6 +205,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return Option.map(Option.fromNullable(rows[0]), toEvent)
     })
 
-    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users } as const
+    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy } as const
   })
 }) {}

@@ -173,6 +173,26 @@ describe("Notifications", () => {
         expect((yield* call(baseUrl, bob, "GET", "/api/v1/notification-rules")).status).toBe(403)
       }))
 
+    it.scoped("a sample's assignees are the staff who worked it: the technician who received it hears of its QC failure, another does not", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const smtp = yield* Smtp
+        const tess = yield* person(baseUrl, "technician", "tess@lab.example")
+        yield* person(baseUrl, "technician", "theo@lab.example")
+        const sample = yield* newSample("dina@lab.example", "DINA-assigned-1")
+        const received = yield* call(baseUrl, tess, "POST", `/api/v1/samples/${sample.id}/receive`)
+        expect(received.status, JSON.stringify(received.body)).toBe(200)
+        yield* Effect.promise(() =>
+          query(databaseUrl, `INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+            SELECT gen_random_uuid(), id, submission_id, 'QcFailed', 99, 'test', now(), '{"step":"sample_qc","reason":"DIN below 7"}'::jsonb FROM samples WHERE id = $1`, [sample.id])
+        )
+        yield* eventually("QC-failed mail to the technician who received the sample", Effect.sync(() => mailsTo(smtp.mails, "tess@lab.example", "DINA-assigned-1")[0]))
+        const qc = (yield* deliveriesOf(baseUrl, ADMIN, sample.id)).filter((d) => d.eventType === "QcFailed")
+        expect(qc.filter((d) => d.recipient === "tess@lab.example").map((d) => d.channel).sort()).toEqual(["email", "in_app"])
+        expect(qc.some((d) => d.recipient === "theo@lab.example")).toBe(false)
+        expect(mailsTo(smtp.mails, "theo@lab.example", "DINA").length).toBe(0)
+      }))
+
     it.scoped("webhooks: signed deliveries verified with standardwebhooks; retries on the schedule, dead letter, replay delivers", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* TestEndpoint

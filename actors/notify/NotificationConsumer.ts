@@ -83,9 +83,16 @@ const consumeBatch = Effect.gen(function*() {
   const users = yield* deliveries.users()
   const endpoints = yield* webhooks.list()
   const directory = { users, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, events: e.events, enabled: e.enabled })) }
+  const worked = yield* deliveries.workedBy([...new Set(events.map((e) => e.sampleId))])
+  const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]))
+  const assigneesOf = (sampleId: string) =>
+    (worked.get(sampleId) ?? []).flatMap((email) => {
+      const user = byEmail.get(email)
+      return user === undefined ? [] : [user.id]
+    })
   for (const event of events) {
     const sample = Option.getOrUndefined(yield* readableSample(samples, event.sampleId))
-    const owed = resolveRecipients(rules, event, sample === undefined ? undefined : { submitterEmail: sample.submitterEmail, assignees: [] }, directory)
+    const owed = resolveRecipients(rules, event, sample === undefined ? undefined : { submitterEmail: sample.submitterEmail, assignees: assigneesOf(event.sampleId) }, directory)
     if (owed.length === 0) continue
     const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, sample?.submitterEmail ?? null, users)))
     for (const d of queued) {
