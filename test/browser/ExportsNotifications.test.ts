@@ -1,6 +1,6 @@
 /**
- * Exports and notifications in a real browser: a submitter exports her samples as CSV, watches the job finish and
- * downloads the file; a sample of hers is received and the header's bell counts the new notification, which the
+ * Exports and notifications in a real browser: a submitter exports her samples as CSV, watches the job finish,
+ * downloads the file and gets the "export ready" notification; a sample of hers is received and the header's bell counts the new notification, which the
  * notifications page lists and marks read; the sample page shows each recipient's delivery state; an admin registers
  * a webhook that fails until it is a dead letter, replays it, and reads the mail outbox. Screenshots of each screen go
  * to /tmp/shots/issue11-*.png.
@@ -51,7 +51,7 @@ afterAll(async () => {
 const receive = async (id: string) => expect((await system.api("POST", `/api/v1/samples/${id}/receive`)).status).toBe(200)
 
 describe("exports and notifications in the web app", () => {
-  it("a submitter exports her samples as CSV, sees the job complete and downloads the file", async () => {
+  it("a submitter exports her samples as CSV, sees the job complete, downloads the file and is notified that it is ready", async () => {
     const { page } = await system.signedIn("ada@lab.example")
     await page.getByRole("link", { name: "Exports", exact: true }).click()
     await page.getByRole("heading", { name: "New export" }).waitFor()
@@ -74,6 +74,16 @@ describe("exports and notifications in the web app", () => {
     const [header, ...rows] = text.trim().split(/\r\n/)
     expect(header).toBe("Sample name,Status")
     expect(rows.sort()).toEqual(["EXPO-1,submitted", "EXPO-2,submitted", "EXPO-3,submitted"])
+    // The "export ready" notification reaches her: the bell counts it, the notifications page lists it.
+    const bell = page.getByRole("link", { name: /^Notifications: / })
+    await page.getByTestId("unread-count").filter({ hasText: "1" }).waitFor({ timeout: 15_000 })
+    await bell.click()
+    const ready = page.locator("li[data-unread=true]").filter({ hasText: /Export .* \(csv\) is ready/ })
+    await ready.waitFor()
+    await expect(ready.getByRole("link", { name: "Open the sample" }).count()).resolves.toBe(0)
+    await page.getByRole("button", { name: /^Mark all as read/ }).click()
+    await page.getByText("Nothing unread").waitFor()
+    await page.getByTestId("unread-count").waitFor({ state: "detached", timeout: 10_000 })
     await page.context().close()
   })
 
