@@ -46,6 +46,10 @@ describe("AI intake in the browser", () => {
     await expect.poll(() => page.locator("object[type='application/pdf']").getAttribute("data")).toMatch(/\/api\/v1\/extractions\/[0-9a-f-]{36}\/pdf#page=1$/)
     expect(await accessibilityViolations(page)).toEqual([])
     await shot(page, "2-review")
+    // A field's evidence page opens that page of the PDF.
+    await page.locator("[data-path='device']").getByRole("button", { name: "p. 3" }).click()
+    await page.getByRole("heading", { name: "The PDF, page 3" }).waitFor()
+    expect(await page.locator("object[type='application/pdf']").getAttribute("data")).toMatch(/#page=3$/)
 
     // Correct one field: the change is marked as an edit.
     const organism = page.getByLabel("Source organism", { exact: true })
@@ -94,10 +98,22 @@ describe("AI intake in the browser", () => {
     await page.getByLabel("PDF form").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("meeting notes, not a form") })
     await page.getByRole("alert").filter({ hasText: "notes.txt is not a PDF" }).waitFor()
 
-    // A sparse form in another layout: a quote id and a few rows, most of the form missing.
+    // A sparse form in another layout: a quote id and two sample rows (one with a poor A260/280), most of the form missing.
     const pdf = await (await FormPdf.create())
       .field("Quote:", "HTSF--UN-007", { inline: true })
       .field("Organism", "Danio rerio", { below: true })
+      .heading("Samples")
+      .table(
+        [
+          { header: "#", width: 24, align: "center" },
+          { header: "Sample name", width: 150, align: "left" },
+          { header: "Volume (µL)", width: 60, align: "right" },
+          { header: "Qubit (ng/µL)", width: 60, align: "right" },
+          { header: "A260/280", width: 60, align: "right" }
+        ],
+        [["1", "ZF-1", "20", "50", "1.2"], ["2", "ZF-2", "25", "40", "1.9"]],
+        { rowsPerPage: 20 }
+      )
       .save()
     await page.getByLabel("PDF form").setInputFiles({ name: "sparse.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) })
     await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
@@ -106,6 +122,10 @@ describe("AI intake in the browser", () => {
     expect(before).toBeGreaterThan(0)
     await expect.poll(() => page.getByText(/unsure fields? to check/).first().textContent()).toContain(`${before} unsure`)
     expect(await page.getByRole("button", { name: "Create submission" }).isDisabled()).toBe(true)
+    // The purity warning, with the knowledge-base passage it rests on.
+    const warning = page.getByRole("list", { name: "Warnings" }).getByRole("listitem").filter({ hasText: "A260/280 1.2 is outside 1.8-2.0" })
+    await warning.getByText(/^Source: /).click()
+    await expect.poll(async () => (await warning.locator("blockquote").textContent())?.length ?? 0).toBeGreaterThan(40)
     await shot(page, "7-unsure")
     // One click accepts one field; typing into another accepts it as an edit.
     await unsure.first().getByRole("button", { name: /^Accept / }).click()

@@ -262,6 +262,9 @@ const Review = ({ view }: { readonly view: View }) => {
     setServerErrors(errors)
   }
 
+  const findings = details.findings ?? []
+  const warned = new Map(findings.filter((f) => f.severity === "warning").map((f) => [f.path, f.message] as const))
+
   /** One field's control, its confidence, evidence and accept button. */
   const control = (path: string, label: string, kind: Kind, compact = false): ReactNode => {
     const value = getPath(form, path)
@@ -333,11 +336,11 @@ const Review = ({ view }: { readonly view: View }) => {
           )}
         </div>
         {error !== undefined && <div className="field-error">{error}</div>}
+        {warned.has(path) && !edited.has(path) && <div className="hint" style={{ color: "var(--warn)" }} title={warned.get(path)}>⚠ see the warning below</div>}
       </div>
     )
   }
 
-  const findings = details.findings ?? []
   const readerWarnings = view.warnings.filter((w) => !/\[kb:[^\]]+\]$/.test(w))
   const blocked = pending.length + badNumbers.length + badNames.length
   const submissionId = created?.submission.id ?? view.submissionId
