@@ -53,8 +53,11 @@ const receive = async (id: string) => expect((await system.api("POST", `/api/v1/
 describe("exports and notifications in the web app", () => {
   it("a submitter exports her samples as CSV, sees the job complete, downloads the file and is notified that it is ready", async () => {
     const { page } = await system.signedIn("ada@lab.example")
-    await page.getByRole("link", { name: "Exports", exact: true }).click()
+    // From her sample list, searched: the export page starts with the same filters.
+    await page.goto("/samples?q=EXPO")
+    await page.getByRole("link", { name: /^Export these samples/ }).click()
     await page.getByRole("heading", { name: "New export" }).waitFor()
+    await expect(page.getByLabel("Name contains").inputValue()).resolves.toBe("EXPO")
     await page.getByLabel("Format").selectOption("csv")
     await page.getByRole("button", { name: "None", exact: true }).click()
     await page.getByRole("checkbox", { name: "Sample name", exact: true }).check()

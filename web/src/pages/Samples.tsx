@@ -14,7 +14,7 @@ import { PRIORITIES, Priority, SampleStatus, STEP_IDS, STEP_NAMES, StepId } from
 import { BatchBar, BatchSummary, type BatchOutcome } from "../components/BatchBar.tsx"
 import { SampleTable, STATUS_WORDS, useSampleList, type SampleFilters, type Selection } from "../components/SampleList.tsx"
 import { ErrorBox } from "../components/ui.tsx"
-import { navigate, setQuery, useLocation } from "../router.tsx"
+import { Link, navigate, setQuery, useLocation } from "../router.tsx"
 import { canManage, isStaff, roleOf, sessionAtom } from "../session.ts"
 
 const SORT_WORDS: Record<SampleSort, string> = {
@@ -44,6 +44,13 @@ const cleanQ = (value: string | null) => {
 const STATUSES = Object.keys(STATUS_WORDS).filter(Schema.is(SampleStatus))
 
 const formatCount = (n: number) => n.toLocaleString()
+
+/** The export page's address with this view's filters (it reads them from its query). */
+const exportQuery = (filters: SampleFilters) => {
+  const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => typeof e[1] === "string" && e[1] !== ""))
+  const query = params.toString()
+  return query === "" ? "" : `?${query}`
+}
 
 export default function SamplesPage() {
   const { query } = useLocation()
@@ -131,6 +138,9 @@ export default function SamplesPage() {
     <div className="samples-page">
       <h1>{title}</h1>
       <Filters filters={filters} />
+      <p className="hint" style={{ margin: "-.5rem 0 .5rem" }}>
+        <Link to={`/exports${exportQuery(filters)}`}>Export these samples (CSV, Excel, JSON, XML, MinKNOW sheet)…</Link>
+      </p>
       {scanNote && <p className="alert warn" role="status">{scanNote}</p>}
       {problem && <ErrorBox problem={problem} />}
       <p className="list-count" role="status" aria-live="polite">{snapshot.ready ? shown : "Loading…"}</p>
