@@ -92,6 +92,32 @@ describe("AI intake in the browser", () => {
     await context.close()
   }, 120_000)
 
+  it("a confirm the server refuses creates nothing and says why on the field; corrected, it creates the submission", async () => {
+    // The form's quote id is taken already: the batch create refuses the whole submission.
+    const taken = await system.api("POST", "/api/v1/submissions", { submitterEmail: "early@lab.example", number: "HTSF--TM-160", samples: [{ sampleName: "early-1" }] })
+    expect(taken.status).toBe(201)
+    const { context, page } = await system.signedIn(TECH)
+    await page.goto("/extractions/new")
+    await page.getByLabel("PDF form").setInputFiles(join(import.meta.dirname, "../fixtures/forms/dev/dev-b04-n1.pdf"))
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    await page.getByRole("button", { name: /^Accept all high-confidence/ }).click()
+    const count = async () => ((await system.api("GET", "/api/v1/submissions?limit=200")).body as { items: Array<unknown> }).items.length
+    const before = await count()
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("alert").filter({ hasText: "Nothing was created" }).waitFor()
+    const quote = page.locator("[data-path='quoteId']")
+    await quote.locator(".field-error").waitFor()
+    expect(await quote.getByRole("textbox").getAttribute("aria-invalid")).toBe("true")
+    await shot(page, "8-refused")
+    expect(await count()).toBe(before)
+
+    await quote.getByRole("textbox").fill("HTSF--TM-161")
+    expect(await quote.locator(".field-error").count()).toBe(0)
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("status").filter({ hasText: "Submission created with 1 sample" }).getByRole("link", { name: "HTSF--TM-161" }).waitFor()
+    await context.close()
+  }, 60_000)
+
   it("a form the reader is unsure of: unsure fields highlighted with their evidence, Create waits until each is accepted or edited; a file that is not a PDF is refused in words", async () => {
     const { context, page } = await system.signedIn(TECH)
     await page.goto("/extractions/new")

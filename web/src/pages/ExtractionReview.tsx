@@ -251,7 +251,7 @@ const Review = ({ view }: { readonly view: View }) => {
         }
       }
       setProblem({
-        title: `Nothing was created: ${failure.value.rows.length} row${failure.value.rows.length === 1 ? "" : "s"} need correcting (marked below).`,
+        title: `Nothing was created: ${issueCount(failure.value.rows)} to correct, marked on ${failure.value.rows.some((r) => r.row === 0) ? "the fields and rows" : "the rows"} below.`,
         fields: failure.value.rows.flatMap((r) => r.issues.map((i) => ({ path: r.row === 0 ? i.path : `row ${r.row}: ${i.path}`, message: i.message })))
       })
     } else if (Option.isSome(failure) && failure.value._tag === "ExtractionNotConfirmable") {
@@ -336,7 +336,7 @@ const Review = ({ view }: { readonly view: View }) => {
           )}
         </div>
         {error !== undefined && <div className="field-error">{error}</div>}
-        {warned.has(path) && !edited.has(path) && <div className="hint" style={{ color: "var(--warn)" }} title={warned.get(path)}>⚠ see the warning below</div>}
+        {warned.has(path) && !edited.has(path) && <div className="hint" style={{ color: "var(--warn)" }} title={warned.get(path)}>{compact ? "⚠ warning" : "⚠ see the warning below"}</div>}
       </div>
     )
   }
@@ -445,6 +445,12 @@ const Review = ({ view }: { readonly view: View }) => {
 }
 
 const confirmAtom = Rpc.mutation("Extractions.Confirm")
+
+/** "1 problem", "3 problems": the issues of a refused batch. */
+const issueCount = (rows: ReadonlyArray<{ readonly issues: ReadonlyArray<unknown> }>) => {
+  const n = rows.reduce((sum, r) => sum + r.issues.length, 0)
+  return `${n} problem${n === 1 ? "" : "s"}`
+}
 
 /** Warnings citing their knowledge-base passage, and the recommendations (flow cells, device). */
 const Advice = ({ findings, details, readerWarnings, onPage, evidence }: {
