@@ -1,13 +1,15 @@
 /**
- * The header's bell: how many of the user's notifications are unread, re-read every few seconds and on every live
- * event; it links to the notifications page. API keys and a count of zero show the bell without a number.
+ * The header's bell: how many of the user's notifications are unread, re-read every few seconds (a notification is
+ * made after the event that causes it, so the live feed's event would come too early; and a busy lab's feed would
+ * re-read it many times a second) and at once after a mark-read; it links to the notifications page. A count of zero
+ * shows the bell without a number.
  */
 import { Result, useAtomRefresh, useAtomValue } from "@effect-atom/atom-react"
 import { Rpc } from "../client.ts"
 import { usePolling } from "../poll.ts"
 import { Link } from "../router.tsx"
 
-const unreadAtom = Rpc.query("Notifications.UnreadCount", undefined, { reactivityKeys: ["notifications", "samples"] })
+const unreadAtom = Rpc.query("Notifications.UnreadCount", undefined, { reactivityKeys: ["notifications"] })
 
 export const NotificationBell = () => {
   const result = useAtomValue(unreadAtom)

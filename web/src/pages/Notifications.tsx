@@ -1,7 +1,7 @@
 /**
  * The user's in-app notifications, newest first: unread ones stand out and are marked read one by one or all at once;
  * the list re-reads every few seconds (a notification is made after the event that triggers it, so the live feed's
- * event alone may come too early) and whenever the live feed reports a change.
+ * event would come too early) and at once after a mark-read.
  */
 import { Result, useAtomRefresh, useAtomSet, useAtomValue } from "@effect-atom/atom-react"
 import { Exit } from "effect"
@@ -13,8 +13,8 @@ import { describe, type Problem } from "../errors.ts"
 import { usePolling } from "../poll.ts"
 import { Link } from "../router.tsx"
 
-/** The keys that re-read notifications: any sample change (live feed) and a mark-read. */
-export const NOTIFICATION_KEYS = ["notifications", "samples"]
+/** The key that re-reads notifications (a mark-read invalidates it). */
+export const NOTIFICATION_KEYS = ["notifications"]
 
 const listAtom = (unreadOnly: boolean) => Rpc.query("Notifications.List", { unreadOnly }, { reactivityKeys: NOTIFICATION_KEYS })
 const markReadAtom = Rpc.mutation("Notifications.MarkRead")
