@@ -84,6 +84,7 @@ describe("exports and notifications in the web app", () => {
     const ready = page.locator("li[data-unread=true]").filter({ hasText: /Export .* \(csv\) is ready/ })
     await ready.waitFor()
     await expect(ready.getByRole("link", { name: "Open the sample" }).count()).resolves.toBe(0)
+    await expect(ready.getByRole("link", { name: "Go to your exports to download it" }).getAttribute("href")).resolves.toBe("/exports")
     await page.getByRole("button", { name: /^Mark all as read/ }).click()
     await page.getByText("Nothing unread").waitFor()
     await page.getByTestId("unread-count").waitFor({ state: "detached", timeout: 10_000 })

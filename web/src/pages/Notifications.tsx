@@ -91,5 +91,6 @@ const Item = ({ n, busy, onRead }: { readonly n: InAppNotificationView; readonly
     </div>
     <div style={{ whiteSpace: "pre-wrap", margin: ".25rem 0" }}>{n.body}</div>
     {n.sampleId !== null && <Link to={`/samples/${n.sampleId}`}>Open the sample</Link>}
+    {n.eventType === "ExportCompleted" && <Link to="/exports">Go to your exports to download it</Link>}
   </li>
 )
