@@ -172,6 +172,10 @@ describe("AI intake over typed RPC", () => {
           Effect.retry(poll)
         )
         const result = (view.exit?.value as { result: { samples: Array<Record<string, unknown>>; organism: unknown } }).result
+        // Each finding's cited passage travels with the job, for the review page to show.
+        const details = (view.exit?.value as { details: { findings: Array<{ passageId: string }>; passages: Record<string, { title: string; text: string }> } }).details
+        expect(details.findings.length).toBeGreaterThan(0)
+        for (const f of details.findings) expect(details.passages[f.passageId]?.text.length).toBeGreaterThan(40)
         for (const bad of ["evil\u0000name", "lone\ud800"]) {
           const refused = yield* rawRpc("Extractions.Confirm", { id, result: { ...result, samples: result.samples.map((s) => ({ ...s, name: bad })) } })
           expect(["InvalidInput", "SubmissionRejected"]).toContain(errorOf(refused))
