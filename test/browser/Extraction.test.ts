@@ -3,12 +3,15 @@
  * and sample rows filled in, corrects one field, accepts the rest, creates the submission and opens it with all its
  * samples; the same file again opens the earlier extraction. Screenshots under /tmp/shots/issue12-*.png.
  */
+import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { PDFDocument } from "pdf-lib"
 import type { Page } from "playwright-core"
 import { Duration } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { OLLAMA_DEFAULTS } from "../../actors/extraction/OllamaSettings.ts"
+import { MAX_RPC_PDF_BYTES } from "../../rpc/ExtractionRpcs.ts"
 import { EXTRACTION_DEFAULTS } from "../../runtime/Config.ts"
 import { FormPdf } from "../FormPdfBuilder.ts"
 import { accessibilityViolations, startBrowserSystem, type BrowserSystem } from "./Browser.ts"
@@ -118,7 +121,7 @@ describe("AI intake in the browser", () => {
     await context.close()
   }, 60_000)
 
-  it("a form the reader is unsure of: unsure fields highlighted with their evidence, Create waits until each is accepted or edited; a file that is not a PDF is refused in words", async () => {
+  it("a form the reader is unsure of: unsure fields highlighted with their evidence, Create waits until each is accepted or edited; a file that is not a PDF is refused in words; a file over the RPC limit goes through the multipart route", async () => {
     const { context, page } = await system.signedIn(TECH)
     await page.goto("/extractions/new")
     await page.getByLabel("PDF form").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("meeting notes, not a form") })
@@ -163,6 +166,17 @@ describe("AI intake in the browser", () => {
     await page.locator(`[data-path='${path}']`).getByText("edited").waitFor()
     await expect.poll(() => unsure.count()).toBe(before - 2)
     expect(await accessibilityViolations(page)).toEqual([])
+
+    // A file over the RPC limit (here a form with a large attachment) goes through the multipart route, same page.
+    const big = await PDFDocument.load(pdf)
+    await big.attach(randomBytes(MAX_RPC_PDF_BYTES + 100_000), "raw-data.bin", { mimeType: "application/octet-stream" })
+    const bigBytes = await big.save()
+    expect(bigBytes.byteLength).toBeGreaterThan(MAX_RPC_PDF_BYTES)
+    await page.goto("/extractions/new")
+    await page.getByLabel("PDF form").setInputFiles({ name: "big.pdf", mimeType: "application/pdf", buffer: Buffer.from(bigBytes) })
+    await page.getByRole("heading", { name: "Review big.pdf" }).waitFor()
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    expect(await page.getByLabel("Quote id", { exact: true }).inputValue()).toBe("HTSF--UN-007")
     await context.close()
   }, 60_000)
 })
