@@ -1,5 +1,5 @@
 /** All configuration, read once from the environment. Domain code never reads `process.env`. */
-import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, Cron, Duration, Either, LogLevel, Option, Redacted } from "effect"
 import { defaultPolicy, type Turnaround, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { OLLAMA_DEFAULTS, type OllamaSettings } from "../actors/extraction/OllamaSettings.ts"
 import { PRIORITIES, STEP_IDS, type Priority, type StepId } from "../rpc/Workflow.ts"
@@ -60,6 +60,11 @@ export interface ExportSettings {
   }>
   /** How long a finished export is kept (files and rows), EXPORT_RETENTION. */
   readonly retention: Duration.Duration
+  /**
+   * The schedule driver's clock, EXPORT_SCHEDULE_TICK: a cron whose ticks are the only times schedules are checked
+   * ("* * * * *", every minute, by default; a six-field cron with seconds makes second-precision schedules possible).
+   */
+  readonly scheduleTick?: Cron.Cron | undefined
 }
 
 /** The export defaults (a laptop: files under ./data/exports, kept 7 days). */
@@ -74,10 +79,15 @@ export const exportConfig: Config.Config<ExportSettings> = Config.all({
   accessKeyId: Config.option(Config.string("S3_ACCESS_KEY_ID")),
   secretAccessKey: Config.option(Config.redacted("S3_SECRET_ACCESS_KEY")),
   forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
-  retention: Config.duration("EXPORT_RETENTION").pipe(Config.withDefault(EXPORT_DEFAULTS.retention))
+  retention: Config.duration("EXPORT_RETENTION").pipe(Config.withDefault(EXPORT_DEFAULTS.retention)),
+  scheduleTick: Config.option(Config.string("EXPORT_SCHEDULE_TICK").pipe(
+    Config.mapOrFail((text) =>
+      Either.mapLeft(Cron.parse(text), (e) => ConfigError.InvalidData([], `EXPORT_SCHEDULE_TICK is not a cron expression: ${e.message}`)))
+  ))
 }).pipe(Config.map((c): ExportSettings => ({
   dir: c.dir,
   retention: c.retention,
+  scheduleTick: Option.getOrUndefined(c.scheduleTick),
   s3: Option.isNone(c.endpoint) && Option.isNone(c.bucket) ? Option.none() : Option.some({
     endpoint: Option.getOrUndefined(c.endpoint),
     bucket: Option.getOrElse(c.bucket, () => "poretrack-exports"),

@@ -54,7 +54,10 @@ export const runSchedules = (tick: Date) =>
     }
   }).pipe(Effect.withSpan("ExportSchedules.tick"), Effect.catchAllCause((cause) => Effect.logError("export schedules tick failed", cause)))
 
-/** Both crons. `tick` is the driver's cron (every minute in production; tests use every second). */
+/**
+ * Both crons. `tick` is the driver's cron (EXPORT_SCHEDULE_TICK; every minute by default). A tick is floored to the
+ * minute, or to the second when the driver's cron names seconds.
+ */
 export const ExportCronsLive = (options: { readonly retention: Duration.Duration; readonly tick?: Cron.Cron | undefined }) =>
   Layer.mergeAll(
     ClusterCron.make({
@@ -68,7 +71,7 @@ export const ExportCronsLive = (options: { readonly retention: Duration.Duration
       cron: options.tick ?? Cron.unsafeParse("* * * * *"),
       // The tick's time, floored to the driver's precision (a tick is delivered a little after its time).
       execute: Effect.flatMap(Clock.currentTimeMillis, (ms) => {
-        const unit = options.tick === undefined ? 60_000 : 1000
+        const unit = options.tick === undefined || (options.tick.seconds.size === 1 && options.tick.seconds.has(0)) ? 60_000 : 1000
         return runSchedules(new Date(Math.floor(ms / unit) * unit))
       }),
       skipIfOlderThan: Duration.minutes(5)

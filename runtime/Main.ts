@@ -47,7 +47,7 @@ const Retention = Layer.scopedDiscard(
 /** Export jobs (one entity per job) and the export clocks (retention, schedules), where entities run. */
 const Exports = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) =>
-    Layer.merge(ExportJobEntityLive({ retention: exportSettingsOf(s).retention }), ExportCronsLive({ retention: exportSettingsOf(s).retention })))
+    Layer.merge(ExportJobEntityLive({ retention: exportSettingsOf(s).retention }), ExportCronsLive({ retention: exportSettingsOf(s).retention, tick: exportSettingsOf(s).scheduleTick })))
 )
 
 /** Data access shared by every role. */

@@ -8,6 +8,7 @@ import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
 import { command, metricSum, post, type Acked } from "./Client.ts"
 import { freePort } from "./freePort.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
+import { adminAuth } from "./TestAuth.ts"
 
 const transitionsOf = (base: string) => metricSum(base, "poretrack_transitions_total")
 
@@ -19,7 +20,8 @@ describe("runners and a gateway as separate processes", () => {
 
   it("kill -9 of a runner: its samples serve again from the other runner, nothing acknowledged is lost or doubled", async () => {
     const databaseUrl = await createTestDatabase()
-    const common = clusterEnv(databaseUrl)
+    // The export schedule driver ticks every second here, so that a schedule can fire several times during the test.
+    const common = { ...clusterEnv(databaseUrl), EXPORT_SCHEDULE_TICK: "* * * * * *" }
     const runnerA = await startChild({ ...common, RUNNER_PORT: String(await freePort()) }, await freePort(), 90_000, "runner")
     children.push(runnerA)
     const runnerB = await startChild({ ...common, RUNNER_PORT: String(await freePort()) }, await freePort(), 90_000, "runner")
@@ -27,6 +29,10 @@ describe("runners and a gateway as separate processes", () => {
     const gateway = await startChild(common, await freePort(), 90_000, "gateway")
     children.push(gateway)
     const base = gateway.baseUrl
+    // A schedule firing every second while both runners run: each tick must start exactly one export.
+    const schedule = await post(base, "/api/v1/export-schedules", { name: "every second", cron: "* * * * * *", timeZone: "UTC", format: "csv", recipients: [] })
+    expect(schedule.status, JSON.stringify(schedule.body)).toBe(201)
+    const scheduleId = String(schedule.body.id)
 
     const created = await post(base, "/api/v1/submissions", {
       submitterEmail: "ada@lab.example",
@@ -37,6 +43,28 @@ describe("runners and a gateway as separate processes", () => {
     const acked: Array<Acked> = []
     const soon = Date.now() + 60_000
     for (const id of ids) acked.push((await command(base, id, "/receive", {}, `rcv-${id}`, soon)).acked)
+
+    // The schedule has fired on several ticks by now: one export per tick, whichever runner's driver saw it.
+    const scheduledExports = async () =>
+      (await query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM exports WHERE schedule_id = $1", [scheduleId]))[0]!.n
+    const startedLines = () =>
+      [runnerA, runnerB].reduce((n, r) =>
+        // One log entry per start; an entry may span lines (its annotations), the next begins with its time.
+        n + r.output().split(/\n(?=\S)/).filter((entry) => entry.includes("scheduled export started") && entry.includes(scheduleId)).length, 0)
+    for (const deadline = Date.now() + 30_000; (await scheduledExports()) < 3;) {
+      if (Date.now() > deadline) throw new Error(`the schedule started ${await scheduledExports()} exports in 30 s`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const removed = await fetch(`${base}/api/v1/export-schedules/${scheduleId}`, { method: "DELETE", headers: adminAuth })
+    expect(removed.status).toBe(204)
+    // Starts logged and export rows agree (a tick started twice would log twice for one row); a start in flight when
+    // the schedule was deleted may still land, so they are compared once both have settled.
+    for (const deadline = Date.now() + 15_000; startedLines() !== (await scheduledExports());) {
+      if (Date.now() > deadline) throw new Error(`${startedLines()} scheduled starts logged for ${await scheduledExports()} exports`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(await scheduledExports()).toBeGreaterThanOrEqual(3)
+    expect(startedLines()).toBe(await scheduledExports())
 
     // Kill the runner that did more of the work, so that most samples must move.
     const [busy, idle] = (await transitionsOf(runnerA.baseUrl)) >= (await transitionsOf(runnerB.baseUrl)) ? [runnerA, runnerB] : [runnerB, runnerA]
