@@ -128,6 +128,16 @@ describe("AI intake over typed RPC", () => {
         const ids = (all.exit?.value as { items: Array<{ id: string }> }).items.map((i) => i.id)
         expect(ids).toEqual(expect.arrayContaining([id, (bobs.exit?.value as { id: string }).id]))
         expect(errorOf(yield* rawRpc("Extractions.List", {}, {}))).toBe("Unauthenticated")
+
+        // Ada confirms her own: under her own e-mail (the form's requester is someone else, whom she may not submit for).
+        const view = yield* rawRpc("Extractions.Get", { id }, ada).pipe(
+          Effect.filterOrFail((r) => (r.exit?.value as { status: string }).status === "completed", () => "still running"),
+          Effect.retry(poll)
+        )
+        const result = (view.exit?.value as { result: unknown }).result
+        expect(errorOf(yield* rawRpc("Extractions.Confirm", { id, result }, ada))).toBe("Forbidden")
+        const created = yield* rawRpc("Extractions.Confirm", { id, result, submitterEmail: "ada.rpc@lab.example" }, ada)
+        expect(created.exit?.value).toMatchObject({ submission: { submitterEmail: "ada.rpc@lab.example", sampleCount: 1 } })
       }))
 
     it.effect("hostile payloads are a typed InvalidInput of that request, and the server keeps serving", () =>

@@ -95,6 +95,28 @@ describe("AI intake in the browser", () => {
     await context.close()
   }, 120_000)
 
+  it("a submitter reads a 24-sample form and creates the submission under their own e-mail", async () => {
+    const sue = await system.createUser("submitter", "sue@lab.example", "Sue Submitter")
+    const { context, page } = await system.signedIn(sue)
+    await page.getByRole("link", { name: "Read a PDF form" }).click()
+    await page.getByLabel("PDF form").setInputFiles(join(import.meta.dirname, "../fixtures/forms/dev/dev-a02-n24.pdf"))
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    expect(await page.getByLabel("Row 24 Sample name").inputValue()).not.toBe("")
+    await page.getByRole("button", { name: /^Accept all high-confidence/ }).click()
+    for (let n = 0; n < 200; n++) {
+      const accept = page.getByRole("button", { name: /^Accept (?!all)/ }).first()
+      if ((await accept.count()) === 0) break
+      await accept.click()
+    }
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("status").filter({ hasText: "Submission created with 24 samples" }).getByRole("link", { name: "HTSF--UH-485" }).click()
+    await page.getByRole("heading", { name: "Submission HTSF--UH-485" }).waitFor()
+    const id = new URL(page.url()).pathname.split("/").pop()!
+    const detail = await system.api("GET", `/api/v1/submissions/${id}`)
+    expect((detail.body as { submission: { submitterEmail: string; sampleCount: number } }).submission).toMatchObject({ submitterEmail: sue, sampleCount: 24 })
+    await context.close()
+  }, 60_000)
+
   it("a confirm the server refuses creates nothing and says why on the field; corrected, it creates the submission", async () => {
     // The form's quote id is taken already: the batch create refuses the whole submission.
     const taken = await system.api("POST", "/api/v1/submissions", { submitterEmail: "early@lab.example", number: "HTSF--TM-160", samples: [{ sampleName: "early-1" }] })

@@ -24,6 +24,7 @@ import { Rpc } from "../client.ts"
 import { Badge, ErrorBox, formatTime, Show } from "../components/ui.tsx"
 import { describe, type Problem } from "../errors.ts"
 import { Link, useLocation } from "../router.tsx"
+import { Result, sessionAtom } from "../session.ts"
 import { STATUS_WORDS } from "./ExtractionUpload.tsx"
 
 /** Below this confidence a field is highlighted until someone accepts or edits it. */
@@ -195,6 +196,10 @@ const Review = ({ view }: { readonly view: View }) => {
   const [created, setCreated] = useState<typeof CreatedSubmission.Type | undefined>(undefined)
   const [busy, setBusy] = useState(false)
   const confirm = useAtomSet(confirmAtom, { mode: "promiseExit" })
+  // A submitter's submissions are their own, whatever e-mail the form names as requester.
+  const session = useAtomValue(sessionAtom)
+  const principal = Result.isSuccess(session) ? session.value.principal : undefined
+  const ownEmail = principal?._tag === "User" && principal.role === "submitter" ? principal.email : undefined
 
   const confidence = view.confidence ?? {}
   const evidence = (view.evidence ?? {}) as Readonly<Record<string, Evidence>>
@@ -231,7 +236,7 @@ const Review = ({ view }: { readonly view: View }) => {
     setBusy(true)
     setProblem(undefined)
     const exit = await confirm({
-      payload: { id: view.id, result: form, editedFields: [...edited].slice(0, 2000) },
+      payload: { id: view.id, result: form, editedFields: [...edited].slice(0, 2000), ...(ownEmail !== undefined ? { submitterEmail: ownEmail } : {}) },
       reactivityKeys: ["extractions", "submissions", "samples"]
     })
     setBusy(false)
