@@ -117,6 +117,23 @@ describe("AI intake in the browser", () => {
     await context.close()
   }, 60_000)
 
+  it("sample names a sample record may not hold are marked before anything is sent, and Create waits for them", async () => {
+    const { context, page } = await system.signedIn(TECH)
+    await page.goto("/extractions/new")
+    await page.getByLabel("PDF form").setInputFiles(join(import.meta.dirname, "../fixtures/forms/dev/dev-b05-n12.pdf"))
+    await page.getByRole("heading", { name: "Extracted form" }).waitFor({ timeout: 30_000 })
+    await page.getByRole("button", { name: /^Accept all high-confidence/ }).click()
+    // Five of the form's names hold ">10 kb".
+    await page.getByText("Check 5 sample names with characters a name may not hold first.").waitFor()
+    expect(await page.getByRole("button", { name: "Create submission" }).isDisabled()).toBe(true)
+    const first = page.getByLabel("Row 1 Sample name")
+    expect(await first.getAttribute("aria-invalid")).toBe("true")
+    await first.fill((await first.inputValue()).replace(">", "over "))
+    expect(await first.getAttribute("aria-invalid")).toBe("false")
+    await page.getByText("Check 4 sample names with characters a name may not hold first.").waitFor()
+    await context.close()
+  }, 60_000)
+
   it("a confirm the server refuses creates nothing and says why on the field; corrected, it creates the submission", async () => {
     // The form's quote id is taken already: the batch create refuses the whole submission.
     const taken = await system.api("POST", "/api/v1/submissions", { submitterEmail: "early@lab.example", number: "HTSF--TM-160", samples: [{ sampleName: "early-1" }] })
