@@ -26,6 +26,8 @@ export interface PipelineResult {
   readonly findings: Array<Finding>
   readonly plan: Plan
   readonly llm: Omit<LlmOutcome, "answers">
+  /** Whether the warnings' citations were ranked by BM25 alone or fused with embedding similarity (Ollama). */
+  readonly retrieval: Retrieval
   readonly sources: Readonly<Record<string, string>>
   /** Milliseconds per stage: layout, rules, llm, merge, validation. */
   readonly stagesMs: Record<string, number>
@@ -40,17 +42,37 @@ const timed = <A, E, R>(stages: Record<string, number>, name: string, effect: Ef
   })
 
 /** Passage vectors through Ollama's embedding model, or null (BM25 alone) when none is configured or it fails. */
-const embeddingsFor = (settings: OllamaSettings, llm: LlmOutcome) =>
+const passageVectorsFor = (settings: OllamaSettings, llm: LlmOutcome) =>
   Effect.gen(function*() {
     if (settings.embedModel === null || llm.status === "skipped") return null
-    const model = settings.embedModel
-    const vectors = yield* Effect.either(embedTexts(settings, model, PASSAGES.map((p) => `${p.title}. ${p.text}`)))
-    if (vectors._tag === "Left") return null
-    const cache = new Map<string, ReadonlyArray<number> | null>()
-    return {
-      passages: vectors.right,
-      embedQuery: (q: string) => cache.get(q) ?? null
-    } satisfies PassageEmbeddings
+    const vectors = yield* Effect.either(embedTexts(settings, settings.embedModel, PASSAGES.map((p) => `${p.title}. ${p.text}`)))
+    return vectors._tag === "Left" || vectors.right.length !== PASSAGES.length ? null : vectors.right
+  })
+
+/** How the knowledge base was searched for the warnings' citations. */
+export type Retrieval = "bm25" | "bm25+embeddings"
+
+/**
+ * Validation and recommendations, their citations ranked by BM25 and, when the passages have vectors, by embedding
+ * similarity too. The questions a form raises are only known once its checks run, so the checks run once to collect
+ * them, the questions are embedded in one call, and the checks run again with their vectors (they are pure and cheap).
+ */
+const assess = (settings: OllamaSettings, form: SubmissionForm, documentText: string, passages: ReadonlyArray<ReadonlyArray<number>> | null) =>
+  Effect.gen(function*() {
+    const run = (embeddings: PassageEmbeddings | null) => {
+      const validation = validateForm(form, embeddings)
+      const advice = recommend(form, documentText, embeddings)
+      return { findings: [...validation, ...advice.findings], plan: advice.plan }
+    }
+    if (passages === null || settings.embedModel === null) return { ...run(null), retrieval: "bm25" as Retrieval }
+    const questions = new Set<string>()
+    const lexical = run({ passages, embedQuery: (q) => (questions.add(q), null) })
+    if (questions.size === 0) return { ...lexical, retrieval: "bm25" as Retrieval }
+    const asked = [...questions]
+    const vectors = yield* Effect.either(embedTexts(settings, settings.embedModel, asked))
+    if (vectors._tag === "Left" || vectors.right.length !== asked.length) return { ...lexical, retrieval: "bm25" as Retrieval }
+    const byQuestion = new Map(asked.map((q, i) => [q, vectors.right[i]!]))
+    return { ...run({ passages, embedQuery: (q) => byQuestion.get(q) ?? null }), retrieval: "bm25+embeddings" as Retrieval }
   })
 
 /** Runs every stage over `bytes`. */
@@ -61,12 +83,8 @@ export const runPipeline = Effect.fn("ExtractionPipeline.run")(function*(bytes: 
   const documentText = buildLines(layout.pages).map((l) => l.items.map((i) => i.str).join(" ")).join("\n")
   const llm = yield* timed(stagesMs, "llm", llmStage(settings, documentText, rules))
   const merged = yield* timed(stagesMs, "merge", Effect.sync(() => mergeStages(rules, llm)))
-  const embeddings = yield* embeddingsFor(settings, llm)
-  const { findings, plan } = yield* timed(stagesMs, "validation", Effect.sync(() => {
-    const validation = validateForm(merged.extraction.result, embeddings)
-    const advice = recommend(merged.extraction.result, documentText, embeddings)
-    return { findings: [...validation, ...advice.findings], plan: advice.plan }
-  }))
+  const passages = yield* passageVectorsFor(settings, llm)
+  const { findings, plan, retrieval } = yield* timed(stagesMs, "validation", assess(settings, merged.extraction.result, documentText, passages))
   const { answers: _answers, ...llmStatus } = llm
   const result: PipelineResult = {
     ...merged.extraction,
@@ -76,6 +94,7 @@ export const runPipeline = Effect.fn("ExtractionPipeline.run")(function*(bytes: 
     findings,
     plan,
     llm: llmStatus,
+    retrieval,
     sources: merged.sources,
     stagesMs
   }
