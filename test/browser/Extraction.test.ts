@@ -39,6 +39,7 @@ describe("AI intake in the browser", () => {
     await page.getByRole("link", { name: "Read a PDF form" }).click()
     await page.getByRole("heading", { name: "Read a PDF form" }).waitFor()
     await page.getByText("No form has been uploaded yet.").waitFor()
+    expect(await page.title()).toBe("Read a PDF form · poretrack")
     await shot(page, "1-upload")
 
     await page.getByLabel("PDF form").setInputFiles(FORM)

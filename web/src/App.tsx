@@ -194,6 +194,7 @@ const titleOf = (path: string) => {
   if (path.startsWith("/samples/")) return "Sample"
   if (path.startsWith("/submissions/new")) return "New submission"
   if (path.startsWith("/submissions/")) return "Submission"
+  if (path.startsWith("/extractions/")) return path === "/extractions/new" ? "Read a PDF form" : "Review a PDF form"
   return ({ "/dashboard": "Dashboard", "/board": "Board", "/samples": "Samples", "/submissions": "Submissions", "/admin/users": "Users", "/admin/keys": "API keys", "/admin/settings": "Settings" } as Record<string, string>)[path] ?? "poretrack"
 }
 
