@@ -93,6 +93,10 @@ describe("AI intake in the browser", () => {
     await page.getByRole("status").filter({ hasText: "Submission created" }).waitFor()
     expect(await page.getByRole("button", { name: "Create submission" }).count()).toBe(0)
     await shot(page, "6-duplicate")
+    // The review page is an address of its own: a reload (or a link opened in a new tab) shows it again.
+    await page.reload()
+    await page.getByRole("heading", { name: "Review dev-a01-n3.pdf" }).waitFor()
+    await page.getByRole("status").filter({ hasText: "Submission created" }).waitFor()
     await context.close()
   }, 120_000)
 
