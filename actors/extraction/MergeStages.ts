@@ -51,6 +51,16 @@ export const mergeStages = (rules: FormExtraction, llm: LlmOutcome): Merged => {
       warnings.push(`${path}: the LLM read ${shown(answer)}, the rules read ${shown(ruled)} with confidence ${sure}; kept the rules' value`)
     } else if (empty) {
       sources[path] = "rules"
+    } else if (path === "samples" && Array.isArray(answer)) {
+      // The whole table, read by the LLM where the rules read no row: every cell at the LLM's confidence, so the
+      // review highlights each one until a person accepts or edits it.
+      sources[path] = "llm"
+      result = setPath(result, path, answer)
+      confidence[path] = LLM_CONFIDENCE
+      answer.forEach((row: unknown, i) => {
+        for (const key of Object.keys(typeof row === "object" && row !== null ? row : {})) confidence[`samples[${i}].${key}`] = LLM_CONFIDENCE
+      })
+      warnings.push(`samples: the rules read no sample table; the LLM (${llm.model}) read ${answer.length} row(s); please check each`)
     } else {
       sources[path] = "llm"
       result = setPath(result, path, answer)

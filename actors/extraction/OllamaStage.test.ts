@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { runPipeline } from "./ExtractionPipeline.ts"
 import { mergeStages } from "./MergeStages.ts"
 import { OLLAMA_DEFAULTS, type OllamaSettings } from "./OllamaSettings.ts"
-import { llmStage } from "./OllamaStage.ts"
+import { fieldsToAsk, llmStage } from "./OllamaStage.ts"
 import type { FormExtraction, SubmissionForm } from "./SubmissionForm.ts"
 
 interface SchemaNode { readonly properties?: Record<string, unknown>; readonly required?: ReadonlyArray<string> }
@@ -55,7 +55,7 @@ const blankForm: SubmissionForm = {
   quoteId: "HTSF--AB-1", quoteDate: null, expiresOn: null, requester: { name: null, email: null, phone: null }, lab: null, pis: [],
   billingAccount: null, kit: "SQK-LSK114", sampleType: null, humanDna: null, organism: null, buffer: null, device: null,
   genomeSizeMb: null, coverage: null, flowCellCount: null, basecalling: [], fileFormat: null, notificationEmails: [], retrieval: [],
-  samples: [], problems: []
+  samples: [{ row: 1, name: "S1", volumeUl: 30, qubitNgUl: 50, nanodropNgUl: null, a260_280: null, a260_230: null, control: null }], problems: []
 }
 const confident = Object.fromEntries(
   ["quoteId", "quoteDate", "expiresOn", "requester.name", "requester.email", "requester.phone", "lab", "billingAccount", "kit", "sampleType",
@@ -78,6 +78,29 @@ describe("LLM stage", () => {
       expect(merged.extraction.confidence.organism).toBe(0.6)
       expect(merged.sources.organism).toBe("llm")
       expect(merged.extraction.result.kit).toBe("SQK-LSK114")
+    }))
+
+  it.scopedLive("a sample table the rules could not read is asked for whole; its rows arrive at the LLM's confidence, each cell marked for review", () =>
+    Effect.gen(function*() {
+      const rows = [
+        { row: 1, name: "Iso-1", volumeUl: 30, qubitNgUl: 42.5, nanodropNgUl: 51, a260_280: 1.85, a260_230: 2.1, control: null },
+        { row: 2, name: "BLANK", volumeUl: 30, qubitNgUl: null, nanodropNgUl: null, a260_280: null, a260_230: null, control: "blank" }
+      ]
+      const fake = yield* fakeOllama({ samples: rows })
+      const noTable: FormExtraction = { ...rules, result: { ...rules.result, samples: [] } }
+      const outcome = yield* llmStage(settings(fake.host), "Sample table (an unfamiliar layout)…", noTable)
+      expect(outcome.asked).toEqual(["organism", "samples"])
+      // The JSON schema asks for rows with every column, control limited to the form's values.
+      const sampleSchema = JSON.stringify(fake.chats[0]?.format.properties?.samples)
+      for (const key of ["row", "name", "volumeUl", "qubitNgUl", "nanodropNgUl", "a260_280", "a260_230", "control"]) expect(sampleSchema).toContain(key)
+      const merged = mergeStages(noTable, outcome)
+      expect(merged.extraction.result.samples).toEqual(rows)
+      expect(merged.sources.samples).toBe("llm")
+      expect(merged.extraction.confidence["samples[0].qubitNgUl"]).toBe(0.6)
+      expect(merged.extraction.confidence["samples[1].control"]).toBe(0.6)
+      expect(merged.extraction.warnings.join("\n")).toContain("the LLM (test-model) read 2 row(s); please check each")
+      // A table the rules did read is never asked.
+      expect(fieldsToAsk(rules)).not.toContain("samples")
     }))
 
   it.scopedLive("retries an answer that does not match the schema", () =>

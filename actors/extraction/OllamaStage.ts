@@ -7,7 +7,7 @@
 import { Duration, Effect, JSONSchema, Option, Schedule, Schema } from "effect"
 import { Ollama } from "ollama"
 import type { OllamaSettings } from "./OllamaSettings.ts"
-import { Basecalling, Device, FileFormat, Kit, Retrieval, SampleBuffer, SampleType, type FormExtraction } from "./SubmissionForm.ts"
+import { Basecalling, Device, FileFormat, Kit, Retrieval, SampleBuffer, SampleRow, SampleType, type FormExtraction } from "./SubmissionForm.ts"
 
 /** A call to Ollama that did not give a usable answer (refused, timed out, or not JSON matching the schema). */
 export class OllamaCallFailed extends Schema.TaggedError<OllamaCallFailed>()("OllamaCallFailed", {
@@ -43,7 +43,12 @@ export const LLM_FIELDS: ReadonlyArray<readonly [path: string, schema: Schema.Sc
   ["basecalling", Schema.Array(Basecalling), "ticked basecalling options"],
   ["fileFormat", Schema.NullOr(FileFormat), "the ticked file format"],
   ["notificationEmails", Schema.Array(Schema.String), "notification e-mails"],
-  ["retrieval", Schema.Array(Retrieval), "ticked data retrieval methods"]
+  ["retrieval", Schema.Array(Retrieval), "ticked data retrieval methods"],
+  [
+    "samples",
+    Schema.Array(SampleRow),
+    "every row of the sample table, in order: row number, sample name, volume in µL, Qubit and Nanodrop concentrations in ng/µL, A260/280, A260/230, and control (positive or blank) or null for a real sample"
+  ]
 ]
 
 const keyOf = (path: string) => path.replace(/\./g, "_")
@@ -57,9 +62,12 @@ export interface LlmOutcome {
   readonly model: string
 }
 
-/** The paths the LLM is asked: fields whose rules confidence is below `LLM_ASK_BELOW`. */
+/** The paths the LLM is asked: fields whose rules confidence is below `LLM_ASK_BELOW`, and the sample table when the rules read no row. */
 export const fieldsToAsk = (rules: FormExtraction): Array<string> =>
-  LLM_FIELDS.map(([path]) => path).filter((path) => (rules.confidence[path] ?? 0) < LLM_ASK_BELOW)
+  LLM_FIELDS.map(([path]) => path).filter((path) =>
+    // The sample table is asked for whole when the rules found none of its rows (a layout they do not know).
+    path === "samples" ? rules.result.samples.length === 0 : (rules.confidence[path] ?? 0) < LLM_ASK_BELOW
+  )
 
 /** The JSON schema sent as `format`: one property per asked field, all required (null when absent on the form). */
 export const answerSchema = (paths: ReadonlyArray<string>) => {
