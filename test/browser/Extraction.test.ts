@@ -88,11 +88,16 @@ describe("AI intake in the browser", () => {
 
     // The same file again opens the earlier extraction, already confirmed.
     await page.getByRole("link", { name: "Read a PDF form" }).click()
+    // The recent forms list it, confirmed, with a link to its submission.
+    const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "dev-a01-n3.pdf" }) })
+    await row.getByText("confirmed").waitFor()
+    expect(await row.getByRole("link", { name: "open the submission" }).getAttribute("href")).toBe(`/submissions/${id}`)
+    await shot(page, "6-recent")
     await page.getByLabel("PDF form").setInputFiles(FORM)
     await page.getByText(/This file was uploaded before/).waitFor()
     await page.getByRole("status").filter({ hasText: "Submission created" }).waitFor()
     expect(await page.getByRole("button", { name: "Create submission" }).count()).toBe(0)
-    await shot(page, "6-duplicate")
+    await shot(page, "7-duplicate")
     // The review page is an address of its own: a reload (or a link opened in a new tab) shows it again.
     await page.reload()
     await page.getByRole("heading", { name: "Review dev-a01-n3.pdf" }).waitFor()
@@ -199,7 +204,7 @@ describe("AI intake in the browser", () => {
     const warning = page.getByRole("list", { name: "Warnings" }).getByRole("listitem").filter({ hasText: "A260/280 1.2 is outside 1.8-2.0" })
     await warning.getByText(/^Source: /).click()
     await expect.poll(async () => (await warning.locator("blockquote").textContent())?.length ?? 0).toBeGreaterThan(40)
-    await shot(page, "7-unsure")
+    await shot(page, "9-unsure")
     // One click accepts one field; typing into another accepts it as an edit.
     await unsure.first().getByRole("button", { name: /^Accept / }).click()
     await expect.poll(() => unsure.count()).toBe(before - 1)

@@ -117,8 +117,11 @@ const Recent = () => {
                       <tr key={x.id}>
                         <td><Link to={`/extractions/${x.id}`}>{x.fileName}</Link></td>
                         <td>{formatTime(x.createdAt)}</td>
-                        <td><Badge kind={x.status}>{STATUS_WORDS[x.status]}</Badge>{x.error !== null && <div className="hint">{x.error}</div>}</td>
-                        <td>{x.submissionId !== null ? <Link to={`/submissions/${x.submissionId}`}>created</Link> : "—"}</td>
+                        <td>
+                          {x.submissionId !== null ? <Badge kind="completed">confirmed</Badge> : <Badge kind={x.status}>{STATUS_WORDS[x.status]}</Badge>}
+                          {x.error !== null && <div className="hint">{x.error}</div>}
+                        </td>
+                        <td>{x.submissionId !== null ? <Link to={`/submissions/${x.submissionId}`}>open the submission</Link> : "—"}</td>
                       </tr>
                     ))}
                   </tbody>
