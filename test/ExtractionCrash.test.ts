@@ -73,7 +73,8 @@ describe("extraction crash", () => {
     expect(accepted.status).toBe(202)
     const { id } = (await accepted.json()) as { id: string }
 
-    await ollama.asked // the job is in its LLM stage
+    // The job is in its LLM stage (or the process died first: fail with what it printed).
+    await Promise.race([ollama.asked, first.exited.then((code) => Promise.reject(new Error(`exited with ${code}:\n${first.output()}`)))])
     await first.kill9()
     const killed = await query<{ status: string; result: unknown }>(databaseUrl, "SELECT status, result FROM extractions WHERE id = $1", [id])
     expect(killed[0]).toEqual({ status: "running", result: null })
