@@ -176,6 +176,14 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return rows.map((r): DirectoryUser => ({ id: r.id as UserId, email: r.email, role: r.role, disabled: r.disabled }))
     })
 
+    /** The submitter address of each sample (from its list column: no state document is read or decoded). */
+    const submittersOf = Effect.fn("DeliveryRepo.submittersOf")(function*(sampleIds: ReadonlyArray<string>) {
+      if (sampleIds.length === 0) return new Map<string, string>()
+      const rows = yield* sql<{ id: string; submitter_email: string }>`
+        SELECT id::text, submitter_email FROM samples WHERE id IN ${sql.in(sampleIds)}`.pipe(Effect.orDie)
+      return new Map(rows.map((r) => [r.id, r.submitter_email]))
+    })
+
     /**
      * The sample's assignees: the people who have worked it, i.e. the signed-in accounts (actor `user:<email>`) that
      * received it or started, completed, skipped, reworked or failed one of its steps. API keys are no one's.
@@ -205,6 +213,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return Option.map(Option.fromNullable(rows[0]), toEvent)
     })
 
-    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy } as const
+    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy, submittersOf } as const
   })
 }) {}

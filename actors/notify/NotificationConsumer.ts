@@ -7,18 +7,16 @@
  */
 import { randomUUID } from "node:crypto"
 import { Singleton } from "@effect/cluster"
-import { Duration, Effect, Option, ParseResult, Schedule, Schema } from "effect"
+import { Duration, Effect, Option, Schedule, Schema } from "effect"
 import { DeliveryRepo, type NewDelivery } from "../../persistence/DeliveryRepo.ts"
 import { EventLog } from "../../persistence/EventLog.ts"
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { NOTIFIER_CONSUMER } from "../../persistence/NotificationSchema.ts"
 import { NotificationRulesRepo } from "../../persistence/NotificationRulesRepo.ts"
-import { SampleRepo } from "../../persistence/SampleRepo.ts"
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
-import type { SampleId } from "../../rpc/Ids.ts"
-import type { SampleEvent, SampleState } from "../../rpc/Workflow.ts"
+import type { SampleEvent } from "../../rpc/Workflow.ts"
 import { DeliverPayload, Notification } from "./Notification.ts"
-import { DEFAULT_RULES, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
+import { DEFAULT_RULES, needsSample, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
 
 const decodeRules = Schema.decodeUnknownOption(Schema.Array(NotificationRule))
 
@@ -54,28 +52,11 @@ const toRow = (event: SampleEvent, submitterEmail: string | null, users: Readonl
   }
 }
 
-/**
- * The event's sample, or none when its stored state cannot be read as a sample's (a damaged row): the event is then
- * notified as for a sample unknown here (fixed addresses, managers, endpoints), with a warning, instead of stopping the
- * consumer on that event for ever. A database that does not answer still fails the batch (retried).
- */
-const readableSample = (samples: SampleRepo, id: SampleId) =>
-  samples.get(id).pipe(
-    Effect.catchAllDefect((defect) =>
-      ParseResult.isParseError(defect)
-        ? Effect.logWarning("a sample's stored state is unreadable; its event is notified without the sample", { sampleId: id }).pipe(
-          Effect.as(Option.none<SampleState>())
-        )
-        : Effect.die(defect)
-    )
-  )
-
 /** Consumes one batch; false when there was nothing to read. */
 const consumeBatch = Effect.gen(function*() {
   const log = yield* EventLog
   const deliveries = yield* DeliveryRepo
   const webhooks = yield* WebhookRepo
-  const samples = yield* SampleRepo
   const client = yield* Notification.client
   const { events, position } = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, 100)
   if (events.length === 0) return false
@@ -83,7 +64,10 @@ const consumeBatch = Effect.gen(function*() {
   const users = yield* deliveries.users()
   const endpoints = yield* webhooks.list()
   const directory = { users, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, events: e.events, enabled: e.enabled })) }
-  const worked = yield* deliveries.workedBy([...new Set(events.map((e) => e.sampleId))])
+  // Two queries per batch, whatever its size: the submitters of its samples (a list column, no state document read)
+  // and who worked the samples whose events a rule sends to their own people.
+  const submitters = yield* deliveries.submittersOf([...new Set(events.map((e) => e.sampleId))])
+  const worked = yield* deliveries.workedBy([...new Set(events.filter((e) => needsSample(rules, e)).map((e) => e.sampleId))])
   const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]))
   const assigneesOf = (sampleId: string) =>
     (worked.get(sampleId) ?? []).flatMap((email) => {
@@ -91,10 +75,11 @@ const consumeBatch = Effect.gen(function*() {
       return user === undefined ? [] : [user.id]
     })
   for (const event of events) {
-    const sample = Option.getOrUndefined(yield* readableSample(samples, event.sampleId))
-    const owed = resolveRecipients(rules, event, sample === undefined ? undefined : { submitterEmail: sample.submitterEmail, assignees: assigneesOf(event.sampleId) }, directory)
+    const submitterEmail = submitters.get(event.sampleId)
+    const sample = submitterEmail === undefined ? undefined : { submitterEmail, assignees: assigneesOf(event.sampleId) }
+    const owed = resolveRecipients(rules, event, sample, directory)
     if (owed.length === 0) continue
-    const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, sample?.submitterEmail ?? null, users)))
+    const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, submitterEmail ?? null, users)))
     for (const d of queued) {
       yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
     }

@@ -9,6 +9,7 @@ import { EventId } from "../../rpc/Ids.ts"
 import type { EventType, SampleEvent } from "../../rpc/Workflow.ts"
 import {
   DEFAULT_RULES,
+  needsSample,
   NotificationRule,
   resolveRecipients,
   RuleId,
@@ -163,5 +164,19 @@ describe("de-duplication keys", () => {
       enabled: true
     })
     expect(who(resolveRecipients([rule], event("SampleReceived"), sample, directory))).toEqual(["twice email:ada@lab.example.org"])
+  })
+})
+
+describe("needsSample", () => {
+  it("looks the sample up only for events a rule sends to the sample's own people", () => {
+    expect(needsSample(DEFAULT_RULES, event("SampleReceived"))).toBe(true)
+    expect(needsSample(DEFAULT_RULES, event("QcFailed", { step: "sample_qc" }))).toBe(true)
+    expect(needsSample(DEFAULT_RULES, event("SlaAtRisk"))).toBe(true)
+    // A step started or completed mid-way reaches nobody through the sample under the shipped rules.
+    expect(needsSample(DEFAULT_RULES, event("WorkflowStepStarted", { step: "library_prep" }))).toBe(false)
+    expect(needsSample(DEFAULT_RULES, event("WorkflowStepCompleted", { step: "library_prep" }))).toBe(false)
+    expect(needsSample(DEFAULT_RULES, event("NotificationDelivered"))).toBe(false)
+    // A disabled rule needs nothing.
+    expect(needsSample(DEFAULT_RULES.map((r) => ({ ...r, enabled: false })), event("SampleReceived"))).toBe(false)
   })
 })

@@ -159,6 +159,14 @@ const eventRecipientAddresses = (event: Pick<SampleEvent, "data">): ReadonlyArra
 }
 
 /**
+ * Whether any enabled rule that `event` triggers reaches the sample's own people (its submitter or assignees): only
+ * then does the notifier need to look the sample up.
+ */
+export const needsSample = (rules: ReadonlyArray<NotificationRule>, event: Pick<SampleEvent, "type" | "data">): boolean =>
+  !SILENT_EVENT_TYPES.includes(event.type) &&
+  rules.some((r) => r.enabled && r.on.some((t) => triggerMatches(t, event)) && r.to.some((t) => t._tag === "Submitter" || t._tag === "Assignees"))
+
+/**
  * The deliveries `event` owes under `rules`, in rule order. A recipient reached by several rules (a manager who is
  * also an assignee) is reached once, under the first rule that reaches them on that channel. Disabled rules,
  * disabled accounts and disabled endpoints reach nobody; the notification events themselves reach nobody.
