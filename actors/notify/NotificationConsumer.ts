@@ -52,14 +52,24 @@ const toRow = (event: SampleEvent, submitterEmail: string | null, users: Readonl
   }
 }
 
-/** Consumes one batch; false when there was nothing to read. */
+/** Events read per batch. */
+const BATCH = 500
+/**
+ * The pause after a batch that did not fill up: events gather meanwhile, so a busy facility's notifications are
+ * consumed a few hundred at a time (each batch costs a handful of queries) rather than a few at a time, at the price of
+ * this much latency. An empty log waits the longer IDLE_WAIT.
+ */
+const GATHER_WAIT = Duration.millis(100)
+const IDLE_WAIT = Duration.millis(200)
+
+/** Consumes one batch; how many events it read (0: the log was drained). */
 const consumeBatch = Effect.gen(function*() {
   const log = yield* EventLog
   const deliveries = yield* DeliveryRepo
   const webhooks = yield* WebhookRepo
   const client = yield* Notification.client
-  const { events, position } = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, 100)
-  if (events.length === 0) return false
+  const { events, position } = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, BATCH)
+  if (events.length === 0) return 0
   const { rules } = yield* rulesInForce
   const users = yield* deliveries.users()
   const endpoints = yield* webhooks.list()
@@ -85,7 +95,7 @@ const consumeBatch = Effect.gen(function*() {
     }
   }
   yield* log.ack(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, position)
-  return true
+  return events.length
 }).pipe(Effect.withSpan("NotificationConsumer.batch"))
 
 /**
@@ -120,13 +130,17 @@ const consumeExports = Effect.gen(function*() {
   return true
 }).pipe(Effect.withSpan("NotificationConsumer.exports"))
 
-/** The consumer loop: batches back to back, a short wait when the log is drained, a logged retry on failure. */
+/**
+ * The consumer loop: full batches back to back, a short gathering pause after a partial one, a longer wait when the
+ * log is drained, a logged retry on failure.
+ */
 const consume = Effect.gen(function*() {
   yield* Effect.logInfo("notification consumer started")
   for (;;) {
-    const more = yield* consumeBatch
+    const read = yield* consumeBatch
     const exports = yield* consumeExports
-    if (!more && !exports) yield* Effect.sleep(Duration.millis(200))
+    if (read === 0 && !exports) yield* Effect.sleep(IDLE_WAIT)
+    else if (read < BATCH) yield* Effect.sleep(GATHER_WAIT)
   }
 }).pipe(
   Effect.tapErrorCause((cause) => Effect.logWarning("notification consumer failed; retrying", cause)),
