@@ -127,7 +127,7 @@ describe("AI intake in the browser", () => {
     await context.close()
   }, 60_000)
 
-  it("sample names a sample record may not hold are marked before anything is sent, and Create waits for them", async () => {
+  it("sample names a sample record may not hold are marked before anything is sent, Create waits for them, and one click makes them valid", async () => {
     const { context, page } = await system.signedIn(TECH)
     await page.goto("/extractions/new")
     await page.getByLabel("PDF form").setInputFiles(join(import.meta.dirname, "../fixtures/forms/dev/dev-b05-n12.pdf"))
@@ -141,6 +141,16 @@ describe("AI intake in the browser", () => {
     await first.fill((await first.inputValue()).replace(">", "over "))
     expect(await first.getAttribute("aria-invalid")).toBe("false")
     await page.getByText("Check 4 sample names with characters a name may not hold first.").waitFor()
+    // One click makes the other four valid, the comparison kept in words; then the submission can be created.
+    const row2 = await page.getByLabel("Row 2 Sample name").inputValue()
+    await page.getByRole("button", { name: "Make 4 names valid" }).click()
+    await page.getByText(/^Ready: the submission and its 12 samples are created together/).waitFor()
+    const fixed = await Promise.all(Array.from({ length: 12 }, (_, i) => page.getByLabel(`Row ${i + 1} Sample name`).inputValue()))
+    expect(fixed.filter((n) => n.includes(">"))).toEqual([])
+    expect(fixed.filter((n) => n.includes("size-selected over 10 kb")).length).toBe(5)
+    if (!row2.includes(">")) expect(fixed[1]).toBe(row2)
+    await page.getByRole("button", { name: "Create submission" }).click()
+    await page.getByRole("status").filter({ hasText: "Submission created with 12 samples" }).waitFor({ timeout: 30_000 })
     await context.close()
   }, 60_000)
 

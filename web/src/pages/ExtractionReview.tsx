@@ -132,6 +132,14 @@ const parseNumber = (s: string): number | null | undefined => {
 }
 
 const validName = Schema.decodeUnknownEither(SampleName)
+
+/**
+ * A name a sample may hold, made from one it may not: comparison signs as words (">10 kb" → "over 10 kb"), any other
+ * character outside letters, digits, space, "_", "." and "-" as "-", spaces collapsed, at most 120 characters.
+ */
+export const safeSampleName = (name: string): string =>
+  name.replace(/\s*>=?\s*/g, " over ").replace(/\s*<=?\s*/g, " under ").replace(/[^A-Za-z0-9_.\- ]/g, "-")
+    .replace(/\s+/g, " ").trim().slice(0, 120).trim() || "sample"
 const isUuid = Schema.is(Schema.UUID)
 
 export default function ExtractionReviewPage({ id }: { readonly id: string }) {
@@ -388,6 +396,11 @@ const Review = ({ view }: { readonly view: View }) => {
         <section className="panel" aria-labelledby="samples-title">
           <div className="sheet-toolbar">
             <h2 id="samples-title">Samples <span className="hint">({form.samples.length} rows)</span></h2>
+            {!done && badNames.length > 0 && (
+              <button type="button" className="secondary" onClick={() => {
+                for (const i of badNames) change(`samples[${i}].name`, safeSampleName(form.samples[i]?.name ?? ""))
+              }}>Make {badNames.length} name{badNames.length === 1 ? "" : "s"} valid</button>
+            )}
             {!done && (
               <button type="button" className="secondary" onClick={() => {
                 const next = Math.max(0, ...form.samples.map((s) => s.row)) + 1
