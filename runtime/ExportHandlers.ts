@@ -133,22 +133,32 @@ export const startExport = Effect.fn("Exports.start")(function*(job: {
   return id
 })
 
+/** A user's request to start an export (REST or RPC): checked, confined to what they may see, then started. */
+export const startRequested = (principal: Principal, request: {
+  readonly format: string
+  readonly filter?: ExportFilter | undefined
+  readonly columns?: ReadonlyArray<string> | undefined
+  readonly flowCellId?: string | undefined
+}) =>
+  Effect.gen(function*() {
+    const filter = yield* scopedFilter(principal, request.filter)
+    yield* checkRequest(request.format, request.columns, request.flowCellId)
+    return yield* startExport({
+      principal: ownerOf(principal),
+      email: principal._tag === "User" ? principal.email.toLowerCase() : null,
+      format: request.format,
+      filter,
+      columns: request.columns ?? null,
+      flowCellId: request.flowCellId ?? null
+    })
+  })
+
 /** The export routes. */
 export const ExportHandlersLive = HttpApiBuilder.group(PoretrackApi, "exports", (handlers) =>
   handlers
     .handle("start", ({ payload }) =>
       Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
-        const filter = yield* scopedFilter(principal, payload.filter)
-        yield* checkRequest(payload.format, payload.columns, payload.flowCellId)
-        const id = yield* startExport({
-          principal: ownerOf(principal),
-          email: principal._tag === "User" ? principal.email.toLowerCase() : null,
-          format: payload.format,
-          filter,
-          columns: payload.columns ?? null,
-          flowCellId: payload.flowCellId ?? null
-        })
+        const id = yield* startRequested(yield* CurrentPrincipal, payload)
         yield* HttpApp.appendPreResponseHandler((_req, res) => Effect.succeed(HttpServerResponse.setHeader(res, "location", `/api/v1/exports/${id}`)))
         return { id, status: "queued" as const }
       }).pipe(Effect.tap(({ id }) => Effect.annotateCurrentSpan("exportId", id))))

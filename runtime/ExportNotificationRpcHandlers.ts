@@ -22,7 +22,7 @@ import { DeliveryNotFound, DeliveryNotReplayable, NotificationNotFound, WebhookN
 import { CurrentPrincipal } from "../rpc/PoretrackApi.ts"
 import { RpcAuthentication } from "../rpc/PoretrackRpcs.ts"
 import { can, ownEmailOf, refuse, requirePermission, requireSampleRead } from "./Authorization.ts"
-import { checkRequest, exportView, ownerOf, scopedFilter, startExport, visible } from "./ExportHandlers.ts"
+import { exportView, ownerOf, startRequested, visible } from "./ExportHandlers.ts"
 import { SampleApi } from "./SampleApi.ts"
 
 const isUuid = Schema.is(Schema.UUID)
@@ -71,17 +71,7 @@ export const ExportNotificationRpcHandlers = Effect.gen(function*() {
     "Exports.Columns": () => Effect.flatMap(CurrentPrincipal, (p) => Effect.as(requirePermission(p, "samples:read"), COLUMNS)),
     "Exports.Start": (payload) =>
       Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
-        const filter = yield* scopedFilter(principal, payload.filter)
-        yield* checkRequest(payload.format, payload.columns, payload.flowCellId)
-        const id = yield* startExport({
-          principal: ownerOf(principal),
-          email: principal._tag === "User" ? principal.email.toLowerCase() : null,
-          format: payload.format,
-          filter,
-          columns: payload.columns ?? null,
-          flowCellId: payload.flowCellId ?? null
-        }).pipe(Effect.provide(exportsContext))
+        const id = yield* startRequested(yield* CurrentPrincipal, payload).pipe(Effect.provide(exportsContext))
         return { id, status: "queued" as const }
       }),
     "Exports.Get": ({ id }) => Effect.flatMap(CurrentPrincipal, (p) => Effect.map(job(p, id), exportView)),

@@ -111,3 +111,14 @@ export const stopEmbedded = async (dataDir: string) => {
   const deadline = Date.now() + 30_000
   while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
 }
+
+/** Polls `check` until it answers something (the system's own state, read again; no fixed sleep). */
+export const until = async <A>(check: () => Promise<A | undefined>, timeoutMs: number): Promise<A> => {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const a = await check()
+    if (a !== undefined) return a
+    if (Date.now() > end) throw new Error("timed out")
+    await new Promise((r) => setTimeout(r, 100)) // a poll interval, not a wait for something to happen
+  }
+}

@@ -7,23 +7,13 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
+import { clusterEnv, startChild, type Child, until } from "./ChildSystem.ts"
 import { freePort } from "./freePort.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
 
 const ROWS = 150_000
 
-/** Polls `check` until it answers something (the system's own state, read again; no fixed sleep). */
-const until = async <A>(check: () => Promise<A | undefined>, timeoutMs: number): Promise<A> => {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const a = await check()
-    if (a !== undefined) return a
-    if (Date.now() > end) throw new Error("timed out")
-    await new Promise((r) => setTimeout(r, 100)) // a poll interval, not a wait for something to happen
-  }
-}
 
 describe("export crash", () => {
   const children: Array<Child> = []

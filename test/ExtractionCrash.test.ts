@@ -7,22 +7,12 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { clusterEnv, startChild, type Child } from "./ChildSystem.ts"
+import { clusterEnv, startChild, type Child, until } from "./ChildSystem.ts"
 import { FormPdf } from "./FormPdfBuilder.ts"
 import { freePort } from "./freePort.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { createTestDatabase, query } from "./TestDatabase.ts"
 
-/** Polls `check` until it answers something (the system's own state, read again; no fixed sleep). */
-const until = async <A>(check: () => Promise<A | undefined>, timeoutMs: number): Promise<A> => {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const a = await check()
-    if (a !== undefined) return a
-    if (Date.now() > end) throw new Error("timed out")
-    await new Promise((r) => setTimeout(r, 100)) // a poll interval, not a wait for something to happen
-  }
-}
 
 /** An Ollama that lists its models and takes a chat request without ever answering it; `asked` resolves on the first. */
 const silentOllama = async () => {

@@ -6,9 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import * as fc from "fast-check"
 import { readFileSync } from "node:fs"
-import { deflateSync } from "node:zlib"
 import { PDFDocument, rgb, StandardFonts } from "pdf-lib"
-import { FormPdf, type TickStyle } from "../../test/FormPdfBuilder.ts"
+import { FormPdf, greyPng, type TickStyle } from "../../test/FormPdfBuilder.ts"
 import { readPdfLayout } from "./PdfLayout.ts"
 import { PdfUnreadable } from "./PdfUnreadable.ts"
 
@@ -30,42 +29,6 @@ const smallForm = () =>
       .save()
   )
 
-/** A PNG of w×h grey pixels, for a page that is only an image (a scan). */
-const png = (w: number, h: number) => {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  const crc = (bytes: Uint8Array) => {
-    let c = 0xffffffff
-    for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-    return (c ^ 0xffffffff) >>> 0
-  }
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length)
-    const view = new DataView(out.buffer)
-    view.setUint32(0, data.length)
-    out.set(new TextEncoder().encode(type), 4)
-    out.set(data, 8)
-    view.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)))
-    return out
-  }
-  const header = new Uint8Array(13)
-  const hv = new DataView(header.buffer)
-  hv.setUint32(0, w)
-  hv.setUint32(4, h)
-  header.set([8, 0, 0, 0, 0], 8)
-  const raw = new Uint8Array(h * (w + 1)).map((_, i) => (i % (w + 1) === 0 ? 0 : 128))
-  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), chunk("IEND", new Uint8Array())]
-  const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    total.set(p, offset)
-    offset += p.length
-  }
-  return total
-}
 
 describe("tick boxes", () => {
   it.effect("reads every tick style in circles and squares, drawn plainly or under a scaling transform", () =>
@@ -136,7 +99,7 @@ describe("bad files", () => {
 
   it.effect("not a PDF (text, a PNG) → not_pdf", () => Effect.gen(function* () {
     expect(yield* reasonOf(new TextEncoder().encode("quote,name\nHTSF--QQ-1,x\n"))).toBe("not_pdf")
-    expect(yield* reasonOf(png(4, 4))).toBe("not_pdf")
+    expect(yield* reasonOf(greyPng(4, 4))).toBe("not_pdf")
   }))
 
   it.effect("cut short anywhere → truncated", () => Effect.gen(function* () {
@@ -178,7 +141,7 @@ describe("bad files", () => {
     expect(yield* reasonOf(shapes)).toBe("no_text_layer")
     const scan = yield* Effect.promise(async () => {
       const doc = await PDFDocument.create()
-      const image = await doc.embedPng(png(8, 8))
+      const image = await doc.embedPng(greyPng(8, 8))
       doc.addPage([300, 300]).drawImage(image, { x: 0, y: 0, width: 300, height: 300 })
       return doc.save()
     })

@@ -7,12 +7,12 @@
 import { Result, useAtomRefresh, useAtomSet, useAtomValue } from "@effect-atom/atom-react"
 import { Exit, Schema } from "effect"
 import { useEffect, useId, useState, type CSSProperties, type FormEvent } from "react"
-import { SAMPLE_SORTS, SampleSort } from "../../../rpc/Api.ts"
+import { SampleSort } from "../../../rpc/Api.ts"
 import type { ExportColumnView } from "../../../rpc/ExportNotificationRpcs.ts"
 import type { ExportFilter, ExportFormat, ExportView } from "../../../rpc/ExportsApi.ts"
-import { PRIORITIES, Priority, SampleStatus, STEP_IDS, STEP_NAMES, StepId } from "../../../rpc/Workflow.ts"
+import { Priority, SampleStatus, StepId } from "../../../rpc/Workflow.ts"
 import { Rpc } from "../client.ts"
-import { STATUS_WORDS } from "../components/SampleList.tsx"
+import { SampleFilterFields } from "../components/SampleFilterFields.tsx"
 import { Badge, Empty, ErrorBox, Field, formatTime, Show } from "../components/ui.tsx"
 import { describe, fieldMessage, type Problem } from "../errors.ts"
 import { usePolling } from "../poll.ts"
@@ -28,14 +28,6 @@ const FORMATS: ReadonlyArray<readonly [ExportFormat, string]> = [
   ["minknow", "MinKNOW sample sheet (one flow cell)"]
 ]
 const FORMAT_WORDS = Object.fromEntries(FORMATS.map(([f, w]) => [f, w.replace(/ \(.*$/, "")])) as Record<ExportFormat, string>
-
-const SORT_WORDS: Record<SampleSort, string> = {
-  created_desc: "Newest first",
-  created_asc: "Oldest first",
-  name_asc: "Name (A–Z)",
-  priority: "Priority (urgent first)",
-  due_asc: "Turnaround due (soonest first)"
-}
 
 const STATUS_LABELS = { queued: "queued", running: "running", completed: "ready", failed: "failed", cancelled: "cancelled" } as const
 
@@ -151,33 +143,7 @@ const ExportForm = ({ initial, onStarted }: { readonly initial: ExportFilter; re
                   <label htmlFor={`${id}-q`}>Name contains</label>
                   <input id={`${id}-q`} type="search" value={filter.q ?? ""} maxLength={120} onChange={(e) => set({ q: e.target.value })} placeholder="e.g. LIB-0042" />
                 </div>
-                <div>
-                  <label htmlFor={`${id}-status`}>Status</label>
-                  <select id={`${id}-status`} value={filter.status ?? ""} onChange={(e) => set({ status: e.target.value })}>
-                    <option value="">Any status</option>
-                    {(Object.keys(STATUS_WORDS) as Array<keyof typeof STATUS_WORDS>).map((s) => <option key={s} value={s}>{STATUS_WORDS[s]}</option>)}
-                  </select>
-                </div>
-                <div>
-                  <label htmlFor={`${id}-step`}>Current step</label>
-                  <select id={`${id}-step`} value={filter.step ?? ""} onChange={(e) => set({ step: e.target.value })}>
-                    <option value="">Any step</option>
-                    {STEP_IDS.map((s) => <option key={s} value={s}>{STEP_NAMES[s]}</option>)}
-                  </select>
-                </div>
-                <div>
-                  <label htmlFor={`${id}-priority`}>Priority</label>
-                  <select id={`${id}-priority`} value={filter.priority ?? ""} onChange={(e) => set({ priority: e.target.value })}>
-                    <option value="">Any priority</option>
-                    {PRIORITIES.map((p) => <option key={p} value={p}>{p}</option>)}
-                  </select>
-                </div>
-                <div>
-                  <label htmlFor={`${id}-sort`}>Order</label>
-                  <select id={`${id}-sort`} value={filter.sort ?? "created_desc"} onChange={(e) => set({ sort: e.target.value === "created_desc" ? "" : e.target.value })}>
-                    {SAMPLE_SORTS.map((s) => <option key={s} value={s}>{SORT_WORDS[s]}</option>)}
-                  </select>
-                </div>
+                <SampleFilterFields id={id} values={filter} onChange={set} />
               </div>
             </fieldset>
             {format !== "minknow" && (

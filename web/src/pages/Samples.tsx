@@ -8,22 +8,15 @@
 import { Result, useAtomValue } from "@effect-atom/atom-react"
 import { Schema } from "effect"
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react"
-import { SAMPLE_SORTS, SampleSort } from "../../../rpc/Api.ts"
+import { SampleSort } from "../../../rpc/Api.ts"
 import type { SampleId } from "../../../rpc/Ids.ts"
-import { PRIORITIES, Priority, SampleStatus, STEP_IDS, STEP_NAMES, StepId } from "../../../rpc/Workflow.ts"
+import { Priority, SampleStatus, StepId } from "../../../rpc/Workflow.ts"
 import { BatchBar, BatchSummary, type BatchOutcome } from "../components/BatchBar.tsx"
-import { SampleTable, STATUS_WORDS, useSampleList, type SampleFilters, type Selection } from "../components/SampleList.tsx"
+import { SampleFilterFields } from "../components/SampleFilterFields.tsx"
+import { SampleTable, useSampleList, type SampleFilters, type Selection } from "../components/SampleList.tsx"
 import { ErrorBox } from "../components/ui.tsx"
 import { Link, navigate, setQuery, useLocation } from "../router.tsx"
 import { canManage, isStaff, roleOf, sessionAtom } from "../session.ts"
-
-const SORT_WORDS: Record<SampleSort, string> = {
-  created_desc: "Newest first",
-  created_asc: "Oldest first",
-  name_asc: "Name (A–Z)",
-  priority: "Priority (urgent first)",
-  due_asc: "Turnaround due (soonest first)"
-}
 
 const pick = <A, I>(schema: Schema.Schema<A, I>, value: string | null): A | undefined =>
   value !== null && Schema.is(schema)(value) ? value : undefined
@@ -41,7 +34,6 @@ const cleanQ = (value: string | null) => {
 }
 
 /** Every status, in the order of a sample's life (STATUS_WORDS names each one). */
-const STATUSES = Object.keys(STATUS_WORDS).filter(Schema.is(SampleStatus))
 
 const formatCount = (n: number) => n.toLocaleString()
 
@@ -192,33 +184,7 @@ const Filters = ({ filters }: { readonly filters: SampleFilters }) => {
         <label htmlFor={`${id}-q`}>Search by name</label>
         <input id={`${id}-q`} type="search" value={text} maxLength={120} onChange={(e) => setText(e.target.value)} placeholder="e.g. LIB-0042" />
       </div>
-      <div>
-        <label htmlFor={`${id}-status`}>Status</label>
-        <select id={`${id}-status`} value={filters.status ?? ""} onChange={(e) => setQuery({ status: e.target.value })}>
-          <option value="">Any status</option>
-          {STATUSES.map((s) => <option key={s} value={s}>{STATUS_WORDS[s]}</option>)}
-        </select>
-      </div>
-      <div>
-        <label htmlFor={`${id}-step`}>Current step</label>
-        <select id={`${id}-step`} value={filters.step ?? ""} onChange={(e) => setQuery({ step: e.target.value })}>
-          <option value="">Any step</option>
-          {STEP_IDS.map((s) => <option key={s} value={s}>{STEP_NAMES[s]}</option>)}
-        </select>
-      </div>
-      <div>
-        <label htmlFor={`${id}-priority`}>Priority</label>
-        <select id={`${id}-priority`} value={filters.priority ?? ""} onChange={(e) => setQuery({ priority: e.target.value })}>
-          <option value="">Any priority</option>
-          {PRIORITIES.map((p) => <option key={p} value={p}>{p}</option>)}
-        </select>
-      </div>
-      <div>
-        <label htmlFor={`${id}-sort`}>Sort</label>
-        <select id={`${id}-sort`} value={filters.sort ?? "created_desc"} onChange={(e) => setQuery({ sort: e.target.value === "created_desc" ? "" : e.target.value })}>
-          {SAMPLE_SORTS.map((s) => <option key={s} value={s}>{SORT_WORDS[s]}</option>)}
-        </select>
-      </div>
+      <SampleFilterFields id={id} values={filters} onChange={setQuery} sortLabel="Sort" />
       <div className="actions">
         <button type="submit">Search</button>
         <button type="button" className="secondary" disabled={!any} onClick={() => {
