@@ -8,7 +8,7 @@
 import { Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Writable } from "node:stream"
-import { rowOf, selectColumns } from "./export/ExportColumns.ts"
+import { projectionOf, selectColumns } from "./export/ExportColumns.ts"
 import { ExportStorage } from "./export/ExportStorage.ts"
 import { FORMAT_FILES, type ExportFormat, type TableFormat, writeExport, writeMinknowSheet } from "./export/ExportWriter.ts"
 import { minknowSampleOf } from "./export/MinknowSheet.ts"
@@ -46,6 +46,7 @@ export const runExportJob = Effect.fn("ExportJob.run")(function*(exportId: strin
     yield* repo.fail(exportId, `unknown columns: ${columns.left.columns.join(", ")}`).pipe(Effect.orDie)
     return "failed"
   }
+  const projection = projectionOf(columns.right)
   const total = yield* repo.count(job.filter).pipe(Effect.orDie)
   const begun = yield* repo.begin(exportId, total).pipe(Effect.orDie)
   if (Option.isNone(begun)) return (yield* repo.get(exportId).pipe(Effect.orDie)).pipe(Option.map((j) => j.status), Option.getOrElse(() => "missing"))
@@ -86,7 +87,7 @@ export const runExportJob = Effect.fn("ExportJob.run")(function*(exportId: strin
       writeExport({
         format: format as TableFormat,
         columns: columns.right,
-        rows: Stream.map(repo.cursor(job.filter, cursorName), rowOf(columns.right)),
+        rows: Stream.map(repo.projectedCursor(job.filter, cursorName, projection.paths), projection.row),
         sink,
         onProgress
       }).pipe(repo.withTransaction))

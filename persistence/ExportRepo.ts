@@ -7,6 +7,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Chunk, Context, Effect, Option, Stream } from "effect"
+import type { ReadPath } from "../actors/export/ExportColumns.ts"
 import { ExportRowUnreadable } from "../actors/export/ExportErrors.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 
@@ -208,6 +209,15 @@ const pageOf = (rows: ReadonlyArray<{ readonly state: unknown; readonly number: 
   })
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
+/** A quoted SQL string literal (for the column paths, which come from the documented column list, never from users). */
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
+
+/** The SQL expression of one read path: the jsonb at that path of the row's state, or the submission's number. */
+const pathSql = (p: ReadPath): string =>
+  p[0] === "$submission"
+    ? "to_jsonb(sub.number)"
+    : `s.state #> ARRAY[${p.map((segment) => (segment === "$current" ? "s.state->>'current'" : literal(segment))).join(", ")}]::text[]`
+
 /** Rows fetched from the cursor at a time (one progress step). */
 export const EXPORT_FETCH = 1000
 
@@ -354,6 +364,42 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
         // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
         Stream.buffer({ capacity: 1 })
       )
+    /**
+     * The matching samples as the values of `paths` (ExportColumns.projectionOf), in the filter's order, through a
+     * server-side cursor: PostgreSQL extracts each path (`state #> …`), so no state document crosses the wire or is
+     * parsed here. Run it inside `sql.withTransaction`.
+     */
+    const projectedCursor = (f: ExportSampleFilter, name: string, paths: ReadonlyArray<ReadPath>): Stream.Stream<ReadonlyArray<unknown>, unknown> => {
+      const select = paths.length === 0 ? "NULL AS c0" : paths.map((p, i) => `${pathSql(p)} AS c${i}`).join(", ")
+      const n = Math.max(1, paths.length)
+      return Stream.fromEffect(
+        sql`DECLARE ${sql(name)} NO SCROLL CURSOR FOR
+          SELECT ${sql.literal(select)} FROM samples s JOIN submissions sub ON sub.id = s.submission_id
+          ${where(f)} ORDER BY ${orderOf(f.sort)}`
+      ).pipe(
+        Stream.flatMap(() =>
+          Stream.repeatEffectChunkOption(
+            sql<Record<string, unknown>>`FETCH ${sql.literal(String(EXPORT_FETCH))} FROM ${sql(name)}`.pipe(
+              Effect.mapError(Option.some),
+              Effect.flatMap((rows) => {
+                if (rows.length === 0) return Effect.fail(Option.none())
+                const out: Array<ReadonlyArray<unknown>> = new Array(rows.length)
+                for (let r = 0; r < rows.length; r++) {
+                  const row = rows[r]!
+                  const values: Array<unknown> = new Array(n)
+                  for (let i = 0; i < n; i++) values[i] = row[`c${i}`]
+                  out[r] = values
+                }
+                return Effect.succeed(Chunk.unsafeFromArray(out))
+              })
+            )
+          )
+        ),
+        // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
+        Stream.buffer({ capacity: 1 })
+      )
+    }
+
     const createSchedule = Effect.fn("ExportRepo.createSchedule")(function*(s: Omit<ExportScheduleRow, "createdAt">) {
       const rows = yield* sql<DbSchedule>`INSERT INTO export_schedules (id, name, cron, time_zone, format, filter, columns, recipients, owner_principal, owner_email, enabled)
         VALUES (${s.id}, ${s.name}, ${s.cron}, ${s.timeZone}, ${s.format}, ${JSON.stringify(s.filter)}::jsonb,
@@ -381,7 +427,7 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
 
     return {
       create, get, listOwn, begin, progress, cancelRequested, complete, fail, requestCancel, markCancelled, expired, remove,
-      count, cursor, createSchedule, listSchedules, deleteSchedule, claimTick,
+      count, cursor, projectedCursor, createSchedule, listSchedules, deleteSchedule, claimTick,
       withTransaction: sql.withTransaction
     } as const
   })

@@ -36,10 +36,34 @@ export interface ExportSample {
   readonly submissionNumber?: string | undefined
 }
 
+/**
+ * Where a column reads in a sample: property names from the state's root (array indexes as digits), with two
+ * markers: `$current` stands for the state's `current` step index, and `$submission` (alone) for the submission's
+ * number. The export job asks PostgreSQL for exactly these (`state #> path`), never for the whole document.
+ */
+export type ReadPath = ReadonlyArray<string>
+
 /** A documented, exportable column of a sample. */
 export interface ExportColumn extends ColumnSpec {
   readonly description: string
+  /** What the column reads, in the order `compute` takes them. */
+  readonly reads: ReadonlyArray<ReadPath>
+  /** The value from what it read (each read value is whatever the path holds, or undefined/null when absent). */
+  readonly compute: (values: ReadonlyArray<unknown>) => ExportValue
+  /** The value from a whole sample: `compute` of the paths looked up in it. */
   readonly get: (sample: ExportSample) => ExportValue
+}
+
+/** What `path` holds in `sample` (undefined when any step of it is missing). */
+export const readAt = (sample: ExportSample, path: ReadPath): unknown => {
+  if (path[0] === "$submission") return sample.submissionNumber
+  let at: unknown = sample.state
+  for (const segment of path) {
+    if (typeof at !== "object" || at === null) return undefined
+    const key = segment === "$current" ? String((sample.state as { current?: unknown }).current) : segment
+    at = (at as Record<string, unknown>)[key]
+  }
+  return at
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null)
@@ -57,28 +81,43 @@ const date = (v: unknown): Date | null => {
 
 const STEP_INDEX = Object.fromEntries(STEP_IDS.map((s, i) => [s, i])) as Record<StepId, number>
 
-/** The recorded data of a step (its last attempt), or undefined when none was recorded. */
-const stepData = (state: SampleState, step: StepId): Readonly<Record<string, unknown>> | undefined => {
-  const data = state.steps[STEP_INDEX[step]]?.data
-  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined
-}
+const readerOf = (type: ColumnType): (v: unknown) => ExportValue =>
+  type === "string" ? str : type === "number" ? num : type === "boolean" ? bool : date
 
-/** The step a sample is at while it is being worked (in progress, on hold or failed), as the sample list shows it. */
-const currentStep = (state: SampleState) => {
-  const inWorkflow = state.status === "in_progress" || state.status === "on_hold" || state.status === "failed"
-  return inWorkflow && state.receivedAt !== undefined ? state.steps[state.current] : undefined
-}
-
-const column = (
+const make = (
   id: string,
   header: string,
   type: ColumnType,
   width: number,
   description: string,
-  get: (sample: ExportSample) => ExportValue
-): ExportColumn => ({ id, header, type, width, description, get })
+  reads: ReadonlyArray<ReadPath>,
+  compute: (values: ReadonlyArray<unknown>) => ExportValue
+): ExportColumn => ({
+  id,
+  header,
+  type,
+  width,
+  description,
+  reads,
+  compute,
+  get: (sample) => compute(reads.map((p) => readAt(sample, p)))
+})
 
-/** A column of one step's recorded data. */
+/** A column of one value of the state (a dotted path from its root), read as the column's type. */
+const column = (id: string, header: string, type: ColumnType, width: number, description: string, path: string): ExportColumn => {
+  const read = readerOf(type)
+  return make(id, header, type, width, description, [path.split(".")], (v) => read(v[0]))
+}
+
+/**
+ * A field of the step a sample is at while it is being worked (in progress, on hold or failed, after receipt), as the
+ * sample list shows it; empty otherwise.
+ */
+const currentStepColumn = (id: string, header: string, width: number, description: string, field: "step" | "status"): ExportColumn =>
+  make(id, header, "string", width, description, [["status"], ["receivedAt"], ["steps", "$current", field]], ([status, receivedAt, value]) =>
+    (status === "in_progress" || status === "on_hold" || status === "failed") && receivedAt !== undefined && receivedAt !== null ? str(value) : null)
+
+/** A column of one step's recorded data (its last attempt). */
 const stepColumn = (
   id: string,
   header: string,
@@ -88,8 +127,8 @@ const stepColumn = (
   field: string,
   description: string
 ): ExportColumn => {
-  const read = type === "string" ? str : type === "number" ? num : type === "boolean" ? bool : date
-  return column(id, header, type, width, description, (s) => read(stepData(s.state, step)?.[field]))
+  const read = readerOf(type)
+  return make(id, header, type, width, description, [["steps", String(STEP_INDEX[step]), "data", field]], (v) => read(v[0]))
 }
 
 /**
@@ -97,37 +136,37 @@ const stepColumn = (
  * element names, stable across releases); times are exported as instants (UTC).
  */
 export const EXPORT_COLUMNS: ReadonlyArray<ExportColumn> = [
-  column("sample_id", "Sample ID", "string", 38, "The sample's UUID.", (s) => str(s.state.id)),
-  column("sample_name", "Sample name", "string", 24, "The name the submitter gave the sample.", (s) => str(s.state.sampleName)),
-  column("submission_id", "Submission ID", "string", 38, "The submission's UUID.", (s) => str(s.state.submissionId)),
-  column("submission", "Submission", "string", 18, "The submission's number (the facility quote id when there is one).", (s) => str(s.submissionNumber)),
-  column("position", "Position", "number", 9, "The sample's row number inside its submission (1..n).", (s) => num(s.state.position)),
-  column("submitter_email", "Submitter", "string", 28, "The submitter's e-mail address.", (s) => str(s.state.submitterEmail)),
-  column("priority", "Priority", "string", 9, "low | normal | high | urgent.", (s) => str(s.state.priority)),
-  column("status", "Status", "string", 12, "submitted | in_progress | on_hold | failed | completed | cancelled | archived.", (s) => str(s.state.status)),
-  column("current_step", "Current step", "string", 18, "The step being worked (sample_qc … data_delivery); empty before receipt and after the last step.", (s) => str(currentStep(s.state)?.step)),
-  column("step_state", "Step state", "string", 10, "The current step's state: queued | running | failed ….", (s) => str(currentStep(s.state)?.status)),
-  column("flow_cell_type", "Flow cell type", "string", 10, "The requested flow-cell chemistry (R9.4.1 | R10.4.1 | R10.5.1).", (s) => str(s.state.flowCellType)),
-  column("sample_type", "Sample type", "string", 12, "gDNA, HMW gDNA, amplicon, cDNA, total RNA, mRNA or other.", (s) => str(s.state.details.sampleType)),
-  column("organism", "Organism", "string", 20, "Source organism, as submitted.", (s) => str(s.state.details.organism)),
-  column("control", "Control", "string", 9, "positive | blank for control rows; empty for real samples.", (s) => str(s.state.details.control)),
-  column("requested_kit", "Requested kit", "string", 14, "The library kit the submitter asked for.", (s) => str(s.state.details.libraryKit)),
-  column("requested_basecalling", "Requested basecalling", "string", 10, "fast | hac | sup, as asked.", (s) => str(s.state.details.basecallingModel)),
-  column("submitted_volume_ul", "Submitted volume (µL)", "number", 10, "Volume declared at submission.", (s) => num(s.state.details.volumeUl)),
-  column("submitted_concentration_ng_ul", "Submitted concentration (ng/µL)", "number", 12, "Concentration declared at submission.", (s) => num(s.state.details.concentrationNgUl)),
-  column("genome_size_mb", "Genome size (Mb)", "number", 10, "Expected genome size.", (s) => num(s.state.details.genomeSizeMb)),
-  column("target_coverage", "Target coverage (×)", "number", 10, "Coverage asked for.", (s) => num(s.state.details.targetCoverage)),
-  column("human_dna", "Human DNA", "boolean", 8, "Whether the sample contains human DNA.", (s) => bool(s.state.details.humanDna)),
-  column("created_at", "Created", "date", 20, "When the sample was submitted.", (s) => date(s.state.createdAt)),
-  column("received_at", "Received", "date", 20, "When the facility took the sample in (first receipt).", (s) => date(s.state.receivedAt)),
-  column("due_at", "Due", "date", 20, "The turnaround due time, while the turnaround clock runs.", (s) => date(s.state.sla.turnaround?.dueAt)),
-  column("step_due_at", "Step due", "date", 20, "The current step's due time, while its clock runs.", (s) => date(s.state.sla.step?.dueAt)),
-  column("completed_at", "Completed", "date", 20, "When the last step was completed.", (s) => date(s.state.completedAt)),
-  column("updated_at", "Updated", "date", 20, "The sample's last change.", (s) => date(s.state.updatedAt)),
-  column("hold_reason", "Hold reason", "string", 24, "Why the sample is on hold.", (s) => str(s.state.hold?.reason)),
-  column("failure_step", "Failed step", "string", 14, "The step that failed.", (s) => str(s.state.failure?.step)),
-  column("failure_reason", "Failure reason", "string", 30, "Why it failed.", (s) => str(s.state.failure?.reason)),
-  column("cancel_reason", "Cancel reason", "string", 24, "Why the sample was cancelled.", (s) => str(s.state.cancelReason)),
+  column("sample_id", "Sample ID", "string", 38, "The sample's UUID.", "id"),
+  column("sample_name", "Sample name", "string", 24, "The name the submitter gave the sample.", "sampleName"),
+  column("submission_id", "Submission ID", "string", 38, "The submission's UUID.", "submissionId"),
+  column("submission", "Submission", "string", 18, "The submission's number (the facility quote id when there is one).", "$submission"),
+  column("position", "Position", "number", 9, "The sample's row number inside its submission (1..n).", "position"),
+  column("submitter_email", "Submitter", "string", 28, "The submitter's e-mail address.", "submitterEmail"),
+  column("priority", "Priority", "string", 9, "low | normal | high | urgent.", "priority"),
+  column("status", "Status", "string", 12, "submitted | in_progress | on_hold | failed | completed | cancelled | archived.", "status"),
+  currentStepColumn("current_step", "Current step", 18, "The step being worked (sample_qc … data_delivery); empty before receipt and after the last step.", "step"),
+  currentStepColumn("step_state", "Step state", 10, "The current step's state: queued | running | failed ….", "status"),
+  column("flow_cell_type", "Flow cell type", "string", 10, "The requested flow-cell chemistry (R9.4.1 | R10.4.1 | R10.5.1).", "flowCellType"),
+  column("sample_type", "Sample type", "string", 12, "gDNA, HMW gDNA, amplicon, cDNA, total RNA, mRNA or other.", "details.sampleType"),
+  column("organism", "Organism", "string", 20, "Source organism, as submitted.", "details.organism"),
+  column("control", "Control", "string", 9, "positive | blank for control rows; empty for real samples.", "details.control"),
+  column("requested_kit", "Requested kit", "string", 14, "The library kit the submitter asked for.", "details.libraryKit"),
+  column("requested_basecalling", "Requested basecalling", "string", 10, "fast | hac | sup, as asked.", "details.basecallingModel"),
+  column("submitted_volume_ul", "Submitted volume (µL)", "number", 10, "Volume declared at submission.", "details.volumeUl"),
+  column("submitted_concentration_ng_ul", "Submitted concentration (ng/µL)", "number", 12, "Concentration declared at submission.", "details.concentrationNgUl"),
+  column("genome_size_mb", "Genome size (Mb)", "number", 10, "Expected genome size.", "details.genomeSizeMb"),
+  column("target_coverage", "Target coverage (×)", "number", 10, "Coverage asked for.", "details.targetCoverage"),
+  column("human_dna", "Human DNA", "boolean", 8, "Whether the sample contains human DNA.", "details.humanDna"),
+  column("created_at", "Created", "date", 20, "When the sample was submitted.", "createdAt"),
+  column("received_at", "Received", "date", 20, "When the facility took the sample in (first receipt).", "receivedAt"),
+  column("due_at", "Due", "date", 20, "The turnaround due time, while the turnaround clock runs.", "sla.turnaround.dueAt"),
+  column("step_due_at", "Step due", "date", 20, "The current step's due time, while its clock runs.", "sla.step.dueAt"),
+  column("completed_at", "Completed", "date", 20, "When the last step was completed.", "completedAt"),
+  column("updated_at", "Updated", "date", 20, "The sample's last change.", "updatedAt"),
+  column("hold_reason", "Hold reason", "string", 24, "Why the sample is on hold.", "hold.reason"),
+  column("failure_step", "Failed step", "string", 14, "The step that failed.", "failure.step"),
+  column("failure_reason", "Failure reason", "string", 30, "Why it failed.", "failure.reason"),
+  column("cancel_reason", "Cancel reason", "string", 24, "Why the sample was cancelled.", "cancelReason"),
   stepColumn("qc_qubit_ng_ul", "QC Qubit (ng/µL)", "number", 10, "sample_qc", "qubitNgUl", "Sample QC: concentration by Qubit."),
   stepColumn("qc_nanodrop_ng_ul", "QC Nanodrop (ng/µL)", "number", 10, "sample_qc", "nanodropNgUl", "Sample QC: concentration by Nanodrop."),
   stepColumn("qc_volume_ul", "QC volume (µL)", "number", 10, "sample_qc", "volumeUl", "Sample QC: volume."),
@@ -165,7 +204,7 @@ export const EXPORT_COLUMNS: ReadonlyArray<ExportColumn> = [
   stepColumn("delivery_location", "Delivery location", "string", 40, "data_delivery", "location", "Data delivery: where the data is."),
   stepColumn("delivered_at", "Delivered", "date", 20, "data_delivery", "deliveredAt", "Data delivery: when."),
   stepColumn("retention_days", "Retention (days)", "number", 9, "data_delivery", "retentionDays", "Data delivery: how long the data is kept."),
-  column("version", "Version", "number", 8, "The sample's state version (every accepted change adds one).", (s) => s.state.version)
+  column("version", "Version", "number", 8, "The sample's state version (every accepted change adds one).", "version")
 ]
 
 const BY_ID: ReadonlyMap<string, ExportColumn> = new Map(EXPORT_COLUMNS.map((c) => [c.id, c]))
@@ -226,6 +265,37 @@ export const rowOf = (columns: ReadonlyArray<ExportColumn>) => {
     const row: Array<ExportValue> = new Array(n)
     for (let i = 0; i < n; i++) row[i] = getters[i]!(sample)
     return row
+  }
+}
+
+/**
+ * What a cursor must read for `columns` (each distinct path once) and how a row is made from the values read, in that
+ * order: the export job's way, which never loads a whole state document.
+ */
+export const projectionOf = (columns: ReadonlyArray<ExportColumn>) => {
+  const paths: Array<ReadPath> = []
+  const at = new Map<string, number>()
+  const indexes = columns.map((c) =>
+    c.reads.map((p) => {
+      const key = p.join("\u0000")
+      let i = at.get(key)
+      if (i === undefined) {
+        i = paths.length
+        at.set(key, i)
+        paths.push(p)
+      }
+      return i
+    })
+  )
+  const computes = columns.map((c) => c.compute)
+  const n = columns.length
+  return {
+    paths: paths as ReadonlyArray<ReadPath>,
+    row: (values: ReadonlyArray<unknown>): ExportRow => {
+      const row: Array<ExportValue> = new Array(n)
+      for (let i = 0; i < n; i++) row[i] = computes[i]!(indexes[i]!.map((j) => values[j]))
+      return row
+    }
   }
 }
 
