@@ -4,8 +4,8 @@
  * Effect Stream as the export job feeds it) to CSV and to XLSX files on disk, the default column set (20 columns).
  * Then, unless BENCH_EXPORT_PG=0, the same rows read back from PostgreSQL by the export job's own path: a throwaway
  * database with poretrack's schema (every migration), its `submissions` and `samples` filled by
- * `INSERT … SELECT generate_series`, read by ExportRepo's cursor in its transaction (what actors/ExportJobEntity.ts
- * runs) into CSV and into XLSX.
+ * `INSERT … SELECT generate_series`, read by ExportRepo's projected cursor in its transaction (the columns' paths
+ * extracted by PostgreSQL: what actors/ExportJobEntity.ts runs) into CSV and into XLSX.
  *
  * Each run is its own child process, so that its peak RSS (the kernel's maxRSS, not a sample) is its own. Reports
  * rows/s by the wall clock, rows per CPU-second (what the machine gives when shared), peak RSS and file size.
@@ -23,7 +23,7 @@ import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
 import { migrate } from "../persistence/Migrations.ts"
 import { ExportRepo } from "../persistence/ExportRepo.ts"
-import { EXPORT_COLUMNS, rowOf, selectColumns, type ExportSample } from "../actors/export/ExportColumns.ts"
+import { EXPORT_COLUMNS, projectionOf, rowOf, selectColumns, type ExportSample } from "../actors/export/ExportColumns.ts"
 import { writeExport, type TableFormat } from "../actors/export/ExportWriter.ts"
 import { syntheticSample } from "../actors/export/SyntheticSamples.ts"
 
@@ -126,11 +126,14 @@ const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefin
   const rows = await Effect.runPromise(
     databaseUrl === undefined
       ? writeExport({ format, columns, rows: Stream.mapChunks(syntheticRows(ROWS), Chunk.map(toRow)), sink })
-      // What the export job runs (actors/ExportJobEntity.ts): ExportRepo's cursor in its transaction, every sample
-      // of the default filter, mapped to its row and written.
+      // What the export job runs (actors/ExportJobEntity.ts): ExportRepo's cursor in its transaction over the paths
+      // the columns read (extracted by PostgreSQL), every sample of the default filter, each row computed and written.
       : Effect.gen(function*() {
         const repo = yield* ExportRepo
-        return yield* writeExport({ format, columns, rows: Stream.map(repo.cursor({}, "bench_export"), toRow), sink }).pipe(repo.withTransaction)
+        const projection = projectionOf(columns)
+        return yield* writeExport({ format, columns, rows: Stream.map(repo.projectedCursor({}, "bench_export", projection.paths), projection.row), sink }).pipe(
+          repo.withTransaction
+        )
       }).pipe(
         Effect.provide(ExportRepo.Default.pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(databaseUrl) }))))
       )
