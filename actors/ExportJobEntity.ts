@@ -5,7 +5,7 @@
  * "completed". A redelivered Start (after a runner crash) restarts a running job from the start; a finished job
  * answers its status. Progress is written at most every PROGRESS_EVERY; a cancel flag is read at the same pace.
  */
-import { Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
+import { Chunk, Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Writable } from "node:stream"
 import { projectionOf, selectColumns } from "./export/ExportColumns.ts"
@@ -87,7 +87,7 @@ export const runExportJob = Effect.fn("ExportJob.run")(function*(exportId: strin
       writeExport({
         format: format as TableFormat,
         columns: columns.right,
-        rows: Stream.map(repo.projectedCursor(job.filter, cursorName, projection.paths), projection.row),
+        rows: Stream.mapChunks(repo.projectedCursor(job.filter, cursorName, projection.paths), Chunk.map(projection.row)),
         sink,
         onProgress
       }).pipe(repo.withTransaction))

@@ -131,7 +131,7 @@ const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefin
       : Effect.gen(function*() {
         const repo = yield* ExportRepo
         const projection = projectionOf(columns)
-        return yield* writeExport({ format, columns, rows: Stream.map(repo.projectedCursor({}, "bench_export", projection.paths), projection.row), sink }).pipe(
+        return yield* writeExport({ format, columns, rows: Stream.mapChunks(repo.projectedCursor({}, "bench_export", projection.paths), Chunk.map(projection.row)), sink }).pipe(
           repo.withTransaction
         )
       }).pipe(

@@ -216,7 +216,7 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
 const pathSql = (p: ReadPath): string =>
   p[0] === "$submission"
     ? "to_jsonb(sub.number)"
-    : `s.state #> ARRAY[${p.map((segment) => (segment === "$current" ? "s.state->>'current'" : literal(segment))).join(", ")}]::text[]`
+    : `x.st #> ARRAY[${p.map((segment) => (segment === "$current" ? "x.st->>'current'" : literal(segment))).join(", ")}]::text[]`
 
 /** Rows fetched from the cursor at a time (one progress step). */
 export const EXPORT_FETCH = 1000
@@ -367,29 +367,27 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
     /**
      * The matching samples as the values of `paths` (ExportColumns.projectionOf), in the filter's order, through a
      * server-side cursor: PostgreSQL extracts each path (`state #> …`), so no state document crosses the wire or is
-     * parsed here. Run it inside `sql.withTransaction`.
+     * parsed here. The state is decompressed once per row (the LATERAL copy) rather than once per path: a stored
+     * state is compressed, and `#>` on the column itself would undo that for every path. Run it inside
+     * `sql.withTransaction`.
      */
-    const projectedCursor = (f: ExportSampleFilter, name: string, paths: ReadonlyArray<ReadPath>): Stream.Stream<ReadonlyArray<unknown>, unknown> => {
-      const select = paths.length === 0 ? "NULL AS c0" : paths.map((p, i) => `${pathSql(p)} AS c${i}`).join(", ")
-      const n = Math.max(1, paths.length)
-      return Stream.fromEffect(
+    const projectedCursor = (f: ExportSampleFilter, name: string, paths: ReadonlyArray<ReadPath>): Stream.Stream<ReadonlyArray<unknown>, unknown> =>
+      Stream.fromEffect(
+        // One jsonb array per row (one value for the driver to parse, not one per path).
         sql`DECLARE ${sql(name)} NO SCROLL CURSOR FOR
-          SELECT ${sql.literal(select)} FROM samples s JOIN submissions sub ON sub.id = s.submission_id
+          SELECT jsonb_build_array(${sql.literal(paths.map(pathSql).join(", "))}) AS v
+          FROM samples s JOIN submissions sub ON sub.id = s.submission_id
+          CROSS JOIN LATERAL (SELECT s.state - '' AS st OFFSET 0) x
           ${where(f)} ORDER BY ${orderOf(f.sort)}`
       ).pipe(
         Stream.flatMap(() =>
           Stream.repeatEffectChunkOption(
-            sql<Record<string, unknown>>`FETCH ${sql.literal(String(EXPORT_FETCH))} FROM ${sql(name)}`.pipe(
+            sql<{ readonly v: ReadonlyArray<unknown> }>`FETCH ${sql.literal(String(EXPORT_FETCH))} FROM ${sql(name)}`.pipe(
               Effect.mapError(Option.some),
               Effect.flatMap((rows) => {
                 if (rows.length === 0) return Effect.fail(Option.none())
                 const out: Array<ReadonlyArray<unknown>> = new Array(rows.length)
-                for (let r = 0; r < rows.length; r++) {
-                  const row = rows[r]!
-                  const values: Array<unknown> = new Array(n)
-                  for (let i = 0; i < n; i++) values[i] = row[`c${i}`]
-                  out[r] = values
-                }
+                for (let r = 0; r < rows.length; r++) out[r] = rows[r]!.v
                 return Effect.succeed(Chunk.unsafeFromArray(out))
               })
             )
@@ -398,7 +396,6 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
         // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
         Stream.buffer({ capacity: 1 })
       )
-    }
 
     const createSchedule = Effect.fn("ExportRepo.createSchedule")(function*(s: Omit<ExportScheduleRow, "createdAt">) {
       const rows = yield* sql<DbSchedule>`INSERT INTO export_schedules (id, name, cron, time_zone, format, filter, columns, recipients, owner_principal, owner_email, enabled)
