@@ -3,7 +3,8 @@
  * notifier from its job row: `exports.notified_at` (migration 15) marks the jobs whose notifications were handed
  * over; the notifier's consumer reads the others (at least once: its deliveries are de-duplicated by key). A completed
  * export becomes an `ExportCompleted` event whose id is the export's id (a job completes once), naming its requester's
- * e-mail and the schedule's recipients, which the "export ready" rule notifies.
+ * e-mail and the schedule's recipients, which the "export ready" rule notifies; a failed one an `ExportFailed` event
+ * naming its requester and the reason ("export failed" rule). A cancelled export notifies nobody (its requester did it).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
@@ -33,9 +34,10 @@ interface Row {
   readonly schedule_id: string | null
   readonly status: string
   readonly finished_at: Date | null
+  readonly error: string | null
 }
 
-const COLUMNS = "id, owner_email, owner_principal, format, rows_done, recipients, schedule_id, status, finished_at"
+const COLUMNS = "id, owner_email, owner_principal, format, rows_done, recipients, schedule_id, status, finished_at, error"
 
 /** A completed export as the notifier's event: requester (by e-mail) and recipients are whom the event names. */
 export const exportCompletedEvent = (row: Row): SampleEvent => ({
@@ -59,6 +61,28 @@ export const exportCompletedEvent = (row: Row): SampleEvent => ({
   }
 })
 
+/**
+ * A failed export as the notifier's event: it names only its requester (who can start it again), with the reason.
+ * Its id is the export's id too (a job fails once: a failed job is never retried into completion).
+ */
+export const exportFailedEvent = (row: Row): SampleEvent => ({
+  ...exportCompletedEvent(row),
+  type: "ExportFailed",
+  data: {
+    exportId: row.id,
+    format: row.format,
+    rows: Number(row.rows_done),
+    rowsDone: Number(row.rows_done),
+    requestedBy: row.owner_email ?? row.owner_principal,
+    ...(row.schedule_id !== null ? { scheduleId: row.schedule_id } : {}),
+    reason: row.error ?? "unknown"
+  }
+})
+
+/** The notifier's event of a finished export: completed or failed; a cancelled one notifies nobody. */
+const resultEventOf = (row: Row): Option.Option<SampleEvent> =>
+  row.status === "completed" ? Option.some(exportCompletedEvent(row)) : row.status === "failed" ? Option.some(exportFailedEvent(row)) : Option.none()
+
 /** Finished exports not yet offered to the notifier, and the mark once they were. */
 export class ExportNoticeRepo extends Effect.Service<ExportNoticeRepo>()("poretrack/ExportNoticeRepo", {
   effect: Effect.gen(function*() {
@@ -70,7 +94,7 @@ export class ExportNoticeRepo extends Effect.Service<ExportNoticeRepo>()("poretr
         `SELECT ${COLUMNS} FROM exports WHERE notified_at IS NULL AND status IN ('completed', 'failed', 'cancelled') ORDER BY finished_at, id LIMIT $1`,
         [limit]
       ).pipe(Effect.orDie)
-      return rows.map((row) => ({ exportId: row.id, event: row.status === "completed" ? Option.some(exportCompletedEvent(row)) : Option.none<SampleEvent>() }))
+      return rows.map((row) => ({ exportId: row.id, event: resultEventOf(row) }))
     })
 
     /** Marks an export offered (its deliveries, if any, are stored and handed over). */
@@ -78,12 +102,12 @@ export class ExportNoticeRepo extends Effect.Service<ExportNoticeRepo>()("poretr
       yield* sql`UPDATE exports SET notified_at = now() WHERE id = ${exportId} AND notified_at IS NULL`.pipe(Effect.orDie)
     })
 
-    /** The ExportCompleted event of export `id` (the id of the event), when it completed. */
-    const completedEvent = Effect.fn("ExportNoticeRepo.completedEvent")(function*(id: string) {
-      const rows = yield* sql.unsafe<Row>(`SELECT ${COLUMNS} FROM exports WHERE id = $1 AND status = 'completed'`, [id]).pipe(Effect.orDie)
-      return Option.map(Option.fromNullable(rows[0]), exportCompletedEvent)
+    /** The ExportCompleted or ExportFailed event of export `id` (the id of the event), once it finished so. */
+    const resultEvent = Effect.fn("ExportNoticeRepo.resultEvent")(function*(id: string) {
+      const rows = yield* sql.unsafe<Row>(`SELECT ${COLUMNS} FROM exports WHERE id = $1 AND status IN ('completed', 'failed')`, [id]).pipe(Effect.orDie)
+      return Option.flatMap(Option.fromNullable(rows[0]), resultEventOf)
     })
 
-    return { pending, markNotified, completedEvent } as const
+    return { pending, markNotified, resultEvent } as const
   })
 }) {}

@@ -25,10 +25,14 @@ export class NotificationRulesRepo extends Effect.Service<NotificationRulesRepo>
       return row === undefined ? Option.none<StoredRuleSet>() : Option.some({ version: row.version, rules: Array.isArray(row.rules) ? row.rules : [] })
     })
 
-    /** Stores `rules` as version 0 unless it exists (idempotent; every process may call it at start). */
+    /**
+     * Stores `rules` (the shipped defaults) as version 0; while nobody has saved rules of their own, version 0 follows
+     * the shipped defaults of the running release (idempotent; every process may call it at start).
+     */
     const seed = Effect.fn("NotificationRulesRepo.seed")(function*(rules: ReadonlyArray<unknown>) {
       yield* sql`INSERT INTO notification_rule_sets (version, rules, saved_by) VALUES (0, ${JSON.stringify(rules)}::jsonb, 'poretrack')
-        ON CONFLICT (version) DO NOTHING`.pipe(Effect.orDie)
+        ON CONFLICT (version) DO UPDATE SET rules = EXCLUDED.rules
+        WHERE NOT EXISTS (SELECT 1 FROM notification_rule_sets WHERE version > 0)`.pipe(Effect.orDie)
     })
 
     /** Saves `rules` as `expectedVersion + 1`; refused when another save came first. */

@@ -313,6 +313,7 @@ export const EventType = Schema.Literal(
   "SlaBreached",
   "ExportRequested",
   "ExportCompleted",
+  "ExportFailed",
   "NotificationTriggered",
   "NotificationDelivered",
   "NotificationFailed"

@@ -237,6 +237,27 @@ describe("export and notification RPCs", () => {
         expect(mails.map((m) => m.to).sort()).toEqual(["lab-office@facility.example", "pi@lab.example"])
       }))
 
+    it.scoped("a failed export tells its requester why, by e-mail, and nobody else, not even a schedule's recipients", () =>
+      Effect.gen(function*() {
+        const admin = yield* clientWith(adminAuth)
+        // A MinKNOW sheet for a flow cell no sample is set up on: refused, so the job fails with that reason.
+        const id = yield* startExport({
+          principal: "User:fail-test",
+          email: "fay@facility.example",
+          format: "minknow",
+          filter: {},
+          columns: null,
+          flowCellId: "FLO-NOWHERE1",
+          recipients: ["lab-office@facility.example"]
+        })
+        const failed = yield* eventually("the failed export", Effect.map(admin.Exports.Get({ id }), (v) => (v.status === "failed" ? v : undefined)))
+        expect(failed.error).toContain("no samples are set up on flow cell FLO-NOWHERE1")
+        const subject = `Export ${id} (minknow) failed`
+        const mail = yield* eventually("the requester's e-mail", Effect.map(admin.Mail.Outbox(), (all) => all.find((m) => m.subject === subject)))
+        expect(mail.to).toBe("fay@facility.example")
+        expect((yield* admin.Mail.Outbox()).filter((m) => m.subject === subject)).toHaveLength(1)
+      }))
+
     it.scoped("Webhooks.Create shows the secret once; a failing endpoint's delivery goes dead, Webhooks.Replay delivers it", () =>
       Effect.gen(function*() {
         const admin = yield* clientWith(adminAuth)

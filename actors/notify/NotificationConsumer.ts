@@ -100,7 +100,8 @@ const consumeBatch = Effect.gen(function*() {
 
 /**
  * Offers finished exports to the rules (an export's result is no sample event, see persistence/ExportNoticeRepo.ts):
- * a completed one is an ExportCompleted event naming its requester and the schedule's recipients. Deliveries first,
+ * a completed one is an ExportCompleted event naming its requester and the schedule's recipients, a failed one an
+ * ExportFailed event naming its requester and the reason. Deliveries first,
  * hand-over next, the export's mark last, so a crash in between offers it again and its keys owe nothing new.
  * False when no export was waiting.
  */

@@ -143,7 +143,7 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         if (d.generation !== generation || d.attempts > attempt || d.status === "sent" || d.status === "delivered" || d.status === "dead") return
         if (!(yield* deliveries.beginAttempt(d.id, generation, attempt))) return
         // An export's result is no sample event: it is read from the export's row (persistence/ExportNoticeRepo.ts).
-        const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.completedEvent(d.eventId) : yield* deliveries.event(d.eventId)
+        const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.resultEvent(d.eventId) : yield* deliveries.event(d.eventId)
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
         yield* Effect.annotateCurrentSpan({ "notification.channel": d.channel, "notification.recipient": d.recipient, attempt })
         switch (d.channel) {

@@ -83,6 +83,14 @@ describe("default rules", () => {
     ])
   })
 
+  it("tell only an export's requester that it failed", () => {
+    const failed = event("ExportFailed", { requestedBy: "mona@facility.example.org", reason: "the sheet was refused" })
+    expect(who(resolveRecipients(DEFAULT_RULES, failed, undefined, directory))).toEqual([
+      "export-failed email:mona@facility.example.org",
+      `export-failed in_app:${mona.id}`
+    ])
+  })
+
   it("never notify about the notification events themselves", () => {
     const everything = NotificationRule.make({
       id: RuleId.make("all"),

@@ -80,6 +80,8 @@ export const DEFAULT_RULES: ReadonlyArray<NotificationRule> = [
   rule("completed", "Sample completed", [DEFAULT_TRIGGERS.completed], [ASSIGNEES, MANAGERS], ["in_app"]),
   rule("data-delivered", "Data delivered", [DEFAULT_TRIGGERS.data_delivered], [SUBMITTER], BOTH),
   rule("export-ready", "Export ready", [DEFAULT_TRIGGERS.export_ready], [{ _tag: "EventRecipients" }], BOTH),
+  // A failed export names only its requester (not a schedule's recipients): who can fix it and start it again.
+  rule("export-failed", "Export failed", [DEFAULT_TRIGGERS.export_failed], [{ _tag: "EventRecipients" }], BOTH),
   rule(
     "webhooks",
     "Webhook subscriptions",

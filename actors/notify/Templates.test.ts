@@ -114,9 +114,18 @@ const sampleEvents = (sampleName = "ecoli_K12-01"): Array<SampleEventContext> =>
       data: { exportId: "exp-42", format: "xlsx", rowsDone: 96, downloadUrl: "https://poretrack.example.org/exports/exp-42/download" }
     }
   }
+  const exportFailed: SampleEventContext = {
+    event: {
+      id: Schema.decodeSync(EventId)(crypto.randomUUID()),
+      type: "ExportFailed",
+      at: new Date(T0).toISOString(),
+      actor: "user:manager@facility.example.org",
+      data: { exportId: "exp-43", format: "minknow", rowsDone: 0, reason: "MinknowSheetRefused: barcode01 on rows 2 and 5" }
+    }
+  }
   return [...happy.w.events, ...failing.w.events, ...held.w.events]
     .map(({ event, state }): SampleEventContext => ({ event, sample: state }))
-    .concat([exportDone])
+    .concat([exportDone, exportFailed])
 }
 
 const eventOf = (all: ReadonlyArray<SampleEventContext>, type: EventType, step?: StepId) => {
@@ -229,8 +238,8 @@ describe("saving a template", () => {
 describe("the shipped templates", () => {
   const all = sampleEvents()
 
-  it("cover e-mail and in-app for the eight default triggers, and pass their own validation", () => {
-    expect(DEFAULT_TEMPLATES).toHaveLength(16)
+  it("cover e-mail and in-app for the nine default triggers, and pass their own validation", () => {
+    expect(DEFAULT_TEMPLATES).toHaveLength(18)
     for (const t of DEFAULT_TEMPLATES) {
       const { version: _v, ...d } = t
       expect(Either.isRight(saveTemplate(d)), `${t.channel} ${triggerKey(t.trigger)}`).toBe(true)
@@ -271,6 +280,10 @@ describe("the shipped templates", () => {
     const exported = email("ExportCompleted")
     expect(exported.text).toContain("Export exp-42 finished with 96 rows")
     expect(exported.text).not.toContain("/samples/")
+    const failedExport = email("ExportFailed")
+    expect(failedExport.subject).toBe("Export exp-43 (minknow) failed")
+    expect(failedExport.text).toContain("Reason: MinknowSheetRefused: barcode01 on rows 2 and 5")
+    expect(failedExport.text).not.toContain("/samples/")
     const inApp = templateFor([], "in_app", eventOf(all, "SampleOnHold").event)
     expect(inApp.channel === "in_app" && renderInApp(inApp, eventOf(all, "SampleOnHold"), OPTIONS).body)
       .toBe("On hold: waiting for <b>buffer</b> details")

@@ -212,7 +212,8 @@ const BY_EVENT: Partial<Record<TemplateEvent["type"], ReadonlyArray<TemplateVari
   SlaAtRisk: SLA,
   SlaBreached: SLA,
   ExportRequested: EXPORT,
-  ExportCompleted: EXPORT
+  ExportCompleted: EXPORT,
+  ExportFailed: [...EXPORT, REASON]
 }
 
 /** Variables of the data delivery step (its recorded data), for `WorkflowStepCompleted` of `data_delivery`. */
@@ -511,6 +512,16 @@ const DEFAULT_TEXTS: Record<DefaultTriggerName, DefaultText> = {
       "Download: {{export.url}}"
     ],
     inApp: "Export {{export.id}} ({{export.format}}) is ready."
+  },
+  export_failed: {
+    subject: "Export {{export.id}} ({{export.format}}) failed",
+    heading: "Your {{export.format}} export failed",
+    paragraphs: [
+      "Export {{export.id}} stopped on {{event.at}} after {{export.rows}} rows; no file was kept.",
+      "Reason: {{reason}}",
+      "Start it again once the reason is dealt with."
+    ],
+    inApp: "Export {{export.id}} ({{export.format}}) failed: {{reason}}"
   }
 }
 
@@ -518,7 +529,7 @@ const defaultsFor = (name: DefaultTriggerName): [EmailTemplate, InAppTemplate] =
   const t = DEFAULT_TEXTS[name]
   const trigger = DEFAULT_TRIGGERS[name]
   // An export concerns no single sample: its e-mail links to the download only.
-  const link = name !== "export_ready"
+  const link = name !== "export_ready" && name !== "export_failed"
   const html = layout(t.heading, t.paragraphs.map((p) => `<p style="margin:0 0 12px">${p}</p>`).join("\n"), link)
   const text = t.paragraphs.join("\n\n") + footer(link)
   return [
@@ -527,7 +538,7 @@ const defaultsFor = (name: DefaultTriggerName): [EmailTemplate, InAppTemplate] =
   ]
 }
 
-/** The templates shipped with poretrack (version 1): e-mail and in-app for each of the eight default triggers. */
+/** The templates shipped with poretrack (version 1): e-mail and in-app for each default trigger. */
 export const DEFAULT_TEMPLATES: ReadonlyArray<NotificationTemplate> = (Object.keys(DEFAULT_TRIGGERS) as Array<DefaultTriggerName>)
   .flatMap(defaultsFor)
 

@@ -51,6 +51,7 @@ export const DEFAULT_TRIGGERS = {
   sla_breached: { eventType: "SlaBreached" },
   completed: { eventType: "SampleCompleted" },
   data_delivered: { eventType: "WorkflowStepCompleted", step: "data_delivery" },
-  export_ready: { eventType: "ExportCompleted" }
+  export_ready: { eventType: "ExportCompleted" },
+  export_failed: { eventType: "ExportFailed" }
 } as const satisfies Record<string, Trigger>
 export type DefaultTriggerName = keyof typeof DEFAULT_TRIGGERS
