@@ -39,13 +39,13 @@ interface Row {
 
 const COLUMNS = "id, owner_email, owner_principal, format, rows_done, recipients, schedule_id, status, finished_at, error"
 
-/** A completed export as the notifier's event: requester (by e-mail) and recipients are whom the event names. */
-export const exportCompletedEvent = (row: Row): SampleEvent => ({
+/** A finished export as the notifier's event of `type`: what every export event says, plus `data`. */
+const exportEvent = (row: Row, type: "ExportCompleted" | "ExportFailed", data: Record<string, unknown>): SampleEvent => ({
   id: EventId.make(row.id),
   seq: 0,
   sampleId: SampleId.make(NO_SAMPLE),
   submissionId: SubmissionId.make(NO_SAMPLE),
-  type: "ExportCompleted",
+  type,
   version: 0,
   actor: row.owner_principal,
   at: (row.finished_at ?? new Date()).toISOString(),
@@ -55,29 +55,23 @@ export const exportCompletedEvent = (row: Row): SampleEvent => ({
     rows: Number(row.rows_done),
     rowsDone: Number(row.rows_done),
     requestedBy: row.owner_email ?? row.owner_principal,
-    recipients: Array.isArray(row.recipients) ? row.recipients.filter((r): r is string => typeof r === "string") : [],
     ...(row.schedule_id !== null ? { scheduleId: row.schedule_id } : {}),
-    downloadUrl: `/api/v1/exports/${row.id}/download`
+    ...data
   }
 })
+
+/** A completed export as the notifier's event: requester (by e-mail) and recipients are whom the event names. */
+export const exportCompletedEvent = (row: Row): SampleEvent =>
+  exportEvent(row, "ExportCompleted", {
+    recipients: Array.isArray(row.recipients) ? row.recipients.filter((r): r is string => typeof r === "string") : [],
+    downloadUrl: `/api/v1/exports/${row.id}/download`
+  })
 
 /**
  * A failed export as the notifier's event: it names only its requester (who can start it again), with the reason.
  * Its id is the export's id too (a job fails once: a failed job is never retried into completion).
  */
-export const exportFailedEvent = (row: Row): SampleEvent => ({
-  ...exportCompletedEvent(row),
-  type: "ExportFailed",
-  data: {
-    exportId: row.id,
-    format: row.format,
-    rows: Number(row.rows_done),
-    rowsDone: Number(row.rows_done),
-    requestedBy: row.owner_email ?? row.owner_principal,
-    ...(row.schedule_id !== null ? { scheduleId: row.schedule_id } : {}),
-    reason: row.error ?? "unknown"
-  }
-})
+export const exportFailedEvent = (row: Row): SampleEvent => exportEvent(row, "ExportFailed", { reason: row.error ?? "unknown" })
 
 /** The notifier's event of a finished export: completed or failed; a cancelled one notifies nobody. */
 const resultEventOf = (row: Row): Option.Option<SampleEvent> =>

@@ -67,6 +67,19 @@ export interface ExportSampleFilter {
   readonly sort?: string | undefined
 }
 
+/** What a new job is asked for: its owner, format, filter, columns, flow cell, and the schedule it runs for. */
+export interface NewExportJob {
+  readonly id: string
+  readonly ownerPrincipal: string
+  readonly ownerEmail: string | null
+  readonly format: string
+  readonly filter: ExportSampleFilter
+  readonly columns: ReadonlyArray<string> | null
+  readonly flowCellId: string | null
+  readonly scheduleId?: string | undefined
+  readonly recipients?: ReadonlyArray<string> | undefined
+}
+
 /** A job row. */
 export interface ExportJobRow {
   readonly id: string
@@ -249,17 +262,7 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
         : sql`s.seq DESC`
 
     /** Inserts a queued job (idempotent on id). */
-    const create = Effect.fn("ExportRepo.create")(function*(job: {
-      readonly id: string
-      readonly ownerPrincipal: string
-      readonly ownerEmail: string | null
-      readonly format: string
-      readonly filter: ExportSampleFilter
-      readonly columns: ReadonlyArray<string> | null
-      readonly flowCellId: string | null
-      readonly scheduleId?: string | undefined
-      readonly recipients?: ReadonlyArray<string> | undefined
-    }) {
+    const create = Effect.fn("ExportRepo.create")(function*(job: NewExportJob) {
       const event = { type: "ExportRequested", at: new Date().toISOString(), data: { exportId: job.id, format: job.format, requestedBy: job.ownerPrincipal } }
       yield* sql`INSERT INTO exports (id, owner_principal, owner_email, format, filter, columns, flow_cell_id, schedule_id, recipients, status, events)
         VALUES (${job.id}, ${job.ownerPrincipal}, ${job.ownerEmail}, ${job.format}, ${JSON.stringify(job.filter)}::jsonb,

@@ -41,8 +41,8 @@ export const runSchedules = (tick: Date) =>
       if (!(yield* repo.claimTick(s.id, tick))) continue
       const id = yield* startExport({
         id: scheduledJobId(s.id, tick),
-        principal: s.ownerPrincipal,
-        email: s.ownerEmail,
+        ownerPrincipal: s.ownerPrincipal,
+        ownerEmail: s.ownerEmail,
         format: s.format,
         filter: s.filter,
         columns: s.columns,

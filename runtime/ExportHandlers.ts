@@ -11,7 +11,7 @@ import { ExportJob } from "../actors/ExportJob.ts"
 import { selectColumns } from "../actors/export/ExportColumns.ts"
 import { ExportStorage } from "../actors/export/ExportStorage.ts"
 import { FORMAT_FILES } from "../actors/export/ExportWriter.ts"
-import { ExportRepo, type ExportJobRow, type ExportSampleFilter, type ExportScheduleRow } from "../persistence/ExportRepo.ts"
+import { ExportRepo, type ExportJobRow, type ExportSampleFilter, type ExportScheduleRow, type NewExportJob } from "../persistence/ExportRepo.ts"
 import { actorOf, type Principal } from "../rpc/Auth.ts"
 import { InvalidInput } from "../rpc/Errors.ts"
 import {
@@ -104,30 +104,10 @@ const requireScheduler = (principal: Principal) =>
     : refuse(principal, "only managers and admins (or keys with samples:write) define export schedules")
 
 /** Starts a job: the row first (queued), then the persisted Start to the job's entity. */
-export const startExport = Effect.fn("Exports.start")(function*(job: {
-  readonly principal: string
-  readonly email: string | null
-  readonly format: string
-  readonly filter: ExportSampleFilter
-  readonly columns: ReadonlyArray<string> | null
-  readonly flowCellId: string | null
-  readonly scheduleId?: string | undefined
-  readonly recipients?: ReadonlyArray<string> | undefined
-  readonly id?: string | undefined
-}) {
+export const startExport = Effect.fn("Exports.start")(function*(job: Omit<NewExportJob, "id"> & { readonly id?: string | undefined }) {
   const repo = yield* ExportRepo
   const id = job.id ?? randomUUID()
-  yield* repo.create({
-    id,
-    ownerPrincipal: job.principal,
-    ownerEmail: job.email,
-    format: job.format,
-    filter: job.filter,
-    columns: job.columns,
-    flowCellId: job.flowCellId,
-    scheduleId: job.scheduleId,
-    recipients: job.recipients
-  }).pipe(Effect.orDie)
+  yield* repo.create({ ...job, id }).pipe(Effect.orDie)
   const client = yield* ExportJob.client
   yield* client(id).Start({ exportId: id }, { discard: true }).pipe(Effect.orDie)
   return id
@@ -144,8 +124,8 @@ export const startRequested = (principal: Principal, request: {
     const filter = yield* scopedFilter(principal, request.filter)
     yield* checkRequest(request.format, request.columns, request.flowCellId)
     return yield* startExport({
-      principal: ownerOf(principal),
-      email: principal._tag === "User" ? principal.email.toLowerCase() : null,
+      ownerPrincipal: ownerOf(principal),
+      ownerEmail: principal._tag === "User" ? principal.email.toLowerCase() : null,
       format: request.format,
       filter,
       columns: request.columns ?? null,

@@ -219,8 +219,8 @@ describe("export and notification RPCs", () => {
         yield* submission("erin@lab.example", ["SCHED-1", "SCHED-2"])
         // What the schedule's clock does on a tick (runtime/ExportCrons.ts): a job carrying the schedule's recipients.
         const id = yield* startExport({
-          principal: "ApiKey:schedule-test",
-          email: null,
+          ownerPrincipal: "ApiKey:schedule-test",
+          ownerEmail: null,
           format: "csv",
           filter: { submitter: "erin@lab.example" },
           columns: ["sample_name"],
@@ -242,8 +242,8 @@ describe("export and notification RPCs", () => {
         const admin = yield* clientWith(adminAuth)
         // A MinKNOW sheet for a flow cell no sample is set up on: refused, so the job fails with that reason.
         const id = yield* startExport({
-          principal: "User:fail-test",
-          email: "fay@facility.example",
+          ownerPrincipal: "User:fail-test",
+          ownerEmail: "fay@facility.example",
           format: "minknow",
           filter: {},
           columns: null,
