@@ -143,6 +143,7 @@ describe("AI intake in the browser", () => {
     await page.getByText("Check 4 sample names with characters a name may not hold first.").waitFor()
     // One click makes the other four valid, the comparison kept in words; then the submission can be created.
     const row2 = await page.getByLabel("Row 2 Sample name").inputValue()
+    await shot(page, "10-invalid-names")
     await page.getByRole("button", { name: "Make 4 names valid" }).click()
     await page.getByText(/^Ready: the submission and its 12 samples are created together/).waitFor()
     const fixed = await Promise.all(Array.from({ length: 12 }, (_, i) => page.getByLabel(`Row ${i + 1} Sample name`).inputValue()))
@@ -151,6 +152,7 @@ describe("AI intake in the browser", () => {
     if (!row2.includes(">")) expect(fixed[1]).toBe(row2)
     await page.getByRole("button", { name: "Create submission" }).click()
     await page.getByRole("status").filter({ hasText: "Submission created with 12 samples" }).waitFor({ timeout: 30_000 })
+    await shot(page, "11-names-made-valid-created")
     await context.close()
   }, 60_000)
 
