@@ -146,7 +146,9 @@ const Actions = ({ sample, workflow }: { readonly sample: SampleView; readonly w
       {allowed.has("CompleteStep") && step && (
         <div>
           <h3>Record {STEP_NAMES[step]}</h3>
-          <StepForm key={`${step}-${sample.version}`} step={step} busy={busy} problem={problem}
+          {/* Keyed by the step, not the version: a change that leaves the step running (an SLA timer's event, a priority
+              change, a refused record) keeps what the technician typed; the form is new when the step is. */}
+          <StepForm key={step} step={step} busy={busy} problem={problem}
             onSubmit={(record) => send(new CompleteStep({ record }), `${STEP_NAMES[step]} completed`)} />
         </div>
       )}
