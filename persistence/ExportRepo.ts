@@ -225,11 +225,37 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 /** A quoted SQL string literal (for the column paths, which come from the documented column list, never from users). */
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
 
-/** The SQL expression of one read path: the jsonb at that path of the row's state, or the submission's number. */
-const pathSql = (p: ReadPath): string =>
-  p[0] === "$submission"
-    ? "to_jsonb(sub.number)"
-    : `x.st #> ARRAY[${p.map((segment) => (segment === "$current" ? "x.st->>'current'" : literal(segment))).join(", ")}]::text[]`
+/** A quoted SQL identifier (a state key declared as a column of the row's record). */
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`
+
+/**
+ * The SQL of a projection of `paths`: the record declaration that reads the state's top-level keys once
+ * (`jsonb_to_record`, one pass over the decompressed document) and one jsonb expression per path, deeper segments
+ * read from the key's own (small, uncompressed) value. `$current` is the state's current step index, `$submission`
+ * the submission's number.
+ */
+export const projectionSql = (paths: ReadonlyArray<ReadPath>): { readonly record: string; readonly values: string } => {
+  const keys = new Set<string>()
+  const segmentSql = (segment: string) => {
+    if (segment !== "$current") return literal(segment)
+    keys.add("current")
+    return `(x.${ident("current")} #>> '{}')`
+  }
+  const values = paths.map((p) => {
+    if (p[0] === "$submission") return "to_jsonb(sub.number)"
+    const [head, ...rest] = p
+    if (head === undefined) return "NULL::jsonb"
+    keys.add(head)
+    const column = `x.${ident(head)}`
+    return rest.length === 0 ? column : `${column} #> ARRAY[${rest.map(segmentSql).join(", ")}]::text[]`
+  })
+  // A record with no column is not valid SQL: a projection of the submission alone still declares one key.
+  if (keys.size === 0) keys.add("id")
+  return {
+    record: `jsonb_to_record(s.state) AS x(${[...keys].map((k) => `${ident(k)} jsonb`).join(", ")})`,
+    values: values.join(", ")
+  }
+}
 
 /** Rows fetched from the cursor at a time (one progress step). */
 export const EXPORT_FETCH = 1000
@@ -365,22 +391,24 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
           )
         ),
         // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
-        Stream.buffer({ capacity: 1 })
+        Stream.bufferChunks({ capacity: 1 })
       )
     /**
      * The matching samples as the values of `paths` (ExportColumns.projectionOf), in the filter's order, through a
-     * server-side cursor: PostgreSQL extracts each path (`state #> …`), so no state document crosses the wire or is
-     * parsed here. The state is decompressed once per row (the LATERAL copy) rather than once per path: a stored
-     * state is compressed, and `#>` on the column itself would undo that for every path. Run it inside
+     * server-side cursor: PostgreSQL extracts each path, so no state document crosses the wire or is parsed here. The
+     * state is decompressed once per row (`jsonb_to_record` reads the keys the paths start with in one pass) rather
+     * than once per path: a stored state is compressed, and `#>` on the column itself would undo that for every path
+     * (three times PostgreSQL's time; a `state - ''` copy per row instead cost twice this). Run it inside
      * `sql.withTransaction`.
      */
-    const projectedCursor = (f: ExportSampleFilter, name: string, paths: ReadonlyArray<ReadPath>): Stream.Stream<ReadonlyArray<unknown>, unknown> =>
-      Stream.fromEffect(
+    const projectedCursor = (f: ExportSampleFilter, name: string, paths: ReadonlyArray<ReadPath>): Stream.Stream<ReadonlyArray<unknown>, unknown> => {
+      const projection = projectionSql(paths)
+      return Stream.fromEffect(
         // One jsonb array per row (one value for the driver to parse, not one per path).
         sql`DECLARE ${sql(name)} NO SCROLL CURSOR FOR
-          SELECT jsonb_build_array(${sql.literal(paths.map(pathSql).join(", "))}) AS v
+          SELECT jsonb_build_array(${sql.literal(projection.values)}) AS v
           FROM samples s JOIN submissions sub ON sub.id = s.submission_id
-          CROSS JOIN LATERAL (SELECT s.state - '' AS st OFFSET 0) x
+          CROSS JOIN LATERAL ${sql.literal(projection.record)}
           ${where(f)} ORDER BY ${orderOf(f.sort)}`
       ).pipe(
         Stream.flatMap(() =>
@@ -397,8 +425,9 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
           )
         ),
         // The next page is fetched while this one is written: PostgreSQL and the writer work side by side.
-        Stream.buffer({ capacity: 1 })
+        Stream.bufferChunks({ capacity: 1 })
       )
+    }
 
     const createSchedule = Effect.fn("ExportRepo.createSchedule")(function*(s: Omit<ExportScheduleRow, "createdAt">) {
       const rows = yield* sql<DbSchedule>`INSERT INTO export_schedules (id, name, cron, time_zone, format, filter, columns, recipients, owner_principal, owner_email, enabled)

@@ -48,7 +48,10 @@ export interface ExportColumn extends ColumnSpec {
   readonly description: string
   /** What the column reads, in the order `compute` takes them. */
   readonly reads: ReadonlyArray<ReadPath>
-  /** The value from what it read (each read value is whatever the path holds, or undefined/null when absent). */
+  /**
+   * The value from what it read (each read value is whatever the path holds, or undefined/null when absent). It must
+   * not keep `values`: the export job refills the same array for every row.
+   */
   readonly compute: (values: ReadonlyArray<unknown>) => ExportValue
   /** The value from a whole sample: `compute` of the paths looked up in it. */
   readonly get: (sample: ExportSample) => ExportValue
@@ -288,12 +291,20 @@ export const projectionOf = (columns: ReadonlyArray<ExportColumn>) => {
     })
   )
   const computes = columns.map((c) => c.compute)
+  // One argument array per column, refilled for every row (a compute reads its values and keeps nothing): twenty
+  // short-lived arrays fewer per row for the collector.
+  const args = indexes.map((ix) => new Array<unknown>(ix.length))
   const n = columns.length
   return {
     paths: paths as ReadonlyArray<ReadPath>,
     row: (values: ReadonlyArray<unknown>): ExportRow => {
       const row: Array<ExportValue> = new Array(n)
-      for (let i = 0; i < n; i++) row[i] = computes[i]!(indexes[i]!.map((j) => values[j]))
+      for (let i = 0; i < n; i++) {
+        const ix = indexes[i]!
+        const a = args[i]!
+        for (let k = 0; k < ix.length; k++) a[k] = values[ix[k]!]
+        row[i] = computes[i]!(a)
+      }
       return row
     }
   }
