@@ -92,6 +92,21 @@ export interface NewDelivery {
   readonly endpointId: string | null
 }
 
+/** The actor of the events the notifier appends to the log. */
+export const NOTIFIER_ACTOR = "notifier"
+
+/**
+ * The NotificationTriggered event a sample event's deliveries append to the log: at the sample's version of its cause
+ * (it changes no state), by the notifier.
+ */
+export interface TriggeredEvent {
+  readonly id: string
+  readonly sampleId: string
+  readonly submissionId: string
+  readonly version: number
+  readonly data: unknown
+}
+
 /** An account as the rules see it. */
 export interface DirectoryUser {
   readonly id: UserId
@@ -114,13 +129,30 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
      * re-read event owes nothing new. Returns every delivery of the event still queued: those just inserted and
      * those a crash left before they were handed over (the entity's message key de-duplicates the hand-over).
      */
-    const insertForEvent = Effect.fn("DeliveryRepo.insertForEvent")(function*(eventId: string, deliveries: ReadonlyArray<NewDelivery>) {
-      for (const d of deliveries) {
-        yield* sql`
-          INSERT INTO notification_deliveries (id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status)
-          VALUES (${d.id}, ${d.dedupKey}, ${d.eventId}, ${d.eventType}, ${d.sampleId}, ${d.submitterEmail}, ${d.ruleId}, ${d.channel}, ${d.recipient}, ${d.userId}, ${d.endpointId}, 'queued')
-          ON CONFLICT (dedup_key) DO NOTHING`.pipe(Effect.orDie)
-      }
+    const insertForEvent = Effect.fn("DeliveryRepo.insertForEvent")(function*(
+      eventId: string,
+      deliveries: ReadonlyArray<NewDelivery>,
+      triggered?: TriggeredEvent
+    ) {
+      // The deliveries and the log's NotificationTriggered commit together: a re-read event owes nothing new and
+      // appends nothing (the event's id is derived from its cause, and it is written only with new deliveries).
+      yield* sql.withTransaction(Effect.gen(function*() {
+        let inserted = 0
+        for (const d of deliveries) {
+          const rows = yield* sql<{ id: string }>`
+            INSERT INTO notification_deliveries (id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status)
+            VALUES (${d.id}, ${d.dedupKey}, ${d.eventId}, ${d.eventType}, ${d.sampleId}, ${d.submitterEmail}, ${d.ruleId}, ${d.channel}, ${d.recipient}, ${d.userId}, ${d.endpointId}, 'queued')
+            ON CONFLICT (dedup_key) DO NOTHING RETURNING id`
+          inserted += rows.length
+        }
+        if (triggered !== undefined && inserted > 0) {
+          yield* sql`
+            INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+            VALUES (${triggered.id}, ${triggered.sampleId}, ${triggered.submissionId}, 'NotificationTriggered', ${triggered.version},
+              ${NOTIFIER_ACTOR}, now(), ${JSON.stringify(triggered.data)}::jsonb)
+            ON CONFLICT (id) DO NOTHING`
+        }
+      })).pipe(Effect.orDie)
       const rows = yield* select("event_id = $1 AND status = 'queued' AND attempts = 0 ORDER BY created_at, id", eventId)
       return rows.map(toDelivery)
     })

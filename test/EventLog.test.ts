@@ -12,7 +12,18 @@ import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-const submit = (n: number, prefix: string) => submitSamples(n, { prefix, withKit: false })
+/**
+ * These tests compare the log with the table event by event, so the facility here notifies nobody (a manager's empty
+ * rule set): the notifier appends no NotificationTriggered events behind their backs. Idempotent.
+ */
+const notifyNobody = Effect.gen(function*() {
+  const { databaseUrl } = yield* TestEndpoint
+  yield* Effect.promise(() =>
+    query(databaseUrl, "INSERT INTO notification_rule_sets (version, rules, saved_by) VALUES (1, '[]', 'test') ON CONFLICT DO NOTHING")
+  )
+})
+
+const submit = (n: number, prefix: string) => Effect.zipRight(notifyNobody, submitSamples(n, { prefix, withKit: false }))
 
 const receiveAll = (ids: ReadonlyArray<SampleId>, concurrency: number) =>
   Effect.flatMap(SampleApi, (api) => Effect.forEach(ids, (id) => api.execute(id, new Receive(), undefined, "tech"), { concurrency }))

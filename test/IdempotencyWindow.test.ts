@@ -25,7 +25,7 @@ const DAY = 24 * HOUR
 const written = (databaseUrl: string, id: string) =>
   Effect.promise(() =>
     query<{ version: number; events: number; commands: number }>(databaseUrl, `SELECT s.version,
-      (SELECT count(*)::int FROM sample_events e WHERE e.sample_id = s.id) AS events,
+      (SELECT count(*)::int FROM sample_events e WHERE e.sample_id = s.id AND e.type <> 'NotificationTriggered') AS events,
       (SELECT count(*)::int FROM sample_commands c WHERE c.sample_id = s.id) AS commands
       FROM samples s WHERE s.id = $1`, [id])
   ).pipe(Effect.map((rows) => rows[0]))

@@ -143,6 +143,16 @@ describe("Notifications", () => {
         const count = yield* Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM notification_deliveries WHERE sample_id = $1 AND event_type = 'SampleReceived'", [sample.id]))
         expect(count[0]!.n).toBe(2)
         expect(mailsTo(smtp.mails, "ada@lab.example", "ADA-received-1").length).toBe(before)
+        // The sample's history says it notified people, once, naming the cause and counting per channel, no address.
+        const history = (yield* call(baseUrl, ADMIN, "GET", `/api/v1/samples/${sample.id}/events`)).body as ReadonlyArray<{ id: string; type: string; actor: string; version: number; data: unknown }>
+        const receivedEvent = history.find((e) => e.type === "SampleReceived")!
+        const triggered = history.filter((e) => e.type === "NotificationTriggered")
+        expect(triggered.map((e) => ({ actor: e.actor, version: e.version, data: e.data }))).toEqual([{
+          actor: "notifier",
+          version: receivedEvent.version,
+          data: { causeId: receivedEvent.id, causeType: "SampleReceived", rules: ["received"], deliveries: 2, channels: { email: 1, in_app: 1, webhook: 0 } }
+        }])
+        expect(JSON.stringify(triggered)).not.toContain("ada@lab.example")
       }))
 
     it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>

@@ -105,7 +105,7 @@ const failureTag = (exit: unknown): string => {
 const counts = (databaseUrl: string) =>
   Effect.promise(async () => {
     const rows = await query<{ samples: number; events: number; submissions: number }>(databaseUrl, `
-      SELECT (SELECT count(*) FROM samples)::int AS samples, (SELECT count(*) FROM sample_events)::int AS events,
+      SELECT (SELECT count(*) FROM samples)::int AS samples, (SELECT count(*) FROM sample_events WHERE type <> 'NotificationTriggered')::int AS events,
         (SELECT count(*) FROM submissions)::int AS submissions`)
     return rows[0]
   })

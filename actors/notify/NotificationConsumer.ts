@@ -1,9 +1,10 @@
 /**
  * The notifier's consumer of the sample event log: a cluster Singleton (one fiber in the whole cluster), reading
  * from its durable cursor at least once. For each event it resolves recipients with the rules in force, inserts one
- * delivery row per (event, rule, recipient) (the UNIQUE key makes a re-read event owe nothing new), hands each queued
- * delivery to its Notification entity by a persisted message (keyed, so handed over once), and only then moves the
- * cursor on.
+ * delivery row per (event, rule, recipient) (the UNIQUE key makes a re-read event owe nothing new) and, in the same
+ * transaction, appends a NotificationTriggered event to the sample's log (once per cause: its id is derived from the
+ * cause's), hands each queued delivery to its Notification entity by a persisted message (keyed, so handed over
+ * once), and only then moves the cursor on. The notifier's own events notify nobody (Trigger.SILENT_EVENT_TYPES).
  */
 import { randomUUID } from "node:crypto"
 import { Singleton } from "@effect/cluster"
@@ -16,6 +17,7 @@ import { NotificationRulesRepo } from "../../persistence/NotificationRulesRepo.t
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
 import { DeliverPayload, Notification } from "./Notification.ts"
+import { notificationTriggeredData, notificationTriggeredId } from "./Trigger.ts"
 import { DEFAULT_RULES, needsSample, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
 
 const decodeRules = Schema.decodeUnknownOption(Schema.Array(NotificationRule))
@@ -89,7 +91,16 @@ const consumeBatch = Effect.gen(function*() {
     const sample = submitterEmail === undefined ? undefined : { submitterEmail, assignees: assigneesOf(event.sampleId) }
     const owed = resolveRecipients(rules, event, sample, directory)
     if (owed.length === 0) continue
-    const queued = yield* deliveries.insertForEvent(event.id, owed.map(toRow(event, submitterEmail ?? null, users)))
+    const rows = owed.map(toRow(event, submitterEmail ?? null, users))
+    // The log records that this event notified people (counts per rule and channel, no addresses).
+    const triggered = {
+      id: notificationTriggeredId(event.id),
+      sampleId: event.sampleId,
+      submissionId: event.submissionId,
+      version: event.version,
+      data: notificationTriggeredData(event, rows)
+    }
+    const queued = yield* deliveries.insertForEvent(event.id, rows, triggered)
     for (const d of queued) {
       yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
     }

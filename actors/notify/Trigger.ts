@@ -2,6 +2,7 @@
  * What a notification rule or template reacts to: an event type of the sample log, optionally narrowed to one step
  * (so "data delivered" is `WorkflowStepCompleted` of `data_delivery`). Pure data and pure functions.
  */
+import { createHash } from "node:crypto"
 import { Schema } from "effect"
 import { EventType, STEP_IDS, StepId, type SampleEvent } from "../../rpc/Workflow.ts"
 
@@ -55,3 +56,38 @@ export const DEFAULT_TRIGGERS = {
   export_failed: { eventType: "ExportFailed" }
 } as const satisfies Record<string, Trigger>
 export type DefaultTriggerName = keyof typeof DEFAULT_TRIGGERS
+
+/** The notifications an event caused, as the log records them: counts, never addresses (the log is read widely). */
+export interface NotificationTriggeredData {
+  /** The event that caused them, and its type. */
+  readonly causeId: string
+  readonly causeType: EventType
+  /** The rules that matched, in the order the rules list them. */
+  readonly rules: ReadonlyArray<string>
+  /** How many deliveries were queued, in all and per channel. */
+  readonly deliveries: number
+  readonly channels: { readonly email: number; readonly in_app: number; readonly webhook: number }
+}
+
+/** The id of the NotificationTriggered event of `causeId`: derived from it (a UUID v5), so it is appended once. */
+export const notificationTriggeredId = (causeId: string): string => {
+  const h = createHash("sha1").update(`poretrack/NotificationTriggered/${causeId}`).digest()
+  h[6] = (h[6]! & 0x0f) | 0x50
+  h[8] = (h[8]! & 0x3f) | 0x80
+  const x = h.subarray(0, 16).toString("hex")
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
+}
+
+/** What the log records when `cause` queued `deliveries` (each with its rule and channel). */
+export const notificationTriggeredData = (
+  cause: Pick<SampleEvent, "id" | "type">,
+  deliveries: ReadonlyArray<{ readonly ruleId: string; readonly channel: "email" | "in_app" | "webhook" }>
+): NotificationTriggeredData => {
+  const channels = { email: 0, in_app: 0, webhook: 0 }
+  const rules: Array<string> = []
+  for (const d of deliveries) {
+    channels[d.channel]++
+    if (!rules.includes(d.ruleId)) rules.push(d.ruleId)
+  }
+  return { causeId: cause.id, causeType: cause.type, rules, deliveries: deliveries.length, channels }
+}

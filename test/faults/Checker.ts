@@ -31,6 +31,7 @@ export interface Verdict {
 type Query = (text: string, values: Array<unknown>) => Promise<Array<Record<string, unknown>>>
 
 interface EventRow {
+  readonly id: string
   readonly sample_id: string
   readonly seq: number
   readonly tx: string
@@ -79,13 +80,14 @@ export const check = async (query: Query, acked: ReadonlyArray<Acked>, sampleIds
 
   // 2.–4. Events per sample in commit order.
   const eventRows = await query(
-    `SELECT sample_id::text AS sample_id, seq::bigint AS seq, tx::text AS tx, type, version, actor, at, data
+    `SELECT id::text AS id, sample_id::text AS sample_id, seq::bigint AS seq, tx::text AS tx, type, version, actor, at, data
      FROM sample_events WHERE sample_id = ANY($1::uuid[]) ORDER BY sample_id, seq`,
     [ids]
   )
   const events = new Map<string, Array<EventRow>>()
   for (const r of eventRows) {
     const e: EventRow = {
+      id: str(r.id),
       sample_id: str(r.sample_id),
       seq: Number(r.seq),
       tx: str(r.tx),
@@ -120,7 +122,20 @@ export const check = async (query: Query, acked: ReadonlyArray<Acked>, sampleIds
     }
     if (sample.status === "completed") completed++
     else add(`${id}: ended ${sample.status}, not completed (version ${sample.version})`)
-    const list = events.get(id) ?? []
+    // The notifier's NotificationTriggered events change no state (they sit at their cause's version): each names a
+    // change of this sample at its own version, by the notifier, at most once per cause. The rest is checked without them.
+    const all = events.get(id) ?? []
+    const list = all.filter((e) => e.type !== "NotificationTriggered")
+    const notified = new Set<string>()
+    for (const n of all.filter((e) => e.type === "NotificationTriggered")) {
+      const causeId = str(n.data.causeId)
+      const cause = list.find((e) => e.id === causeId)
+      if (n.actor !== "notifier") add(`${id}: NotificationTriggered v${n.version} by ${n.actor}, not the notifier`)
+      if (cause === undefined) add(`${id}: NotificationTriggered v${n.version} names no event of this sample (${causeId})`)
+      else if (cause.version !== n.version || cause.type !== n.data.causeType) add(`${id}: NotificationTriggered v${n.version} does not match its cause ${cause.type} v${cause.version}`)
+      if (notified.has(causeId)) add(`${id}: NotificationTriggered twice for ${causeId}`)
+      notified.add(causeId)
+    }
 
     // Gap-free versions, ascending in commit order, ending at samples.version.
     const distinct: Array<number> = []

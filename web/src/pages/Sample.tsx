@@ -271,12 +271,27 @@ const EVENT_WORDS: Partial<Record<SampleEvent["type"], string>> = {
   SampleCreated: "Created", SampleReceived: "Received", WorkflowStepStarted: "Step started", WorkflowStepCompleted: "Step completed",
   WorkflowStepSkipped: "Step skipped", WorkflowStepFailed: "Step failed", QcFailed: "QC gate failed", SampleOnHold: "Put on hold",
   SampleResumed: "Resumed", SampleReworked: "Sent back for rework", SampleCancelled: "Cancelled", SampleCompleted: "Completed",
-  SampleArchived: "Archived", PriorityChanged: "Priority changed", SampleFieldsEdited: "Fields edited", SlaAtRisk: "SLA at risk", SlaBreached: "SLA breached"
+  SampleArchived: "Archived", PriorityChanged: "Priority changed", SampleFieldsEdited: "Fields edited", SlaAtRisk: "SLA at risk", SlaBreached: "SLA breached",
+  NotificationTriggered: "People notified"
+}
+
+const CHANNEL_WORDS: ReadonlyArray<readonly [string, string, string]> = [["email", "e-mail", "e-mails"], ["in_app", "in-app", "in-app"], ["webhook", "webhook", "webhooks"]]
+
+/** "Sample received: 1 e-mail, 1 in-app" for a NotificationTriggered event. */
+const notifiedSummary = (d: Record<string, unknown>): string => {
+  const cause = typeof d.causeType === "string" ? EVENT_WORDS[d.causeType as SampleEvent["type"]] ?? d.causeType : ""
+  const channels = (typeof d.channels === "object" && d.channels !== null ? d.channels : {}) as Record<string, unknown>
+  const counts = CHANNEL_WORDS.flatMap(([key, one, many]) => {
+    const n = channels[key]
+    return typeof n === "number" && n > 0 ? [`${n} ${n === 1 ? one : many}`] : []
+  })
+  return [cause, counts.join(", ")].filter((p) => p !== "").join(": ")
 }
 
 const summary = (e: SampleEvent): string => {
   const d = e.data as Record<string, unknown> | null
   if (d === null || typeof d !== "object") return ""
+  if (e.type === "NotificationTriggered") return notifiedSummary(d)
   const parts: Array<string> = []
   if (typeof d.step === "string") parts.push(STEP_NAMES[d.step as StepId] ?? d.step)
   if (typeof d.reason === "string") parts.push(d.reason)
@@ -290,7 +305,7 @@ const summary = (e: SampleEvent): string => {
 const Audit = ({ events }: { readonly events: ReadonlyArray<SampleEvent> }) =>
   events.length === 0 ? <Empty>No events yet.</Empty> : (
     <table>
-      <caption className="hint" style={{ textAlign: "left" }}>Every change to this sample, oldest first</caption>
+      <caption className="hint" style={{ textAlign: "left" }}>Every change to this sample and every notification it caused, oldest first</caption>
       <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th></tr></thead>
       <tbody>
         {events.map((e) => (
