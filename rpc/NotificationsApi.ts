@@ -12,9 +12,18 @@ import { EventType } from "./Workflow.ts"
 
 const strict = { parseOptions: { onExcessProperty: "error" as const, errors: "all" as const } }
 
-/** A JSON value decoded by the handler with the notifier's own schema (documented as any JSON value). */
-const Json = (description: string) =>
-  Schema.declare((u: unknown): u is unknown => u !== undefined).annotations({ jsonSchema: { type: "object", description } })
+/**
+ * The notifier's own schemas (actors/notify), by the names the served OpenAPI document gives them under
+ * `components/schemas` (runtime/RestApi.ts adds them there; this contract does not depend on the notifier).
+ */
+export const NOTIFIER_SCHEMA_NAMES = ["NotificationRule", "NotificationTemplateDraft", "NotificationTemplate", "NotificationTemplatePreview"] as const
+export type NotifierSchemaName = (typeof NOTIFIER_SCHEMA_NAMES)[number]
+
+/** A JSON value decoded by the handler with the notifier's own schema `name`, documented by a reference to it. */
+const Json = (name: NotifierSchemaName, description: string) =>
+  Schema.declare((u: unknown): u is unknown => u !== undefined).annotations({
+    jsonSchema: { $ref: `#/components/schemas/${name}`, description }
+  })
 
 /** Delivery status per recipient. */
 export const DeliveryStatus = Schema.Literal("queued", "sent", "delivered", "failed", "dead")
@@ -96,7 +105,7 @@ export const OutboxEntryView = Schema.Struct({
 })
 
 /** The rules in force and their version (0: the shipped defaults). */
-export const RuleSetView = Schema.Struct({ version: Schema.Number, rules: Schema.Array(Json("a rule: {id, name, on: [{eventType, step?}], to: [{_tag, …}], channels, enabled}")) })
+export const RuleSetView = Schema.Struct({ version: Schema.Number, rules: Schema.Array(Json("NotificationRule", "a rule: which events reach whom, on which channels")) })
 
 /** 404: no webhook endpoint has this id. */
 export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", { webhookId: Schema.String }) {}
@@ -182,26 +191,26 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .add(HttpApiEndpoint.get("getRules", "/api/v1/notification-rules").addSuccess(RuleSetView).annotate(OpenApi.Summary, "The notification rules in force"))
   .add(
     HttpApiEndpoint.put("putRules", "/api/v1/notification-rules")
-      .setPayload(Schema.Struct({ expectedVersion: Schema.Number.pipe(Schema.int(), Schema.nonNegative()), rules: Schema.Array(Json("a rule: {id, name, on: [{eventType, step?}], to: [{_tag, …}], channels, enabled}")).pipe(Schema.maxItems(200)) }).annotations(strict))
+      .setPayload(Schema.Struct({ expectedVersion: Schema.Number.pipe(Schema.int(), Schema.nonNegative()), rules: Schema.Array(Json("NotificationRule", "a rule: which events reach whom, on which channels")).pipe(Schema.maxItems(200)) }).annotations(strict))
       .addSuccess(RuleSetView)
       .addError(RulesVersionMismatchBody)
       .annotate(OpenApi.Summary, "Replace the rules (managers, admins); 409 when someone saved since expectedVersion")
   )
   .add(
     HttpApiEndpoint.get("getTemplates", "/api/v1/notification-templates")
-      .addSuccess(Schema.Struct({ templates: Schema.Array(Json("a template: {channel, trigger, version, subject/html/text or title/body}")), variables: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String })) }))
+      .addSuccess(Schema.Struct({ templates: Schema.Array(Json("NotificationTemplate", "a template in force, with its version")), variables: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String })) }))
       .annotate(OpenApi.Summary, "The templates in force (saved, else shipped) and the variables they may use")
   )
   .add(
     HttpApiEndpoint.put("putTemplate", "/api/v1/notification-templates")
-      .setPayload(Schema.Struct({ template: Json("a template draft: {channel, trigger, subject, html, text} or {channel, trigger, title, body}") }).annotations(strict))
-      .addSuccess(Schema.Struct({ template: Json("the saved template with its version") }))
+      .setPayload(Schema.Struct({ template: Json("NotificationTemplateDraft", "a template draft: e-mail (subject, html, text) or in-app (title, body)") }).annotations(strict))
+      .addSuccess(Schema.Struct({ template: Json("NotificationTemplate", "the saved template with its version") }))
       .annotate(OpenApi.Summary, "Save a template as its next version (managers, admins); unknown variables are refused")
   )
   .add(
     HttpApiEndpoint.post("previewTemplate", "/api/v1/notification-templates/preview")
-      .setPayload(Schema.Struct({ template: Json("a template draft"), sampleId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))) }).annotations(strict))
-      .addSuccess(Schema.Struct({ preview: Json("{channel, rendered, unknownVariables, emptyVariables}") }))
+      .setPayload(Schema.Struct({ template: Json("NotificationTemplateDraft", "a template draft"), sampleId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))) }).annotations(strict))
+      .addSuccess(Schema.Struct({ preview: Json("NotificationTemplatePreview", "the rendering and the variables it could not fill") }))
       .addError(SampleNotFoundBody)
       .annotate(OpenApi.Summary, "Render a template for an example (or a real sample's) event")
   )

@@ -5,7 +5,10 @@
  * naming each field; a defect becomes a logged, counted 500 with the request id, never a retried "move".
  */
 import { HttpApiBuilder, type HttpApiError, HttpApiScalar, HttpApp, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
-import { Cause, Effect, FiberRef, Layer, Metric, Option, Redacted } from "effect"
+import { Cause, Effect, FiberRef, JSONSchema, Layer, Metric, Option, Redacted, type Schema } from "effect"
+import { NotificationRule } from "../actors/notify/Rules.ts"
+import { NotificationTemplate, Preview, TemplateDraft } from "../actors/notify/Templates.ts"
+import type { NotifierSchemaName } from "../rpc/NotificationsApi.ts"
 import { Forbidden, RateLimited, Unauthenticated, type Principal } from "../rpc/Auth.ts"
 import { formatIssues } from "../rpc/Decode.ts"
 import { Authentication, CurrentPrincipal, PoretrackApi, RequireAdmin } from "../rpc/PoretrackApi.ts"
@@ -142,7 +145,34 @@ const ApiApp = Layer.unwrapEffect(
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer])
 )
 
-const spec = OpenApi.fromApi(PoretrackApi)
+/**
+ * The notifier's own schemas, by the names the contract refers to (rpc/NotificationsApi.ts): rules and template bodies
+ * are decoded by the notifier, and documented here as exactly what it accepts and answers.
+ */
+const NOTIFIER_SCHEMAS: Readonly<Record<NotifierSchemaName, Schema.Schema.Any>> = {
+  NotificationRule,
+  NotificationTemplateDraft: TemplateDraft,
+  NotificationTemplate,
+  NotificationTemplatePreview: Preview
+}
+
+/** The OpenAPI document: the HttpApi's, with the notifier's schemas under `components/schemas`. */
+export const openApiSpec = (): OpenApi.OpenAPISpec => {
+  const base = OpenApi.fromApi(PoretrackApi)
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const named = Object.fromEntries(
+    Object.entries(NOTIFIER_SCHEMAS).map(([name, schema]) => [
+      name,
+      JSONSchema.fromAST(schema.ast, { definitions, definitionPath: "#/components/schemas/", target: "openApi3.1" })
+    ])
+  )
+  return {
+    ...base,
+    components: { ...base.components, schemas: { ...base.components.schemas, ...definitions, ...named } as typeof base.components.schemas }
+  }
+}
+
+const spec = openApiSpec()
 
 /** `/api/v1/openapi.json` and the offline reference page `/api/docs`. */
 const Docs = Layer.mergeAll(

@@ -328,6 +328,17 @@ describe("the door", () => {
           const verdict = await validator.validate(doc)
           expect(verdict.errors ?? []).toEqual([])
           expect(verdict.valid).toBe(true)
+          // Every reference resolves; the notifier's bodies are documented by its own schemas, not as "any JSON".
+          const schemas = (doc as unknown as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }).components.schemas
+          const refs = new Set<string>()
+          JSON.stringify(doc, (key, value: unknown) => {
+            if (key === "$ref" && typeof value === "string") refs.add(value)
+            return value
+          })
+          expect([...refs].filter((r) => !(r.replace("#/components/schemas/", "") in schemas))).toEqual([])
+          expect(JSON.stringify(doc.paths["/api/v1/notification-rules"])).toContain("#/components/schemas/NotificationRule")
+          expect(Object.keys(schemas.NotificationRule?.properties ?? {})).toEqual(expect.arrayContaining(["id", "on", "to", "channels", "enabled"]))
+          expect(JSON.stringify(doc.paths["/api/v1/notification-templates/preview"])).toContain("#/components/schemas/NotificationTemplatePreview")
           const docs = await fetch(`${baseUrl}/api/docs`)
           expect(docs.status).toBe(200)
           // the page carries its own script (works offline): no external script is loaded

@@ -343,10 +343,23 @@ export const renderInApp = (template: InAppTemplateDraft, ctx: SampleEventContex
   return { title: substitute(template.title, values, "line"), body: substitute(template.body, values, "text") }
 }
 
+const Variables = Schema.Array(Schema.String)
 /** What the template editor shows: the rendered parts, and the placeholders that were unknown or empty. */
-export type Preview =
-  | { readonly channel: "email"; readonly rendered: RenderedEmail; readonly unknownVariables: ReadonlyArray<string>; readonly emptyVariables: ReadonlyArray<string> }
-  | { readonly channel: "in_app"; readonly rendered: RenderedInApp; readonly unknownVariables: ReadonlyArray<string>; readonly emptyVariables: ReadonlyArray<string> }
+export const Preview = Schema.Union(
+  Schema.Struct({
+    channel: Schema.Literal("email"),
+    rendered: Schema.Struct({ subject: Schema.String, html: Schema.String, text: Schema.String }),
+    unknownVariables: Variables,
+    emptyVariables: Variables
+  }),
+  Schema.Struct({
+    channel: Schema.Literal("in_app"),
+    rendered: Schema.Struct({ title: Schema.String, body: Schema.String }),
+    unknownVariables: Variables,
+    emptyVariables: Variables
+  })
+)
+export type Preview = typeof Preview.Type
 
 const partsOf = (t: TemplateDraft): ReadonlyArray<readonly [string, string]> =>
   t.channel === "email" ? [["subject", t.subject], ["html", t.html], ["text", t.text]] : [["title", t.title], ["body", t.body]]
