@@ -116,6 +116,9 @@ describe("exports and notifications in the web app", () => {
     const table = section.getByTestId("sample-deliveries")
     await table.locator("tr[data-status=sent]").filter({ hasText: "ada@lab.example" }).filter({ hasText: "e-mail" }).waitFor({ timeout: 15_000 })
     await table.locator("tr[data-status=delivered]").filter({ hasText: "ada@lab.example" }).filter({ hasText: "in the app" }).waitFor({ timeout: 15_000 })
+    // The audit trail says the receipt notified people (counts, by the notifier), pushed in by the live feed.
+    const audit = page.getByRole("region", { name: "Audit trail" })
+    await audit.locator("tr").filter({ hasText: "People notified" }).filter({ hasText: "Received: 1 e-mail, 1 in-app" }).filter({ hasText: "notifier" }).waitFor({ timeout: 15_000 })
     await expect(accessibilityViolations(page)).resolves.toEqual([])
     await section.scrollIntoViewIfNeeded()
     await shot(page, "sample-notifications")

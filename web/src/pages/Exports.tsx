@@ -4,8 +4,8 @@
  * the estimated total), cancel, the download once it is ready, and the user's past exports. A submitter's export holds
  * only their own samples (the server confines it).
  */
-import { Result, useAtomRefresh, useAtomSet, useAtomValue } from "@effect-atom/atom-react"
-import { Exit, Schema } from "effect"
+import { Atom, Result, useAtomRefresh, useAtomSet, useAtomValue } from "@effect-atom/atom-react"
+import { Effect, Exit, Schedule, Schema, Stream } from "effect"
 import { useEffect, useId, useState, type CSSProperties, type FormEvent } from "react"
 import { SampleSort } from "../../../rpc/Api.ts"
 import type { ExportColumnView } from "../../../rpc/ExportNotificationRpcs.ts"
@@ -181,13 +181,23 @@ const ExportForm = ({ initial, onStarted }: { readonly initial: ExportFilter; re
   )
 }
 
-/** The job just started: its progress re-read twice a second until it is over. */
+/**
+ * A job's progress as the server pushes it (`Exports.Progress`: the job at each change, ending when it is over). A
+ * dropped connection reconnects after a second and picks up the job as it is then; a refusal (not found, not yours)
+ * is shown as it is.
+ */
+const progressAtom = Atom.family((id: string) =>
+  Rpc.runtime.atom(
+    Stream.unwrap(Effect.map(Rpc, (client) => client("Exports.Progress", { id }))).pipe(
+      Stream.retry(Schedule.spaced("1 second").pipe(Schedule.whileInput((e: { readonly _tag?: string }) =>
+        e._tag !== "ExportNotFound" && e._tag !== "Forbidden")))
+    )
+  ))
+
+/** The job just started: its progress as the server pushes it, until it is over. */
 const Job = ({ id, onFinished }: { readonly id: string; readonly onFinished: () => void }) => {
-  const atom = Rpc.query("Exports.Get", { id }, { reactivityKeys: [`export:${id}`, "exports"] })
-  const result = useAtomValue(atom)
-  const refresh = useAtomRefresh(atom)
+  const result = useAtomValue(progressAtom(id))
   const running = !Result.isSuccess(result) || unfinished(result.value)
-  usePolling(refresh, 500, running)
   // Once it is over, the list below shows it as finished too.
   useEffect(() => {
     if (!running) onFinished()
