@@ -15,11 +15,12 @@
  */
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import { fork } from "node:child_process"
-import { createWriteStream } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
 import { mkdtemp, rm, stat } from "node:fs/promises"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
 import { migrate } from "../persistence/Migrations.ts"
@@ -55,6 +56,21 @@ interface Result {
   readonly liveHeapMb: number
   readonly fileMb: number
   readonly loadBefore: number
+  /**
+   * CPU seconds of the PostgreSQL backend that served the cursor (its /proc entry; PostgreSQL on this machine), or null
+   * from memory or when it is not readable. What PostgreSQL alone costs per row bounds the job's rows/s.
+   */
+  readonly backendCpuSeconds: number | null
+}
+
+/** User + system CPU seconds of process `pid` from /proc, or null when it is not readable (another host, say). */
+const processCpuSeconds = (pid: number): number | null => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -125,6 +141,7 @@ const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefin
   const format: TableFormat = phase === "xlsx" || phase === "pg-xlsx" ? "xlsx" : "csv"
   const path = join(dir, `${phase}.${format}`)
   const memoryRows = databaseUrl === undefined ? syntheticRows(ROWS) : undefined
+  let backendCpuSeconds: number | null = null
   const loadBefore = loadavg()[0] ?? 0
   global.gc?.()
   const baseRssMb = process.memoryUsage().rss / 1048576
@@ -138,8 +155,16 @@ const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefin
       // the columns read (extracted by PostgreSQL), every sample of the default filter, each row computed and written.
       : Effect.gen(function*() {
         const repo = yield* ExportRepo
+        const sql = yield* SqlClient.SqlClient
         const projection = projectionOf(columns)
-        return yield* writeExport({ format, columns, rows: Stream.mapChunks(repo.projectedCursor({}, "bench_export", projection.paths), Chunk.map(projection.row)), sink }).pipe(
+        return yield* Effect.gen(function*() {
+          const pid = (yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`)[0]?.pid ?? 0
+          const before = processCpuSeconds(pid)
+          const rows = yield* writeExport({ format, columns, rows: Stream.mapChunks(repo.projectedCursor({}, "bench_export", projection.paths), Chunk.map(projection.row)), sink })
+          const after = processCpuSeconds(pid)
+          backendCpuSeconds = before === null || after === null ? null : after - before
+          return rows
+        }).pipe(
           repo.withTransaction
         )
       }).pipe(
@@ -160,7 +185,8 @@ const runPhase = async (phase: Phase, dir: string, databaseUrl: string | undefin
     baseRssMb,
     liveHeapMb,
     fileMb: (await stat(path)).size / 1048576,
-    loadBefore
+    loadBefore,
+    backendCpuSeconds
   }
 }
 
@@ -184,7 +210,8 @@ const report = (r: Result) =>
     `${r.phase.padEnd(7)} ${r.rows.toLocaleString("en")} rows in ${r.seconds.toFixed(1)} s: ` +
       `${Math.round(r.rows / r.seconds).toLocaleString("en")} rows/s (${Math.round(r.rows / r.cpuSeconds).toLocaleString("en")} per CPU-second), ` +
       `peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.baseRssMb.toFixed(0)} MB before the first row, live heap after ${r.liveHeapMb.toFixed(0)} MB), ` +
-      `file ${r.fileMb.toFixed(0)} MB, load average before ${r.loadBefore.toFixed(1)}`
+      `file ${r.fileMb.toFixed(0)} MB, load average before ${r.loadBefore.toFixed(1)}` +
+      (r.backendCpuSeconds === null ? "" : `; PostgreSQL's backend ${(r.backendCpuSeconds * 1e6 / r.rows).toFixed(1)} µs of CPU per row (alone, at most ${Math.round(r.rows / r.backendCpuSeconds).toLocaleString("en")} rows/s)`)
   )
 
 const main = async () => {
