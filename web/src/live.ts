@@ -16,12 +16,17 @@ export const liveStatusAtom = Atom.make<LiveStatus>("connecting").pipe(Atom.keep
 /** The newest event seen (tests and the header read it). */
 export const lastEventAtom = Atom.make<SampleEvent | null>(null).pipe(Atom.keepAlive)
 
-/** The reactivity keys an event touches. */
+/**
+ * The reactivity keys events touch. The notifier's NotificationTriggered changes no sample: it touches only its
+ * sample's page (the audit trail), so a burst of notifications re-reads no list, queue or dashboard.
+ */
 export const keysOf = (events: Iterable<SampleEvent>): Array<string> => {
-  const keys = new Set<string>(["samples", "queues", "dashboard", "submissions"])
+  const keys = new Set<string>()
   for (const e of events) {
     keys.add(`sample:${e.sampleId}`)
+    if (e.type === "NotificationTriggered") continue
     keys.add(`submission:${e.submissionId}`)
+    for (const k of ["samples", "queues", "dashboard", "submissions"]) keys.add(k)
   }
   return [...keys]
 }
