@@ -81,14 +81,7 @@ export interface NewExportJob {
 }
 
 /** A job row. */
-export interface ExportJobRow {
-  readonly id: string
-  readonly ownerPrincipal: string
-  readonly ownerEmail: string | null
-  readonly format: string
-  readonly filter: ExportSampleFilter
-  readonly columns: ReadonlyArray<string> | null
-  readonly flowCellId: string | null
+export interface ExportJobRow extends Omit<NewExportJob, "scheduleId" | "recipients"> {
   readonly recipients: ReadonlyArray<string>
   readonly status: "queued" | "running" | "completed" | "failed" | "cancelled"
   readonly cancelRequested: boolean
