@@ -1,9 +1,14 @@
 /** Small building blocks every page uses: result states, error boxes, labelled fields, badges, the reason dialog. */
 import { Result } from "@effect-atom/atom-react"
+import { Option } from "effect"
 import { useEffect, useId, useRef, useState, type ReactNode } from "react"
 import { describe, type Problem } from "../errors.ts"
 
-/** Renders a query's result: a skeleton while the first answer is on its way, the error in words, or the value. */
+/**
+ * Renders a query's result: a skeleton while the first answer is on its way, the error in words, or the value. A
+ * re-read that fails after an answer was shown keeps that answer on screen under the error (the next change re-reads
+ * again), so a passing failure does not take a page's actions away from the person using it.
+ */
 export const Show = <A, E>({ result, children, rows = 3 }: {
   readonly result: Result.Result<A, E>
   readonly children: (value: A, waiting: boolean) => ReactNode
@@ -11,7 +16,16 @@ export const Show = <A, E>({ result, children, rows = 3 }: {
 }) =>
   Result.match(result, {
     onInitial: () => <Loading rows={rows} />,
-    onFailure: (f) => <ErrorBox problem={describe(f.cause)} />,
+    onFailure: (f) =>
+      Option.match(f.previousSuccess, {
+        onNone: () => <ErrorBox problem={describe(f.cause)} />,
+        onSome: (previous) => (
+          <>
+            <ErrorBox problem={{ ...describe(f.cause), title: `Could not refresh: ${describe(f.cause).title}` }} />
+            {children(previous.value, false)}
+          </>
+        )
+      }),
     onSuccess: (s) => <>{children(s.value, s.waiting)}</>
   })
 
