@@ -70,6 +70,7 @@ describe("fencing across processes", () => {
     const a = answered[0]! > 0 ? 0 : 1
     const [runnerA, runnerB] = [runners[a]!, runners[1 - a]!]
     const appA = `poretrack-runner 127.0.0.1:${ports[a]}`
+    const appB = `poretrack-runner 127.0.0.1:${ports[1 - a]}`
 
     const locker = new pg.Client({ connectionString: databaseUrl })
     await locker.connect()
@@ -80,11 +81,20 @@ describe("fencing across processes", () => {
       // 1. A starts a write that cannot finish yet: the test holds the sample's row lock.
       await locker.query("BEGIN")
       await locker.query("SELECT 1 FROM samples WHERE id = $1 FOR UPDATE", [id])
-      const waitingOnRow = async (n: number) =>
-        (await query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))[0]!.n >= n
+      // A runner's transition commit (SampleRepo's one statement) waiting on a lock. Only that statement, from that
+      // runner, counts: counting any two lock waiters in the database once let another wait (B's cluster storage
+      // meeting rows of A's queued statement is one candidate) release the row before B's write was queued, and B
+      // then loaded A's landed write and was never fenced.
+      const commitWaits = async (app: string) =>
+        (await query<{ n: number }>(
+          databaseUrl,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND application_name = $1 AND query LIKE '%UPDATE samples SET%'`,
+          [app]
+        ))[0]!.n >= 1
       const qcData = { expectedStep: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } }
       first = command(base, id, "/workflow/advance", qcData, `qc-${id}`, deadline)
-      await until("A's write waits on the row lock", 20_000, () => waitingOnRow(1))
+      await until("A's write waits on the row lock", 20_000, () => commitWaits(appA))
 
       // 2. A is paused, and its shard-lock session terminated: its advisory locks are gone while it still holds its
       //    copy of the sample and its write is queued in PostgreSQL. Every entity A has activated so far (the
@@ -108,7 +118,7 @@ describe("fencing across processes", () => {
 
       // 4. B writes the same sample from the same version: a priority change, accepted in any state after receipt.
       second = command(base, id, "/priority", { priority: "high" }, `prio-${id}`, deadline)
-      await until("B's write waits behind A's", 20_000, () => waitingOnRow(2))
+      await until("B's write waits behind A's", 20_000, () => commitWaits(appB))
     } finally {
       // 5. The row lock goes: A's write (first in the queue) lands, B's finds the version moved on.
       await locker.query("ROLLBACK").catch(() => undefined)
