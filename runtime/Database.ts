@@ -1,8 +1,8 @@
 /** The PostgreSQL layer: `DATABASE_URL` when set, otherwise an embedded server under DATA_DIR; migrations applied. */
-import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { startEmbeddedPostgres } from "../persistence/EmbeddedPostgres.ts"
 import { migrate } from "../persistence/Migrations.ts"
+import { pgClientLayer } from "../persistence/PgPool.ts"
 import { AppSettings } from "./AppSettings.ts"
 
 /** PgClient for this process, with the schema migrated before anything else uses it. */
@@ -12,7 +12,7 @@ export const DatabaseLive = Layer.unwrapScoped(
     const url = Option.isSome(config.databaseUrl)
       ? config.databaseUrl.value
       : Redacted.make(yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort }))
-    const client = PgClient.layer({
+    const client = pgClientLayer({
       url,
       maxConnections: config.pgPoolMax,
       // Which process a session belongs to, in pg_stat_activity: a runner by its runner address.

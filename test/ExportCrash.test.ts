@@ -32,14 +32,20 @@ describe("export crash", () => {
       body: JSON.stringify({ submitterEmail: "big@lab.example", samples: [{ sampleName: "seed", libraryKit: "SQK-LSK114" }] })
     })
     expect(created.status).toBe(201)
-    // Many samples copied from the seed in one statement (each with its own id and position, as its state says).
-    await query(databaseUrl, `
-      INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status, current_step,
-        step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, timer_at, state)
-      SELECT x.u, s.submission_id, 1 + g, s.name || '-' || g, s.submitter_email, s.priority, s.priority_rank, s.status,
-        s.current_step, s.step_state, s.step_due_at, s.queued_at, s.turnaround_due_at, s.created_at, s.updated_at, s.version,
-        s.timer_at, jsonb_set(jsonb_set(jsonb_set(s.state, '{id}', to_jsonb(x.u::text)), '{position}', to_jsonb(1 + g)), '{sampleName}', to_jsonb(s.name || '-' || g))
-      FROM samples s, generate_series(1, $1::int) g, LATERAL (SELECT gen_random_uuid() AS u, g AS n) x`, [ROWS - 1])
+    // Many samples copied from the seed (each with its own id and position, as its state says), 10,000 per statement:
+    // one statement of 150,000 rows is a write transaction of several seconds, and while it runs every event log on
+    // this PostgreSQL server waits (persistence/EventLog.ts reads below the oldest running transaction), which stalled
+    // the live views of a browser test running beside this file.
+    for (let from = 1; from < ROWS; from += 10_000) {
+      await query(databaseUrl, `
+        INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status, current_step,
+          step_state, step_due_at, queued_at, turnaround_due_at, created_at, updated_at, version, timer_at, state)
+        SELECT x.u, s.submission_id, 1 + g, s.name || '-' || g, s.submitter_email, s.priority, s.priority_rank, s.status,
+          s.current_step, s.step_state, s.step_due_at, s.queued_at, s.turnaround_due_at, s.created_at, s.updated_at, s.version,
+          s.timer_at, jsonb_set(jsonb_set(jsonb_set(s.state, '{id}', to_jsonb(x.u::text)), '{position}', to_jsonb(1 + g)), '{sampleName}', to_jsonb(s.name || '-' || g))
+        FROM (SELECT * FROM samples ORDER BY seq LIMIT 1) s, generate_series($1::int, $2::int) g, LATERAL (SELECT gen_random_uuid() AS u, g AS n) x`,
+        [from, Math.min(from + 9_999, ROWS - 1)])
+    }
     const started = await fetch(`${first.baseUrl}/api/v1/exports`, {
       method: "POST",
       headers: { ...adminAuth, "content-type": "application/json" },

@@ -4,7 +4,7 @@
  * ask for a reason; the current step's record is a form made from that step's schema; the QC gate's verdict shows.
  */
 import { Result, useAtomValue } from "@effect-atom/atom-react"
-import { Either, Schema } from "effect"
+import { Either, Option, Schema } from "effect"
 import { useState } from "react"
 import { Archive, Cancel, ChangePriority, CompleteStep, FailStep, Hold, Receive, Resume, Rework, SkipStep, StartStep } from "../../../rpc/Commands.ts"
 import { SampleId } from "../../../rpc/Ids.ts"
@@ -39,7 +39,8 @@ const SampleById = ({ id }: { readonly id: SampleId }) => {
   const sample = useAtomValue(Rpc.query("Samples.Get", { id }, { reactivityKeys: keys(id) }))
   const workflow = useAtomValue(Rpc.query("Samples.Workflow", { id }, { reactivityKeys: keys(id) }))
   const events = useAtomValue(Rpc.query("Samples.Events", { id }, { reactivityKeys: keys(id) }))
-  if (Result.isFailure(sample)) {
+  // Only a sample never read is "not available": a re-read that fails keeps the page under Show's "Could not refresh".
+  if (Result.isFailure(sample) && Option.isNone(sample.previousSuccess)) {
     return (
       <div>
         <h1>Sample not available</h1>
