@@ -1,7 +1,8 @@
 /**
- * Export results as notifier events. The event log holds sample events only, so a finished export is offered to the
- * notifier from its job row: `exports.notified_at` (migration 15) marks the jobs whose notifications were handed
- * over; the notifier's consumer reads the others (at least once: its deliveries are de-duplicated by key). A completed
+ * Export results as notifier events. An export's events are in the event log too (ExportRepo), but a finished export
+ * is offered to the notifier from its job row, which knows its recipients: `exports.notified_at` (migration 15) marks
+ * the jobs whose notifications were handed over; the notifier's consumer reads the others (at least once: its
+ * deliveries are de-duplicated by key). A completed
  * export becomes an `ExportCompleted` event whose id is the export's id (a job completes once), naming its requester's
  * e-mail and the schedule's recipients, which the "export ready" rule notifies; a failed one an `ExportFailed` event
  * naming its requester and the reason ("export failed" rule). A cancelled export notifies nobody (its requester did it).
@@ -18,8 +19,8 @@ UPDATE exports SET notified_at = now() WHERE status IN ('completed', 'failed', '
 CREATE INDEX exports_to_notify ON exports (finished_at) WHERE notified_at IS NULL AND status IN ('completed', 'failed', 'cancelled');
 `
 
-/** The nil UUID: what stands for "no sample" in an event about an export. */
-const NO_SAMPLE = "00000000-0000-0000-0000-000000000000"
+/** The nil UUID: what stands for "no sample" (and no submission) in an event about an export. */
+export const NO_SAMPLE = "00000000-0000-0000-0000-000000000000"
 
 /** True for an event about an export rather than a sample (it has no sample to link or read). */
 export const isExportEvent = (event: { readonly type: string }): boolean => event.type.startsWith("Export")

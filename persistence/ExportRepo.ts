@@ -1,15 +1,18 @@
 /**
  * Export jobs and export schedules (migration 12), and the samples of an export read through a server-side cursor.
  * The job row is the job's truth: the ExportJob entity moves it queued → running → completed | failed | cancelled,
- * and a cancel is a flag the running job reads between batches. The event log holds sample events only
- * (sample_events.sample_id is NOT NULL), so ExportRequested / ExportCompleted / ExportFailed are recorded in the
- * job's `events` column.
+ * and a cancel is a flag the running job reads between batches. Its ExportRequested, ExportCompleted and ExportFailed
+ * are written with the job row that they describe, in the same statement: to the job's `events` column and to the
+ * event log (`sample_events`), where they belong to no sample (sample and submission are the nil UUID, version 0;
+ * see `logEvent`).
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Chunk, Context, Effect, Option, Stream } from "effect"
 import type { ReadPath } from "../actors/export/ExportColumns.ts"
 import { ExportRowUnreadable } from "../actors/export/ExportErrors.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
+import { derivedEventId } from "./DerivedId.ts"
+import { NO_SAMPLE } from "./ExportNoticeRepo.ts"
 
 /** Migration 12 "exports". */
 export const EXPORTS_DDL = `
@@ -78,6 +81,8 @@ export interface NewExportJob {
   readonly flowCellId: string | null
   readonly scheduleId?: string | undefined
   readonly recipients?: ReadonlyArray<string> | undefined
+  /** Who asked, as the event log names principals (rpc/Auth.ts `actorOf`; `scheduler` for a schedule's run): its ExportRequested's actor. */
+  readonly actor?: string | undefined
 }
 
 /** A job row. */
@@ -280,14 +285,25 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
         ? sql`coalesce(s.turnaround_due_at, 'infinity'::timestamptz), s.seq`
         : sql`s.seq DESC`
 
-    /** Inserts a queued job (idempotent on id). */
+    /**
+     * The event log's copy of a job event, inserted for the job row `job` (a CTE of the same statement returning `id`)
+     * when there is one: no sample (the nil UUID), version 0, its id `eventId` (once: the log's id is UNIQUE).
+     */
+    const logEvent = (eventId: string, type: string, actor: string, at: string, data: Record<string, unknown>) =>
+      sql`INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+        SELECT ${eventId}::uuid, ${NO_SAMPLE}::uuid, ${NO_SAMPLE}::uuid, ${type}, 0, ${actor}, ${at}::timestamptz, ${JSON.stringify(data)}::jsonb
+        FROM job ON CONFLICT (id) DO NOTHING`
+
+    /** Inserts a queued job (idempotent on id) and its ExportRequested (by `job.actor`, else its owner). */
     const create = Effect.fn("ExportRepo.create")(function*(job: NewExportJob) {
       const event = { type: "ExportRequested", at: new Date().toISOString(), data: { exportId: job.id, format: job.format, requestedBy: job.ownerPrincipal } }
-      yield* sql`INSERT INTO exports (id, owner_principal, owner_email, format, filter, columns, flow_cell_id, schedule_id, recipients, status, events)
+      yield* sql`WITH job AS (
+        INSERT INTO exports (id, owner_principal, owner_email, format, filter, columns, flow_cell_id, schedule_id, recipients, status, events)
         VALUES (${job.id}, ${job.ownerPrincipal}, ${job.ownerEmail}, ${job.format}, ${JSON.stringify(job.filter)}::jsonb,
           ${job.columns === null ? null : JSON.stringify(job.columns)}::jsonb, ${job.flowCellId}, ${job.scheduleId ?? null},
           ${JSON.stringify(job.recipients ?? [])}::jsonb, 'queued', ${JSON.stringify([event])}::jsonb)
-        ON CONFLICT (id) DO NOTHING`
+        ON CONFLICT (id) DO NOTHING RETURNING id
+      ) ${logEvent(derivedEventId("ExportRequested", job.id), event.type, job.actor ?? job.ownerPrincipal, event.at, event.data)}`
     })
 
     const get = Effect.fn("ExportRepo.get")(function*(id: string) {
@@ -320,20 +336,27 @@ export class ExportRepo extends Effect.Service<ExportRepo>()("poretrack/ExportRe
       return rows[0]?.c ?? true
     })
 
-    const appendEvent = (type: string, data: Record<string, unknown>) =>
-      sql`events || ${JSON.stringify([{ type, at: new Date().toISOString(), data }])}::jsonb`
+    /**
+     * The job's result event, written with the update that finishes it: to the job's `events` and to the log, by the
+     * export supervisor (actor `exporter`). Its id is the export's (a job finishes once), the id the notifier gives
+     * the same result (ExportNoticeRepo), so a consumer can tell them for one.
+     */
+    const finish = (id: string, type: "ExportCompleted" | "ExportFailed", data: Record<string, unknown>, set: Statement.Fragment, from: ReadonlyArray<string>) => {
+      const at = new Date().toISOString()
+      return sql`WITH job AS (
+        UPDATE exports SET ${set}, finished_at = now(), events = events || ${JSON.stringify([{ type, at, data }])}::jsonb
+        WHERE id = ${id} AND status IN ${sql.in(from)} RETURNING id
+      ) ${logEvent(id, type, "exporter", at, data)}`
+    }
 
     /** Marks the job completed with its file: only a running job, only after the file is stored. */
     const complete = Effect.fn("ExportRepo.complete")(function*(id: string, done: { readonly rowsDone: number; readonly storageKey: string; readonly expiresAt: Date; readonly event: Record<string, unknown> }) {
-      yield* sql`UPDATE exports SET status = 'completed', rows_done = ${done.rowsDone}, storage_key = ${done.storageKey},
-          finished_at = now(), expires_at = ${done.expiresAt}, events = ${appendEvent("ExportCompleted", done.event)}
-        WHERE id = ${id} AND status = 'running'`
+      yield* finish(id, "ExportCompleted", done.event, sql`status = 'completed', rows_done = ${done.rowsDone}, storage_key = ${done.storageKey},
+          expires_at = ${done.expiresAt}`, ["running"])
     })
 
     const fail = Effect.fn("ExportRepo.fail")(function*(id: string, reason: string) {
-      yield* sql`UPDATE exports SET status = 'failed', error = ${reason}, finished_at = now(),
-          events = ${appendEvent("ExportFailed", { exportId: id, reason })}
-        WHERE id = ${id} AND status IN ('queued', 'running')`
+      yield* finish(id, "ExportFailed", { exportId: id, reason }, sql`status = 'failed', error = ${reason}`, ["queued", "running"])
     })
 
     /** Asks a job to stop; a queued job is cancelled at once. */

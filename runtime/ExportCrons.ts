@@ -41,6 +41,7 @@ export const runSchedules = (tick: Date) =>
       if (!(yield* repo.claimTick(s.id, tick))) continue
       const id = yield* startExport({
         id: scheduledJobId(s.id, tick),
+        actor: "scheduler",
         ownerPrincipal: s.ownerPrincipal,
         ownerEmail: s.ownerEmail,
         format: s.format,

@@ -124,6 +124,7 @@ export const startRequested = (principal: Principal, request: {
     const filter = yield* scopedFilter(principal, request.filter)
     yield* checkRequest(request.format, request.columns, request.flowCellId)
     return yield* startExport({
+      actor: actorOf(principal),
       ownerPrincipal: ownerOf(principal),
       ownerEmail: principal._tag === "User" ? principal.email.toLowerCase() : null,
       format: request.format,

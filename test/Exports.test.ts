@@ -7,9 +7,11 @@ import { describe, expect, layer } from "@effect/vitest"
 import ExcelJS from "exceljs"
 import { SaxesParser } from "saxes"
 import { Effect, Schedule } from "effect"
+import { randomUUID } from "node:crypto"
 import { EXPORT_COLUMN_IDS, EXPORT_COLUMNS, rowOf } from "../actors/export/ExportColumns.ts"
 import { jsonValue } from "../actors/export/JsonWriter.ts"
 import { syntheticSamples } from "../actors/export/SyntheticSamples.ts"
+import { ExportRepo } from "../persistence/ExportRepo.ts"
 import { runSchedules } from "../runtime/ExportCrons.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
@@ -67,6 +69,32 @@ const finished = (base: string, who: Credential, id: string) =>
   )
 
 const COLUMNS = ["sample_id", "sample_name", "submitter_email"]
+
+interface LoggedEvent {
+  readonly id: string
+  readonly sampleId: string
+  readonly submissionId: string
+  readonly type: string
+  readonly version: number
+  readonly actor: string
+  readonly data: Record<string, unknown>
+}
+
+/** The whole event log as an integrator reads it: the consumer API from a new cursor, acked page by page. */
+const wholeLog = async (base: string): Promise<Array<LoggedEvent>> => {
+  const consumer = `log-${randomUUID()}`
+  const out: Array<LoggedEvent> = []
+  for (;;) {
+    const page = await call(base, adminAuth, "GET", `/api/v1/events?consumer=${consumer}&limit=1000`)
+    expect(page.status, JSON.stringify(page.body)).toBe(200)
+    const events = page.body.events as Array<LoggedEvent>
+    if (events.length === 0) return out
+    out.push(...events)
+    expect((await call(base, adminAuth, "POST", "/api/v1/events/ack", { consumer, cursor: page.body.cursor })).status).toBe(204)
+  }
+}
+
+const NIL = "00000000-0000-0000-0000-000000000000"
 
 /** The rows of a downloaded file as [id, name, submitter] triples, whatever the format. */
 const rowsOf = async (format: string, bytes: Buffer): Promise<Array<[string, string, string]>> => {
@@ -277,6 +305,44 @@ describe("exports", () => {
         expect(exported).toEqual(expected)
         // The samples cover what the columns can hold: each column has a value somewhere.
         for (const c of EXPORT_COLUMNS) expect(exported.some((r) => r[c.id] !== null), c.id).toBe(true)
+      }))
+
+    it.effect("a job's ExportRequested and ExportCompleted, or ExportFailed, are in the event log once, belonging to no sample", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* TestEndpoint
+        yield* Effect.promise(() => submit(baseUrl, "eve.exp@lab.example", ["eve-1", "eve-2"]))
+        const started = yield* Effect.promise(() =>
+          call(baseUrl, adminAuth, "POST", "/api/v1/exports", { format: "csv", filter: { submitter: "eve.exp@lab.example" }, columns: COLUMNS }))
+        expect(started.status, JSON.stringify(started.body)).toBe(202)
+        const id = String(started.body.id)
+        expect((yield* finished(baseUrl, adminAuth, id)).body.status).toBe("completed")
+        // A job that fails (as the job's supervisor records a failure), failed twice: the second changes nothing.
+        const repo = yield* ExportRepo
+        const failedId = randomUUID()
+        yield* repo.create({ id: failedId, ownerPrincipal: "user:eve.exp@lab.example", ownerEmail: "eve.exp@lab.example", format: "csv", filter: {}, columns: null, flowCellId: null })
+        yield* repo.create({ id: failedId, ownerPrincipal: "user:eve.exp@lab.example", ownerEmail: "eve.exp@lab.example", format: "csv", filter: {}, columns: null, flowCellId: null })
+        yield* repo.fail(failedId, "the storage refused the file")
+        yield* repo.fail(failedId, "a second failure")
+        const ofJob = (log: ReadonlyArray<LoggedEvent>, exportId: string) => log.filter((e) => e.data.exportId === exportId)
+        const log = yield* Effect.promise(() => wholeLog(baseUrl)).pipe(
+          Effect.filterOrFail((l) => ofJob(l, id).length >= 2 && ofJob(l, failedId).length >= 2, () => "not in the log yet"),
+          Effect.retry(Schedule.spaced("100 millis")),
+          Effect.timeout("20 seconds"),
+          Effect.orDie
+        )
+        const done = ofJob(log, id)
+        expect(done.map((e) => e.type)).toEqual(["ExportRequested", "ExportCompleted"])
+        // Requested by the principal that asked (as every event names it), completed by the export supervisor.
+        expect(done[0]!.actor).toMatch(/^key:PORETRACK_ADMIN_TOKEN#/)
+        expect(done[1]!.actor).toBe("exporter")
+        for (const e of [...done, ...ofJob(log, failedId)]) expect(e).toMatchObject({ sampleId: NIL, submissionId: NIL, version: 0 })
+        // The result's id is the export's: the id the notifier gives the same result.
+        expect(done[1]!.id).toBe(id)
+        expect(done[1]!.data).toMatchObject({ exportId: id, format: "csv", rowsDone: 2, downloadUrl: `/api/v1/exports/${id}/download` })
+        expect(ofJob(log, failedId).map((e) => [e.type, e.data.reason ?? null])).toEqual([
+          ["ExportRequested", null],
+          ["ExportFailed", "the storage refused the file"]
+        ])
       }))
 
     it.effect("a sample whose stored state is damaged exports its unreadable values as empty cells, never as something else", () =>

@@ -70,8 +70,12 @@ const consumeBatch = Effect.gen(function*() {
   const deliveries = yield* DeliveryRepo
   const webhooks = yield* WebhookRepo
   const client = yield* Notification.client
-  const { events, position } = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, BATCH)
-  if (events.length === 0) return 0
+  const read = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, BATCH)
+  if (read.events.length === 0) return 0
+  const { position } = read
+  // An export's events in the log belong to no sample; its result is offered to the rules from the job row
+  // (consumeExports below), which also knows its recipients.
+  const events = read.events.filter((e) => !isExportEvent(e))
   const { rules } = yield* rulesInForce
   const users = yield* deliveries.users()
   const endpoints = yield* webhooks.list()
@@ -106,7 +110,7 @@ const consumeBatch = Effect.gen(function*() {
     }
   }
   yield* log.ack(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, position)
-  return events.length
+  return read.events.length
 }).pipe(Effect.withSpan("NotificationConsumer.batch"))
 
 /**

@@ -2,8 +2,8 @@
  * What a notification rule or template reacts to: an event type of the sample log, optionally narrowed to one step
  * (so "data delivered" is `WorkflowStepCompleted` of `data_delivery`). Pure data and pure functions.
  */
-import { createHash } from "node:crypto"
 import { Schema } from "effect"
+import { derivedEventId } from "../../persistence/DerivedId.ts"
 import { EventType, STEP_IDS, StepId, type SampleEvent } from "../../rpc/Workflow.ts"
 
 /** An event type, and for step events optionally the one step it is about. */
@@ -70,13 +70,7 @@ export interface NotificationTriggeredData {
 }
 
 /** The id of the NotificationTriggered event of `causeId`: derived from it (a UUID v5), so it is appended once. */
-export const notificationTriggeredId = (causeId: string): string => {
-  const h = createHash("sha1").update(`poretrack/NotificationTriggered/${causeId}`).digest()
-  h[6] = (h[6]! & 0x0f) | 0x50
-  h[8] = (h[8]! & 0x3f) | 0x80
-  const x = h.subarray(0, 16).toString("hex")
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
-}
+export const notificationTriggeredId = (causeId: string): string => derivedEventId("NotificationTriggered", causeId)
 
 /** What the log records when `cause` queued `deliveries` (each with its rule and channel). */
 export const notificationTriggeredData = (

@@ -1,7 +1,7 @@
 /**
  * What the live feed re-reads when events arrive: a change re-reads its sample, its submission and the lists; the
  * notifier's NotificationTriggered re-reads only its sample's page (its audit trail), so a burst of notifications does
- * not re-read every open list, queue and the dashboard.
+ * not re-read every open list, queue and the dashboard; an export's events re-read the exports list and that job only.
  */
 import { describe, expect, it } from "vitest"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
@@ -19,5 +19,11 @@ describe("live feed keys", () => {
     expect(new Set(keysOf([event("SampleReceived", "s1", "sub1"), event("NotificationTriggered", "s2", "sub2")]))).toEqual(
       new Set(["sample:s1", "submission:sub1", "samples", "queues", "dashboard", "submissions", "sample:s2"])
     )
+  })
+
+  it("an export's events (no sample) re-read the exports list and that job, no sample, list or dashboard", () => {
+    const nil = "00000000-0000-0000-0000-000000000000"
+    const done = { ...event("ExportCompleted", nil, nil), data: { exportId: "x1", format: "csv" } } as SampleEvent
+    expect(new Set(keysOf([done, event("ExportRequested", nil, nil)]))).toEqual(new Set(["exports", "export:x1"]))
   })
 })

@@ -18,11 +18,18 @@ export const lastEventAtom = Atom.make<SampleEvent | null>(null).pipe(Atom.keepA
 
 /**
  * The reactivity keys events touch. The notifier's NotificationTriggered changes no sample: it touches only its
- * sample's page (the audit trail), so a burst of notifications re-reads no list, queue or dashboard.
+ * sample's page (the audit trail), so a burst of notifications re-reads no list, queue or dashboard. An export's
+ * events belong to no sample: they touch the exports list and that job.
  */
 export const keysOf = (events: Iterable<SampleEvent>): Array<string> => {
   const keys = new Set<string>()
   for (const e of events) {
+    if (e.type.startsWith("Export")) {
+      const exportId = (e.data as { readonly exportId?: unknown } | null)?.exportId
+      keys.add("exports")
+      if (typeof exportId === "string") keys.add(`export:${exportId}`)
+      continue
+    }
     keys.add(`sample:${e.sampleId}`)
     if (e.type === "NotificationTriggered") continue
     keys.add(`submission:${e.submissionId}`)
