@@ -65,8 +65,8 @@ describe("a sample's walk through the lab, seen live", () => {
     await qc.getByRole("button", { name: "Record and complete Sample QC" }).click()
     await qc.getByText("Correct the marked fields first.").waitFor()
     await record(tech, "Sample QC", { "Qubit concentration": "1", "Volume (µL)": "10", "A260/280": "1,85" })
-    // The notice of the reply (the audit trail, re-read meanwhile, has a "QC gate failed" cell too).
-    await tech.getByText(/QC gate failed: /).waitFor()
+    // The notice of the reply, with the gate's reason (the audit trail, re-read meanwhile, names the gate too).
+    await tech.getByText(/QC gate failed: insufficient DNA/).waitFor()
     await manager.getByText(/Failed at Sample QC/).waitFor(LIVE)
     // A technician cannot send a sample back; a manager can (with a reason).
     await expect(tech.getByRole("button", { name: /rework/ }).count()).resolves.toBe(0)
