@@ -590,7 +590,7 @@ const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurren
       const key = `${runTag}-${id}-${i}`
       // The simulated state and events have the shapes the entity writes (SampleState, NewEvent); the statement and its
       // parameters (projections, fence, events, idempotency record) are built by the entity's own code.
-      const statement = commitStatement({
+      const statement = commitStatement([{
         expectedVersion: state.version,
         state: next as unknown as SampleState,
         events: events as unknown as ReadonlyArray<NewEvent>,
@@ -606,11 +606,12 @@ const bareRun = async (pool: pg.Pool, states: ReadonlyArray<SimState>, concurren
           payload: JSON.stringify({ at: next.sla.step.dueAt, version: next.version })
         },
         disarm: true
-      })
+      }])
       try {
-        const res = await pool.query<{ updated: number }>(statement.text, [...statement.values])
+        // The same prepared statement as the entity's (PgPool.ts prepares it on each connection by this name).
+        const res = await pool.query<{ applied: Array<number> }>({ name: statement.name, text: statement.text, values: [...statement.values] })
         const ms = performance.now() - t0
-        if (res.rows[0]?.updated !== 1) {
+        if (res.rows[0]?.applied.length !== 1) {
           errorCount++
           errors.add("fence", `${id} #${i}: version ${state.version} not found`)
           return false

@@ -71,20 +71,39 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     )
 
     /**
-     * Events after `from`, oldest first, only those below the horizon. Order by the xid8 column itself (`e.tx`), not
-     * by the text alias: as text, "1046" sorts before "994".
+     * Events after `from`, oldest first, only those below the horizon, in one statement (the horizon is taken from the
+     * statement's own snapshot). Order by the xid8 column itself (`e.tx`), not by the text alias: as text, "1046"
+     * sorts before "994". `settled`: no transaction was running, so every event committed so far was readable (none
+     * is held back behind the horizon).
      */
     const readAfter = Effect.fn("EventLog.readAfter")(function*(from: LogPosition, limit: number) {
-      const below = yield* horizon
-      const rows = yield* sql<{ tx: string; seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
-        SELECT e.tx::text AS tx, e.seq, e.id, e.sample_id, e.submission_id, e.type, e.version, e.actor, e.at, e.data
-        FROM sample_events e
-        WHERE (e.tx, e.seq) > (${from.tx}::xid8, ${from.seq}) AND e.tx < ${below}::xid8
-        ORDER BY e.tx, e.seq LIMIT ${limit}`
-      const last = rows[rows.length - 1]
+      const rows = yield* sql<{
+        settled: boolean
+        tx: string | null
+        seq: string | null
+        id: string
+        sample_id: string
+        submission_id: string
+        type: string
+        version: number
+        actor: string
+        at: Date
+        data: unknown
+      }>`
+        WITH h AS (SELECT pg_snapshot_xmin(s) AS below, pg_snapshot_xmin(s) = pg_snapshot_xmax(s) AS settled FROM pg_current_snapshot() s)
+        SELECT h.settled, e.tx::text AS tx, e.seq, e.id, e.sample_id, e.submission_id, e.type, e.version, e.actor, e.at, e.data
+        FROM h LEFT JOIN LATERAL (
+          SELECT * FROM sample_events e
+          WHERE (e.tx, e.seq) > (${from.tx}::xid8, ${from.seq}) AND e.tx < h.below
+          ORDER BY e.tx, e.seq LIMIT ${limit}
+        ) e ON true
+        ORDER BY e.tx, e.seq`
+      const found = rows.filter((r) => r.tx !== null) as Array<typeof rows[number] & { readonly tx: string; readonly seq: string }>
+      const last = found[found.length - 1]
       return {
-        events: rows.map(toEvent),
-        position: last ? { tx: last.tx, seq: Number(last.seq) } : from
+        events: found.map(toEvent),
+        position: last ? { tx: last.tx, seq: Number(last.seq) } : from,
+        settled: rows[0]?.settled ?? false
       }
     })
 
@@ -134,17 +153,20 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     const hub = yield* PubSub.unbounded<SampleEvent>()
     const cursor = yield* Ref.make(yield* head.pipe(Effect.orDie))
     const wake = yield* PubSub.sliding<void>(1)
-    const drain: Effect.Effect<void> = Effect.gen(function*() {
+    /** Reads and publishes until the log is drained; whether it was settled (nothing held back) at the last read. */
+    const drain: Effect.Effect<boolean> = Effect.gen(function*() {
       for (;;) {
         const from = yield* Ref.get(cursor)
-        const { events, position: to } = yield* readAfter(from, 500)
-        if (events.length === 0) return
+        const { events, position: to, settled } = yield* readAfter(from, 500)
+        if (events.length === 0) return settled
         yield* Ref.set(cursor, to)
         yield* hub.publishAll(events)
       }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause)))
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause).pipe(Effect.as(false))))
 
     const notifications = pg.listen(EVENTS_CHANNEL).pipe(
+      // This process's own NOTIFYs: its feed was already woken by the local signal.
+      Stream.filter((origin) => origin !== signal.origin),
       Stream.merge(signal.localWakes),
       Stream.runForEach(() => wake.publish(undefined)),
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
@@ -154,8 +176,11 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     yield* Effect.forkScoped(
       Stream.fromPubSub(wake).pipe(
         Stream.merge(Stream.tick(Duration.seconds(1))),
-        // A transaction older than the woken one may still hold events back: read again shortly after.
-        Stream.runForEach(() => drain.pipe(Effect.zipRight(Effect.sleep(Duration.millis(20))), Effect.zipRight(drain)))
+        // A transaction older than the woken one may still hold events back: read again shortly after, unless nothing
+        // was running at the last read.
+        Stream.runForEach(() =>
+          drain.pipe(Effect.flatMap((settled) => settled ? Effect.void : Effect.sleep(Duration.millis(20)).pipe(Effect.zipRight(drain))))
+        )
       )
     )
 

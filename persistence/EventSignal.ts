@@ -6,6 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, PubSub, Schedule, Stream } from "effect"
+import { randomUUID } from "node:crypto"
 
 /** The channel other processes LISTEN on. */
 export const EVENTS_CHANNEL = "poretrack_events"
@@ -16,11 +17,13 @@ export class EventSignal extends Effect.Service<EventSignal>()("poretrack/EventS
     const local = yield* PubSub.sliding<void>(1)
     let dirty = false
     const notifyEvery = Duration.millis(20)
+    // The payload of this process's NOTIFYs, so that its own listener can tell them from other processes'.
+    const origin = randomUUID()
 
     yield* Effect.gen(function*() {
       if (!dirty) return
       dirty = false
-      yield* sql`SELECT pg_notify(${EVENTS_CHANNEL}, 'events')`
+      yield* sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${origin})`
     }).pipe(
       Effect.catchAllCause((cause) => Effect.logWarning("event NOTIFY failed", cause)),
       Effect.repeat(Schedule.spaced(notifyEvery)),
@@ -33,6 +36,8 @@ export class EventSignal extends Effect.Service<EventSignal>()("poretrack/EventS
         dirty = true
         return local.publish(undefined)
       }),
+      /** What this process's NOTIFYs carry. */
+      origin,
       /** Local wake-ups (commits of this process). */
       localWakes: Stream.fromPubSub(local)
     } as const

@@ -6,6 +6,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqlErrorTypeId } from "@effect/sql/SqlError"
 import { EventSignal } from "./EventSignal.ts"
+import { makeGroupCommit } from "./GroupCommit.ts"
+import { prepareStatement } from "./PgPool.ts"
 import type { WakeRow } from "./WakeTimers.ts"
 import { CommandWindow, IDEMPOTENCY_MEMORY_KEYS, IDEMPOTENCY_MEMORY_WINDOW_MS } from "./IdempotencyWindow.ts"
 import { Clock, Effect, Option, Schema } from "effect"
@@ -227,66 +229,110 @@ export interface CommitInput {
 }
 
 /**
- * The one statement that commits a transition: the state row (with its indexed projections) behind the version fence,
- * the event rows, and the idempotency record when there is a command, all or nothing. `updated` is 0 when the fence
- * failed (and nothing was written).
+ * The one statement that commits transitions: for each, the state row (with its indexed projections) behind its own
+ * version fence, its event rows, its idempotency record when there is a command, the SLA timer it arms and the
+ * superseded timers it deletes; all of them or nothing. One parameter, a JSON array with one object per transition
+ * (`commitItem`), so the text never changes: it is a prepared statement on every connection (PgPool.ts), parsed and
+ * planned once. `applied` lists the `ord` of each transition whose fence held; the others wrote nothing.
+ * Concurrent entities' commits travel together (group commit, `GroupCommit.ts`): one round trip and one WAL flush for
+ * the group, each entity told its own outcome.
  */
 const COMMIT_SQL = `
-WITH upd AS (
-  UPDATE samples SET
-    name = $1, submitter_email = $2, priority = $3, priority_rank = $4, status = $5, current_step = $6,
-    step_state = $7, step_due_at = $8, queued_at = $9, turnaround_due_at = $10, updated_at = $11, version = $12,
-    timer_at = $13, state = $14::jsonb
-  WHERE id = $15 AND version = $16
-  RETURNING id, submission_id
+WITH i AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+    ord int, id uuid, expected int, name text, submitter_email text, priority text, priority_rank smallint,
+    status text, current_step text, step_state text, step_due_at timestamptz, queued_at timestamptz,
+    turnaround_due_at timestamptz, updated_at timestamptz, version int, timer_at timestamptz, state jsonb,
+    actor text, at timestamptz, events jsonb, cmd_key text, cmd_tag text, cmd_fingerprint text, cmd_result jsonb,
+    wake_request_id text, wake_message_id text, wake_shard_id text, wake_payload text, disarm boolean, timer_ms bigint)
+), upd AS (
+  UPDATE samples s SET
+    name = i.name, submitter_email = i.submitter_email, priority = i.priority, priority_rank = i.priority_rank,
+    status = i.status, current_step = i.current_step, step_state = i.step_state, step_due_at = i.step_due_at,
+    queued_at = i.queued_at, turnaround_due_at = i.turnaround_due_at, updated_at = i.updated_at,
+    version = i.version, timer_at = i.timer_at, state = i.state
+  FROM i
+  WHERE s.id = i.id AND s.version = i.expected
+  RETURNING i.ord, s.id, s.submission_id
+), done AS (
+  SELECT i.*, upd.submission_id FROM i JOIN upd ON upd.ord = i.ord
 ), ev AS (
   INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-  SELECT e.id, upd.id, upd.submission_id, e.type, $12, $17, $18, e.data
-  FROM upd, ROWS FROM (jsonb_to_recordset($19::jsonb) AS (id uuid, type text, data jsonb))
-    WITH ORDINALITY AS e(id, type, data, ord)
-  ORDER BY e.ord
+  SELECT e.id, d.id, d.submission_id, e.type, d.version, d.actor, d.at, e.data
+  FROM done d, ROWS FROM (jsonb_to_recordset(d.events) AS (id uuid, type text, data jsonb))
+    WITH ORDINALITY AS e(id, type, data, n)
+  ORDER BY d.ord, e.n
   RETURNING 1
 ), cmd AS (
   INSERT INTO sample_commands (sample_id, key, command, fingerprint, version, result, at)
-  SELECT upd.id, $20::text, $21, $22, $12, $23::jsonb, $18
-  FROM upd WHERE $20::text IS NOT NULL
+  SELECT d.id, d.cmd_key, d.cmd_tag, d.cmd_fingerprint, d.version, d.cmd_result, d.at
+  FROM done d WHERE d.cmd_key IS NOT NULL
   RETURNING 1
 ), wake AS (
   INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, request_id, deliver_at)
-  SELECT $24::bigint, $25::text, $26, 'Sample', upd.id::text, 0, 'Wake', $27, '{}', $24::bigint, $29::bigint
-  FROM upd WHERE $25::text IS NOT NULL
+  SELECT d.wake_request_id::bigint, d.wake_message_id, d.wake_shard_id, 'Sample', d.id::text, 0, 'Wake', d.wake_payload, '{}',
+    d.wake_request_id::bigint, d.timer_ms
+  FROM done d WHERE d.wake_message_id IS NOT NULL
   ON CONFLICT (message_id) DO NOTHING
   RETURNING 1
 ), gone AS (
-  DELETE FROM cluster_messages
-  WHERE $28::boolean
-    AND entity_id = (SELECT upd.id::text FROM upd) AND processed = false AND entity_type = 'Sample' AND tag = 'Wake'
-    AND last_read IS NULL AND deliver_at IS DISTINCT FROM $29::bigint
+  DELETE FROM cluster_messages m
+  USING done d
+  WHERE d.disarm AND m.entity_id = d.id::text AND m.processed = false AND m.entity_type = 'Sample' AND m.tag = 'Wake'
+    AND m.last_read IS NULL AND m.deliver_at IS DISTINCT FROM d.timer_ms
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ev)::int AS events,
-  (SELECT count(*) FROM cmd)::int AS commands`
+SELECT coalesce((SELECT array_agg(ord ORDER BY ord) FROM upd), '{}') AS applied`
 
 /**
- * The commit statement of a transition, as text with $n parameters and their values: what `SampleRepo.commit` runs, and
- * what the benchmark's bare-PostgreSQL path runs (bench/transitions.ts), so that the baseline cannot drift from it.
+ * Group commit: commit statements on their way to PostgreSQL at once, and transitions in one statement at most. A
+ * commit waits only while this many statements are in flight; measured in bench/transitions.ts (see README).
  */
-export const commitStatement = (input: CommitInput): { readonly text: string; readonly values: ReadonlyArray<unknown> } => {
-  const p = projection(input.state)
+const COMMIT_GROUPS_IN_FLIGHT = 4
+const COMMIT_GROUP_MAX = 64
+
+/** The name of the commit statement, prepared on each connection of the pool (PgPool.ts). */
+export const COMMIT_STATEMENT = "poretrack_commit_v1"
+
+prepareStatement(COMMIT_STATEMENT, COMMIT_SQL)
+
+/** One transition as an element of the commit statement's parameter. */
+const commitItem = (input: CommitInput, ord: number) => {
   const cmd = input.command
   return {
-    text: COMMIT_SQL,
-    values: [
-      p.name, p.submitter_email, p.priority, p.priority_rank, p.status, p.current_step,
-      p.step_state, p.step_due_at, p.queued_at, p.turnaround_due_at, p.updated_at, p.version,
-      ts(input.timerAt), JSON.stringify(input.state), input.state.id, input.expectedVersion,
-      input.actor, new Date(input.state.updatedAt), JSON.stringify(input.events),
-      cmd?.key ?? null, cmd?.tag ?? "", cmd?.fingerprint ?? "", JSON.stringify(cmd?.result ?? null),
-      input.wake?.requestId ?? null, input.wake?.messageId ?? null, input.wake?.shardId ?? "", input.wake?.payload ?? "",
-      input.disarm === true, input.timerAt
-    ]
+    ord,
+    id: input.state.id,
+    expected: input.expectedVersion,
+    ...projection(input.state),
+    timer_at: ts(input.timerAt),
+    state: input.state,
+    actor: input.actor,
+    at: new Date(input.state.updatedAt),
+    events: input.events,
+    cmd_key: cmd?.key ?? null,
+    cmd_tag: cmd?.tag ?? "",
+    cmd_fingerprint: cmd?.fingerprint ?? "",
+    cmd_result: cmd?.result ?? null,
+    wake_request_id: input.wake?.requestId ?? null,
+    wake_message_id: input.wake?.messageId ?? null,
+    wake_shard_id: input.wake?.shardId ?? "",
+    wake_payload: input.wake?.payload ?? "",
+    disarm: input.disarm === true,
+    timer_ms: input.timerAt
   }
 }
+
+/**
+ * The commit statement of transitions (each of a different sample), as its name, text and values: what
+ * `SampleRepo.commit` runs for each group, and what the benchmark's bare-PostgreSQL path runs for one transition
+ * (bench/transitions.ts), so that the baseline cannot drift from it. `applied` holds the indexes of `inputs` whose
+ * fence held.
+ */
+export const commitStatement = (inputs: ReadonlyArray<CommitInput>): {
+  readonly name: string
+  readonly text: string
+  readonly values: ReadonlyArray<unknown>
+} => ({ name: COMMIT_STATEMENT, text: COMMIT_SQL, values: [JSON.stringify(inputs.map(commitItem))] })
 
 /** Data access for samples; the Sample entity is its only writer of existing samples. */
 export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRepo", {
@@ -328,17 +374,27 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       return Option.fromNullable(rows[0])
     })
 
+    /** Concurrent entities' commits, grouped into one statement each (GroupCommit.ts). */
+    const group = yield* makeGroupCommit<CommitInput, boolean, SqlError.SqlError>({
+      run: (inputs) =>
+        Effect.gen(function*() {
+          const statement = commitStatement(inputs)
+          const rows = yield* sql.unsafe<{ applied: ReadonlyArray<number> }>(statement.text, statement.values)
+          const applied = new Set(rows[0]?.applied ?? [])
+          if (inputs.some((input, i) => applied.has(i) && input.events.length > 0)) yield* signal.committed
+          return inputs.map((_, i) => applied.has(i))
+        }),
+      isolate: (e) => !isDatabaseOutage(e),
+      maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
+      maxGroup: COMMIT_GROUP_MAX
+    })
+
     /**
-     * Writes an accepted transition: state behind the version fence, events, idempotency record, armed timer.
+     * Writes an accepted transition: state behind the version fence, events, idempotency record, armed timer; in a
+     * group with other samples' transitions committed at the same moment (each behind its own fence).
      * Returns false (and writes nothing) when the fence fails: someone else wrote this sample since we read it.
      */
-    const commit = Effect.fn("SampleRepo.commit")(function*(input: CommitInput) {
-      const statement = commitStatement(input)
-      const rows = yield* sql.unsafe<{ updated: number }>(statement.text, statement.values)
-      const ok = (rows[0]?.updated ?? 0) === 1
-      if (ok && input.events.length > 0) yield* signal.committed
-      return ok
-    })
+    const commit = (input: CommitInput) => group.commit(input).pipe(Effect.withSpan("SampleRepo.commit"))
 
     /** Records a re-armed timer without a state change (no version bump). */
     const setTimer = Effect.fn("SampleRepo.setTimer")(function*(id: SampleId, version: number, timerAt: number | null) {

@@ -89,7 +89,7 @@ describe("fencing across processes", () => {
         (await query<{ n: number }>(
           databaseUrl,
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-           AND application_name = $1 AND query LIKE '%UPDATE samples SET%'`,
+           AND application_name = $1 AND query LIKE '%UPDATE samples s SET%'`,
           [app]
         ))[0]!.n >= 1
       const qcData = { expectedStep: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } }
