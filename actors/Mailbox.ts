@@ -48,11 +48,14 @@ const metricsOf = memo((entityType: string) => ({
   )
 }))
 
-/** A mailbox for one entity: `process(tag, effect)` runs `effect` when every earlier message is done. */
+/**
+ * A mailbox for one entity: `process(tag, effect)` runs `effect` when every earlier message is done; `idle` waits until
+ * the message in progress and those waiting before it are done.
+ */
 export const makeMailbox = (entityType: string) =>
   Effect.map(Effect.makeSemaphore(1), (turn) => {
     const metrics = metricsOf(entityType)
-    return <A, E, R>(tag: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    const process = <A, E, R>(tag: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.acquireUseRelease(
         Metric.incrementBy(metrics.depth, 1).pipe(
           Effect.zipRight(Metric.update(metrics.received(tag), 1)),
@@ -64,4 +67,5 @@ export const makeMailbox = (entityType: string) =>
           ),
         () => Metric.incrementBy(metrics.depth, -1)
       )
+    return { process, idle: turn.withPermits(1)(Effect.void) } as const
   })

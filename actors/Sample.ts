@@ -41,6 +41,9 @@ export const Execute = Rpc.make("Execute", {
   error: Schema.Union(CommandError, CommandDefect)
 })
 
+/** What an `Execute` message carries. */
+export type ExecutePayload = typeof Execute.payloadSchema.Type
+
 /**
  * An SLA timer: held in PostgreSQL until `at`, delivered at least once. Its primary key (de-duplicated per sample,
  * also against messages already processed) is its time and the version of the state that armed it: re-sending the

@@ -18,7 +18,8 @@ import { SampleId } from "../rpc/Ids.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
 import { disarmSupersededWakes, type WakeRow } from "../persistence/WakeTimers.ts"
-import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand } from "./Sample.ts"
+import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand, type ExecutePayload } from "./Sample.ts"
+import { LocalSamples } from "./LocalSamples.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
@@ -64,6 +65,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       const sampleId = Schema.decodeOption(SampleId)(address.entityId)
       // One message at a time, in arrival order, with its depth and waits measured (see Mailbox.ts).
       const mailbox = yield* makeMailbox("Sample")
+      const local = yield* LocalSamples
 
       // The in-memory copy of this sample's row; the row is the truth and this entity its only writer.
       let loaded: LoadedSample | undefined = undefined
@@ -175,10 +177,10 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           return yield* new SampleBusy({ sampleId: state.id, message: "the sample moved to another owner; retry" })
         })
 
-      const handlers = Sample.of({
-        Execute: Effect.fn("Sample.Execute")(function*(envelope) {
-          const { actor, idempotencyKey } = envelope.payload
-          const decoded = decodeCommand(envelope.payload.command)
+      const handlers = {
+        Execute: Effect.fn("Sample.Execute")(function*(payload: ExecutePayload) {
+          const { actor, idempotencyKey } = payload
+          const decoded = decodeCommand(payload.command)
           // The gateway validates every command; one that still fails here bypassed it (or comes from another version).
           if (Either.isLeft(decoded)) {
             return yield* new InvalidInput({ message: "invalid command", issues: issuesOf(decoded.left, "command") })
@@ -188,7 +190,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           const current = yield* ensureLoaded
           if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: address.entityId })
           const { commands, state, timerAt } = current.value
-          const print = fingerprint(envelope.payload.command)
+          const print = fingerprint(payload.command)
           // Recent keys are held in memory; an older one (the sample has records the entity does not hold) is read
           // from PostgreSQL, so that a replay is answered as one for as long as its record is kept (IdempotencyWindow.ts).
           const used = commands.get(idempotencyKey)
@@ -205,7 +207,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
               return { ...first, replayed: true }
             }
           }
-          const expected = envelope.payload.expectedVersion
+          const expected = payload.expectedVersion
           if (expected !== undefined && expected !== state.version) {
             return yield* new VersionMismatch({
               message: `the command expects version ${expected}; the sample is at version ${state.version}`,
@@ -253,7 +255,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             Effect.catchAllDefect(defect)
           )),
 
-        Wake: Effect.fn("Sample.Wake")(function*(envelope) {
+        Wake: Effect.fn("Sample.Wake")(function*(envelope: { readonly payload: WakeAt }) {
           const current = yield* ensureLoaded
           if (Option.isNone(current)) return
           const { commands, state } = current.value
@@ -305,10 +307,14 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
             Effect.retry(WAKE_RETRY),
             Effect.orDie
           ))
-      })
+      }
+      // The local-entity path (LocalSamples.ts): commands from this process come straight into the mailbox. When the
+      // entity stops, it withdraws first, then lets the commands already in its mailbox finish.
+      yield* Effect.addFinalizer(() => mailbox.idle)
+      yield* local.register(address.entityId, (payload) => mailbox.process("Execute", handlers.Execute(payload)))
       return Sample.of({
-        Execute: (envelope) => mailbox("Execute", handlers.Execute(envelope)),
-        Wake: (envelope) => mailbox("Wake", handlers.Wake(envelope))
+        Execute: (envelope) => mailbox.process("Execute", handlers.Execute(envelope.payload)),
+        Wake: (envelope) => mailbox.process("Wake", handlers.Wake(envelope))
       })
     }),
     // The cluster hands every message over as it arrives; the mailbox above processes them one at a time.

@@ -1,6 +1,7 @@
 /** The process graphs: every layer of each role, composed in one place. */
 import { Duration, Effect, Layer } from "effect"
 import { EntityAdmission } from "../actors/EntityAdmission.ts"
+import { LocalSamples } from "../actors/LocalSamples.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { ExtractionEntityLive } from "../actors/ExtractionEntity.ts"
 import { ExtractionRepo } from "../persistence/ExtractionRepo.ts"
@@ -52,7 +53,7 @@ const Exports = Layer.unwrapEffect(
 
 /** Data access shared by every role. */
 const Storage = Layer.mergeAll(SampleRepo.Default, ExtractionRepo.Default, ExportRepo.Default, ExportStorageLive, MailOutboxLive, PolicyLive.pipe(Layer.provideMerge(SettingsRepo.Default))).pipe(
-  Layer.provideMerge(EventSignal.Default)
+  Layer.provideMerge(Layer.merge(EventSignal.Default, LocalSamples.Default))
 )
 
 /** What serves clients: the application service and the event log's live feed. */

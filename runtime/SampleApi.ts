@@ -4,6 +4,7 @@
  */
 import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, Option, Predicate, Schedule, Schema } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { LocalSamples } from "../actors/LocalSamples.ts"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
@@ -246,6 +247,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     const policies = yield* Policy
     const log = yield* EventLog
     const entity = yield* Sample.client
+    const local = yield* LocalSamples
 
     const now = Clock.currentTimeMillis
 
@@ -482,7 +484,11 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
       // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
       return yield* Metric.update(requestsSent, 1).pipe(
-        Effect.zipRight(entity(id).Execute(payload)),
+        // A sample whose entity is resident in this process takes the local-entity path (LocalSamples.ts).
+        Effect.zipRight(Effect.suspend(() => {
+          const resident = local.get(id)
+          return resident === undefined ? entity(id).Execute(payload) : resident(payload)
+        })),
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
           AlreadyProcessingMessage: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),
