@@ -224,6 +224,13 @@ export const isShardMoving = (cause: Cause.Cause<unknown>): boolean => {
   return defects.every((d) => Predicate.hasProperty(d, "_tag") && typeof d._tag === "string" && MOVING_DEFECTS.has(d._tag))
 }
 
+/**
+ * A batch's commands in flight at once. 64 rather than 16: the commits of a batch's samples then travel in larger
+ * groups (group commit) and their activations overlap: a 500-sample batch receive took 2.0–2.2 s instead of 2.6–2.8 s
+ * in the probe of 2026-11-30 (128 was no faster).
+ */
+const BATCH_CONCURRENCY = 64
+
 /** A one-line account of a command error, for batch results. */
 export const describe = (e: CommandError): string => {
   switch (e._tag) {
@@ -551,7 +558,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
               }
             })
           })
-        ), { concurrency: 16 })
+        ), { concurrency: BATCH_CONCURRENCY })
       const succeeded = results.filter((r) => r.ok).length
       const out: BatchResult = { succeeded, failed: results.length - succeeded, results }
       return out
