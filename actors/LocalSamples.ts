@@ -13,7 +13,7 @@
  * mailbox), every commit is behind the version fence (a stale entity's write after its shard moved is refused), and
  * an entity that stops first lets the commands in its mailbox finish, so the shard's next owner loads what they wrote.
  */
-import { Effect, type Scope } from "effect"
+import { Effect } from "effect"
 import type { CommandResult } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
 import type { CommandDefect, ExecutePayload } from "./Sample.ts"
@@ -27,17 +27,16 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
     return {
       /** The handler of the sample's entity when it is resident in this process. */
       get: (sampleId: string): LocalExecute | undefined => resident.get(sampleId),
-      /** Registers the current entity's handler until `scope` closes (a restarted entity replaces its handler). */
-      register: (sampleId: string, execute: LocalExecute): Effect.Effect<void, never, Scope.Scope> =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            resident.set(sampleId, execute)
-          }),
-          () =>
-            Effect.sync(() => {
-              if (resident.get(sampleId) === execute) resident.delete(sampleId)
-            })
-        ),
+      /**
+       * Registers an entity's handler; the returned function withdraws it (a restarted entity has replaced it by then,
+       * and its own stays). Synchronous, so that a resident entity holds no more than the map entry and the closure.
+       */
+      register: (sampleId: string, execute: LocalExecute): () => void => {
+        resident.set(sampleId, execute)
+        return () => {
+          if (resident.get(sampleId) === execute) resident.delete(sampleId)
+        }
+      },
       /** Resident entities registered (for tests and metrics). */
       size: (): number => resident.size
     } as const
