@@ -88,5 +88,8 @@ export const makeGroupCommit = <I, O, E>(options: GroupCommitOptions<I, O, E>) =
           pump()
         }))
 
-    return { commit } as const
+    /** Commits handed over and not yet on their way (waiting for a group to leave). */
+    const waiting = (): number => queue.length
+
+    return { commit, waiting } as const
   })
