@@ -40,7 +40,7 @@ describe("group commit on PostgreSQL", () => {
           query<{ id: string; version: number; held: number; records: number }>(
             databaseUrl,
             `SELECT s.id, s.version,
-               (SELECT count(*)::int FROM sample_events e WHERE e.sample_id = s.id AND e.type = 'SampleHeld' AND e.version = s.version) AS held,
+               (SELECT count(*)::int FROM sample_events e WHERE e.sample_id = s.id AND e.type = 'SampleOnHold' AND e.version = s.version) AS held,
                (SELECT count(*)::int FROM sample_commands c WHERE c.sample_id = s.id AND c.version = s.version) AS records
              FROM samples s WHERE s.id = ANY($1::uuid[])`,
             [samples.map((s) => s.id)]
