@@ -6,13 +6,14 @@
  * of the process's CPU per transition. Here a resident entity registers its command handler when it activates and
  * withdraws it when it stops; a command for a registered sample goes straight into the entity's mailbox, in turn with
  * the messages the cluster delivers (SLA timers, commands from other processes), and runs the same handler. A sample
- * with no resident entity here (not activated yet, passivated, or on another runner) goes through the cluster,
- * which activates it where its shard lives.
+ * with no resident entity here (not activated yet, passivated, or on another runner), or whose shard this runner no
+ * longer holds (the entity is about to be stopped), goes through the cluster, which routes it where the shard lives.
  *
  * Nothing of the spine's guarantees moves: the entity is still the only writer of its sample in this process (one
  * mailbox), every commit is behind the version fence (a stale entity's write after its shard moved is refused), and
  * an entity that stops first lets the commands in its mailbox finish, so the shard's next owner loads what they wrote.
  */
+import type { ShardId } from "@effect/cluster"
 import { Effect } from "effect"
 import type { CommandResult } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
@@ -21,20 +22,27 @@ import type { CommandDefect, ExecutePayload } from "./Sample.ts"
 /** A resident entity's command handler, through its mailbox. */
 export type LocalExecute = (payload: ExecutePayload) => Effect.Effect<CommandResult, CommandError | CommandDefect>
 
+/** A resident entity: its shard (the path is taken only while this runner holds it) and its handler. */
+export interface LocalSample {
+  readonly shardId: ShardId.ShardId
+  readonly execute: LocalExecute
+}
+
 export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/LocalSamples", {
   sync: () => {
-    const resident = new Map<string, LocalExecute>()
+    const resident = new Map<string, LocalSample>()
     return {
       /** The handler of the sample's entity when it is resident in this process. */
-      get: (sampleId: string): LocalExecute | undefined => resident.get(sampleId),
+      get: (sampleId: string): LocalSample | undefined => resident.get(sampleId),
       /**
        * Registers an entity's handler; the returned function withdraws it (a restarted entity has replaced it by then,
        * and its own stays). Synchronous, so that a resident entity holds no more than the map entry and the closure.
        */
-      register: (sampleId: string, execute: LocalExecute): () => void => {
-        resident.set(sampleId, execute)
+      register: (sampleId: string, shardId: ShardId.ShardId, execute: LocalExecute): () => void => {
+        const entry: LocalSample = { shardId, execute }
+        resident.set(sampleId, entry)
         return () => {
-          if (resident.get(sampleId) === execute) resident.delete(sampleId)
+          if (resident.get(sampleId) === entry) resident.delete(sampleId)
         }
       },
       /** Resident entities registered (for tests and metrics). */

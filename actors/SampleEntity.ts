@@ -310,7 +310,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
       }
       // The local-entity path (LocalSamples.ts): commands from this process come straight into the mailbox. When the
       // entity stops, it withdraws first, then lets the commands already in its mailbox finish.
-      const withdraw = local.register(address.entityId, (payload) => mailbox.process("Execute", handlers.Execute(payload)))
+      const withdraw = local.register(address.entityId, address.shardId, (payload) => mailbox.process("Execute", handlers.Execute(payload)))
       yield* Effect.addFinalizer(() => Effect.suspend(() => {
         withdraw()
         return mailbox.idle

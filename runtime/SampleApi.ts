@@ -4,6 +4,7 @@
  */
 import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, Option, Predicate, Schedule, Schema } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { Sharding } from "@effect/cluster"
 import { LocalSamples } from "../actors/LocalSamples.ts"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
@@ -255,6 +256,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     const log = yield* EventLog
     const entity = yield* Sample.client
     const local = yield* LocalSamples
+    const sharding = yield* Sharding.Sharding
 
     const now = Clock.currentTimeMillis
 
@@ -494,7 +496,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         // A sample whose entity is resident in this process takes the local-entity path (LocalSamples.ts).
         Effect.zipRight(Effect.suspend(() => {
           const resident = local.get(id)
-          return resident === undefined ? entity(id).Execute(payload) : resident(payload)
+          return resident !== undefined && sharding.hasShardId(resident.shardId) ? resident.execute(payload) : entity(id).Execute(payload)
         })),
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),

@@ -35,5 +35,5 @@ describe("fault suite (short, seeded)", () => {
     // A graceful stop fails no request: the gateway holds and resends them until the shards' new owners answer.
     const sigterm = result.faults.find((f) => f.kind === "sigterm")!
     expect(sigterm.failedRequests).toBe(0)
-  }, 240_000)
+  }, 420_000)
 })
