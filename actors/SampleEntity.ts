@@ -309,12 +309,16 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
           ))
       }
       // The local-entity path (LocalSamples.ts): commands from this process come straight into the mailbox. When the
-      // entity stops, it withdraws first, then lets the commands already in its mailbox finish.
+      // entity stops, it withdraws first, then lets the commands already in its mailbox finish (for at most 5 s: a
+      // timer retrying through a database outage must not hold the runner's shutdown; a command that outlives the
+      // entity is still behind the version fence).
       const withdraw = local.register(address.entityId, address.shardId, (payload) => mailbox.process("Execute", handlers.Execute(payload)))
-      yield* Effect.addFinalizer(() => Effect.suspend(() => {
-        withdraw()
-        return mailbox.idle
-      }))
+      yield* Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          withdraw()
+          return Effect.interruptible(mailbox.idle).pipe(Effect.timeoutOption(Duration.seconds(5)), Effect.asVoid)
+        })
+      )
       return Sample.of({
         Execute: (envelope) => mailbox.process("Execute", handlers.Execute(envelope.payload)),
         Wake: (envelope) => mailbox.process("Wake", handlers.Wake(envelope))
