@@ -19,13 +19,11 @@ import type { CommandResult } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
 import type { CommandDefect, ExecutePayload } from "./Sample.ts"
 
-/** A resident entity's command handler, through its mailbox. */
-export type LocalExecute = (payload: ExecutePayload) => Effect.Effect<CommandResult, CommandError | CommandDefect>
-
-/** A resident entity: its shard (the path is taken only while this runner holds it) and its handler. */
+/** A resident entity: its shard (the path is taken only while this runner holds it) and its command handler. */
 export interface LocalSample {
   readonly shardId: ShardId.ShardId
-  readonly execute: LocalExecute
+  /** The command, through the entity's mailbox. */
+  execute(payload: ExecutePayload): Effect.Effect<CommandResult, CommandError | CommandDefect>
 }
 
 export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/LocalSamples", {
@@ -34,16 +32,13 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
     return {
       /** The handler of the sample's entity when it is resident in this process. */
       get: (sampleId: string): LocalSample | undefined => resident.get(sampleId),
-      /**
-       * Registers an entity's handler; the returned function withdraws it (a restarted entity has replaced it by then,
-       * and its own stays). Synchronous, so that a resident entity holds no more than the map entry and the closure.
-       */
-      register: (sampleId: string, shardId: ShardId.ShardId, execute: LocalExecute): () => void => {
-        const entry: LocalSample = { shardId, execute }
-        resident.set(sampleId, entry)
-        return () => {
-          if (resident.get(sampleId) === entry) resident.delete(sampleId)
-        }
+      /** Registers a resident entity (synchronous: a resident entity costs one map entry here). */
+      register: (sampleId: string, entity: LocalSample): void => {
+        resident.set(sampleId, entity)
+      },
+      /** Withdraws an entity that stops (a restarted entity has replaced it by then, and its own stays). */
+      withdraw: (sampleId: string, entity: LocalSample): void => {
+        if (resident.get(sampleId) === entity) resident.delete(sampleId)
       },
       /** Resident entities registered (for tests and metrics). */
       size: (): number => resident.size

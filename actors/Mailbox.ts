@@ -48,24 +48,81 @@ const metricsOf = memo((entityType: string) => ({
   )
 }))
 
+/** A message waiting for its turn; `granted` once the turn was handed to it. */
+interface Waiter {
+  readonly resume: () => void
+  granted: boolean
+}
+
 /**
  * A mailbox for one entity: `process(tag, effect)` runs `effect` when every earlier message is done; `idle` waits until
- * the message in progress and those waiting before it are done.
+ * the message in progress and those waiting before it are done. A class, so that a resident entity's mailbox is two
+ * fields: every resident entity holds one (Effect's semaphore keeps seven closures and its effects per instance).
  */
-export const makeMailbox = (entityType: string) =>
-  Effect.map(Effect.makeSemaphore(1), (turn) => {
-    const metrics = metricsOf(entityType)
-    const process = <A, E, R>(tag: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.acquireUseRelease(
-        Metric.incrementBy(metrics.depth, 1).pipe(
-          Effect.zipRight(Metric.update(metrics.received(tag), 1)),
-          Effect.map(() => performance.now())
+export class Mailbox {
+  private busy = false
+  private queue: Array<Waiter> | undefined = undefined
+  private readonly metrics: ReturnType<typeof metricsOf>
+
+  constructor(entityType: string) {
+    this.metrics = metricsOf(entityType)
+  }
+
+  process<A, E, R>(tag: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    const metrics = this.metrics
+    return Effect.acquireUseRelease(
+      Metric.incrementBy(metrics.depth, 1).pipe(
+        Effect.zipRight(Metric.update(metrics.received(tag), 1)),
+        Effect.map(() => performance.now())
+      ),
+      (arrived) =>
+        this.inTurn(Effect.suspend(() => Metric.update(metrics.wait, (performance.now() - arrived) / 1000)).pipe(Effect.zipRight(effect))).pipe(
+          Effect.onExit((exit) => Metric.update(metrics.replied(tag)(outcomeOf(exit)), 1))
         ),
-        (arrived) =>
-          turn.withPermits(1)(Effect.suspend(() => Metric.update(metrics.wait, (performance.now() - arrived) / 1000)).pipe(Effect.zipRight(effect))).pipe(
-            Effect.onExit((exit) => Metric.update(metrics.replied(tag)(outcomeOf(exit)), 1))
-          ),
-        () => Metric.incrementBy(metrics.depth, -1)
+      () => Metric.incrementBy(metrics.depth, -1)
+    )
+  }
+
+  /** Waits for the messages before it, then for none. */
+  get idle(): Effect.Effect<void> {
+    return this.inTurn(Effect.void)
+  }
+
+  /** Runs `effect` in its turn; the turn passes on however it ends (a waiting message may be interrupted). */
+  private inTurn<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        restore(this.turn()),
+        Effect.ensuring(restore(effect), Effect.sync(() => this.pass()))
       )
-    return { process, idle: turn.withPermits(1)(Effect.void) } as const
-  })
+    )
+  }
+
+  private turn(): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      if (!this.busy) {
+        this.busy = true
+        resume(Effect.void)
+        return
+      }
+      const waiter: Waiter = { resume: () => resume(Effect.void), granted: false }
+      ;(this.queue ??= []).push(waiter)
+      // Interrupted while waiting: out of the queue; interrupted as the turn was handed over: passed on.
+      return Effect.sync(() => {
+        if (waiter.granted) return this.pass()
+        const at = this.queue?.indexOf(waiter) ?? -1
+        if (at >= 0) this.queue?.splice(at, 1)
+      })
+    })
+  }
+
+  private pass(): void {
+    const next = this.queue?.shift()
+    if (next === undefined) {
+      this.busy = false
+      return
+    }
+    next.granted = true
+    next.resume()
+  }
+}
