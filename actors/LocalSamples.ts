@@ -1,47 +1,201 @@
 /**
- * The local-entity path: Sample entities resident on this runner, callable without @effect/cluster's message path.
+ * Resident samples: the Sample actors this process hosts, each the only writer of its sample here, and the local path
+ * to them.
  *
- * A command to a sample whose entity lives in this process would otherwise travel through the cluster's client and
- * the entity's RPC server (a request id, envelope, reply, several fibers and queues per message): measured at a fifth
- * of the process's CPU per transition. Here a resident entity registers its command handler when it activates and
- * withdraws it when it stops; a command for a registered sample goes straight into the entity's mailbox, in turn with
- * the messages the cluster delivers (SLA timers, commands from other processes), and runs the same handler. A sample
- * with no resident entity here (not activated yet, passivated, or on another runner), or whose shard this runner no
- * longer holds (the entity is about to be stopped), goes through the cluster, which routes it where the shard lives.
+ * A sample's actor (SampleEntity.ts) is a small object: its in-memory copy of the row and its mailbox. The runner
+ * hosts one per sample it has touched recently, for the samples of the shards it holds. Two doors lead to it:
+ * - **the local path**: a command from this process (the all-in-one `npm start`, where the HTTP API and the entities
+ *   share a process) for a sample whose shard this runner holds goes straight to the actor, created on the spot if
+ *   the sample is not resident. No @effect/cluster entity is activated and no cluster message is sent: an entity's
+ *   activation (its RPC server, scopes, latches, fibers) cost ~3.5 ms of CPU and ~25 KiB of memory per sample,
+ *   several times what the command itself costs;
+ * - **the cluster**: SLA timers and commands from other processes (gateways) arrive as @effect/cluster messages to the
+ *   sample's entity, which hands them to the same actor.
+ * Either way, one actor per sample per process and one mailbox: commands and timers are processed one at a time, in
+ * arrival order.
  *
- * Nothing of the spine's guarantees moves: the entity is still the only writer of its sample in this process (one
- * mailbox), every commit is behind the version fence (a stale entity's write after its shard moved is refused), and
- * an entity that stops first lets the commands in its mailbox finish, so the shard's next owner loads what they wrote.
+ * Residency: an actor stays while it is used and leaves after ENTITY_MAX_IDLE without messages, or as soon as the
+ * runner no longer holds its shard (checked every second, and when the sample's entity stops because its shard left:
+ * then its mailbox is let finish first, at most 5 s). At most MAX_RESIDENT_ENTITIES actors at once: past the cap, a
+ * new one waits for an idle one to leave. `poretrack_resident_entities`, `poretrack_entity_activations_total` and
+ * `poretrack_entity_stops_total` count the actors.
+ *
+ * Nothing of the spine's guarantees moves: every commit is behind the version fence (an actor that kept a stale copy
+ * after its shard moved is refused and reloads), and a sample without a resident actor is loaded from its row.
  */
 import type { ShardId } from "@effect/cluster"
-import { Effect } from "effect"
+import { Duration, Effect, Metric, Schedule, type Scope } from "effect"
 import type { CommandResult } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
-import type { CommandDefect, ExecutePayload } from "./Sample.ts"
+import type { CommandDefect, ExecutePayload, WakeAt } from "./Sample.ts"
 
-/** A resident entity: its shard (the path is taken only while this runner holds it) and its command handler. */
-export interface LocalSample {
-  readonly shardId: ShardId.ShardId
-  /** The command, through the entity's mailbox. */
+const residentGauge = Metric.gauge("poretrack_resident_entities", { description: "Sample actors resident on this runner" })
+const waiting = Metric.gauge("poretrack_entity_admissions_waiting", {
+  description: "Sample actors (and Sample entities) waiting for a place under MAX_RESIDENT_ENTITIES"
+})
+const activations = Metric.counter("poretrack_entity_activations_total", {
+  description: "Sample actors made resident on this runner (each loads the sample from its row)",
+  incremental: true
+})
+const stops = Metric.counter("poretrack_entity_stops_total", {
+  description: "Sample actors that left this runner: idle past ENTITY_MAX_IDLE, or their shard left (lost lock, rebalance, shutdown)",
+  incremental: true
+})
+
+/** A resident sample's actor. */
+export interface Resident {
+  /** A command, through the actor's mailbox. */
   execute(payload: ExecutePayload): Effect.Effect<CommandResult, CommandError | CommandDefect>
+  /** An SLA timer, through the actor's mailbox. */
+  wake(payload: WakeAt): Effect.Effect<void>
+  /** Waits for the messages in the mailbox. */
+  readonly idle: Effect.Effect<void>
 }
+
+interface Entry {
+  readonly resident: Resident
+  readonly shardId: ShardId.ShardId
+  /** Messages taken for this actor and not finished (waiting in its mailbox or in progress). */
+  pending: number
+  lastActive: number
+}
+
+/** How the runner hosts actors (SampleEntity.ts). */
+export interface Hosting {
+  readonly make: (sampleId: string, shardId: ShardId.ShardId) => Resident
+  /** Whether this runner holds the shard. */
+  readonly holds: (shardId: ShardId.ShardId) => boolean
+  readonly maxResident: number
+  readonly maxIdle: Duration.Duration
+}
+
+/** How often residents are checked for idleness and for a shard that left. */
+const SWEEP = Duration.seconds(1)
+/** How long a leaving actor's mailbox may take to finish. */
+const DRAIN = Duration.seconds(5)
 
 export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/LocalSamples", {
   sync: () => {
-    const resident = new Map<string, LocalSample>()
+    const entries = new Map<string, Entry>()
+    let hosting: Hosting | undefined = undefined
+    let places = Effect.unsafeMakeSemaphore(0)
+    let now = () => Date.now()
+
+    const leave = (sampleId: string, entry: Entry, count: { n: number }) => {
+      if (entries.get(sampleId) !== entry || entry.pending > 0) return
+      entries.delete(sampleId)
+      count.n++
+    }
+    const left = (count: { n: number }) =>
+      count.n === 0 ? Effect.void : places.release(count.n).pipe(
+        Effect.zipRight(Metric.incrementBy(stops, count.n)),
+        Effect.zipRight(Effect.suspend(() => Metric.set(residentGauge, entries.size))),
+        Effect.asVoid
+      )
+
+    /**
+     * Takes the sample's actor for one message: the resident one, or a new one once there is a place. Runs
+     * uninterruptibly but for the wait for a place (`restore`), so a taken actor is always given back.
+     */
+    const take = (
+      sampleId: string,
+      shardId: ShardId.ShardId,
+      host: Hosting,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<Entry> =>
+      Effect.suspend(() => {
+        const entry = entries.get(sampleId)
+        if (entry !== undefined) {
+          entry.pending++
+          return Effect.succeed(entry)
+        }
+        return Effect.gen(function*() {
+            yield* Metric.increment(waiting)
+            yield* restore(places.take(1)).pipe(Effect.ensuring(Metric.incrementBy(waiting, -1)))
+            // Another message may have made the actor resident while this one waited: the place goes back.
+            const raced = entries.get(sampleId)
+            if (raced !== undefined) {
+              raced.pending++
+              yield* places.release(1)
+              return raced
+            }
+            const made: Entry = { resident: host.make(sampleId, shardId), shardId, pending: 1, lastActive: now() }
+            entries.set(sampleId, made)
+            yield* Metric.increment(activations)
+            yield* Metric.set(residentGauge, entries.size)
+            return made
+          })
+      })
+
+    /** Runs `f` on the sample's actor; the actor counts the message as pending until it is done. */
+    const use = <A, E>(sampleId: string, shardId: ShardId.ShardId, f: (resident: Resident) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        const host = hosting
+        if (host === undefined) return Effect.die(new Error("this process hosts no Sample actors"))
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(take(sampleId, shardId, host, restore), (entry) =>
+            restore(f(entry.resident)).pipe(Effect.ensuring(Effect.sync(() => {
+              entry.pending--
+              entry.lastActive = now()
+            }))))
+        )
+      })
+
+    /** Actors idle past ENTITY_MAX_IDLE, or whose shard this runner no longer holds, leave. */
+    const sweep = (host: Hosting) =>
+      Effect.suspend(() => {
+        const idleSince = now() - Duration.toMillis(host.maxIdle)
+        const count = { n: 0 }
+        for (const [sampleId, entry] of entries) {
+          if (entry.pending === 0 && (entry.lastActive <= idleSince || !host.holds(entry.shardId))) leave(sampleId, entry, count)
+        }
+        return left(count)
+      })
+
     return {
-      /** The handler of the sample's entity when it is resident in this process. */
-      get: (sampleId: string): LocalSample | undefined => resident.get(sampleId),
-      /** Registers a resident entity (synchronous: a resident entity costs one map entry here). */
-      register: (sampleId: string, entity: LocalSample): void => {
-        resident.set(sampleId, entity)
-      },
-      /** Withdraws an entity that stops (a restarted entity has replaced it by then, and its own stays). */
-      withdraw: (sampleId: string, entity: LocalSample): void => {
-        if (resident.get(sampleId) === entity) resident.delete(sampleId)
-      },
-      /** Resident entities registered (for tests and metrics). */
-      size: (): number => resident.size
+      /** Whether this process hosts Sample actors (a gateway does not: its commands go through the cluster). */
+      hosts: (): boolean => hosting !== undefined,
+      /** The resident actor of a sample, if any. */
+      get: (sampleId: string): Resident | undefined => entries.get(sampleId)?.resident,
+      /** Resident actors. */
+      size: (): number => entries.size,
+      use,
+      /**
+       * The sample's shard left this runner (its entity stops): the actor's mailbox is let finish (at most 5 s), so
+       * the shard's next owner loads what it wrote, and the actor leaves.
+       */
+      release: (sampleId: string): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          const entry = entries.get(sampleId)
+          if (entry === undefined) return Effect.void
+          return Effect.interruptible(entry.resident.idle).pipe(
+            Effect.timeoutOption(DRAIN),
+            Effect.zipRight(Effect.suspend(() => {
+              const count = { n: 0 }
+              leave(sampleId, entry, count)
+              return left(count)
+            }))
+          )
+        }),
+      /**
+       * Hosts actors for the scope's life (the entity layer's): idle ones and those of shards that left are swept out
+       * every second. When the scope closes, no new actor is made and the mailboxes are let finish (at most 5 s).
+       */
+      host: (options: Hosting): Effect.Effect<void, never, Scope.Scope> =>
+        Effect.gen(function*() {
+          const clock = yield* Effect.clock
+          now = () => clock.unsafeCurrentTimeMillis()
+          places = Effect.unsafeMakeSemaphore(options.maxResident)
+          hosting = options
+          yield* sweep(options).pipe(Effect.repeat(Schedule.spaced(SWEEP)), Effect.forkScoped)
+          yield* Effect.addFinalizer(() =>
+            Effect.suspend(() => {
+              hosting = undefined
+              const draining = [...entries.values()].map((entry) => entry.resident.idle)
+              return Effect.all(draining, { concurrency: "unbounded", discard: true }).pipe(Effect.timeoutOption(DRAIN), Effect.asVoid)
+            })
+          )
+        })
     } as const
   }
 }) {}

@@ -7,7 +7,7 @@
  * does it all and a superseded timer never wakes the sample.
  */
 import { Entity, Sharding } from "@effect/cluster"
-import type { ClusterError, EntityAddress } from "@effect/cluster"
+import type { ClusterError, ShardId } from "@effect/cluster"
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect, Either, Layer, Metric, Option, PrimaryKey, Schedule, Schema, Scope } from "effect"
 import { createHash, randomUUID } from "node:crypto"
@@ -19,11 +19,10 @@ import type { SampleState } from "../rpc/Workflow.ts"
 import { isDatabaseOutage, isSqlError, SampleRepo, sqlStateOf, type LoadedSample, type NewEvent } from "../persistence/SampleRepo.ts"
 import { disarmSupersededWakes, type WakeRow } from "../persistence/WakeTimers.ts"
 import { CommandDefect, decodeCommand, Sample, WakeAt, type EncodedCommand, type ExecutePayload } from "./Sample.ts"
-import { LocalSamples, type LocalSample } from "./LocalSamples.ts"
+import { LocalSamples, type Resident } from "./LocalSamples.ts"
 import { SampleMetrics } from "./SampleMetrics.ts"
 import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
-import { EntityAdmission } from "./EntityAdmission.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { Policy, type PolicyInForce, type WorkflowPolicy } from "./WorkflowPolicy.ts"
 
@@ -49,28 +48,23 @@ interface Shared {
   readonly sql: SqlClient.SqlClient
   readonly policies: PolicyInForce
   readonly sharding: Sharding.Sharding["Type"]
-  readonly local: LocalSamples
   /** The entity's client to itself, made each time a timer is armed rather than held by every resident entity. */
   readonly client: (entityId: string) => { readonly Wake: (payload: WakeAt, options: { readonly discard: true }) => Effect.Effect<void, unknown> }
 }
 
 /**
- * One resident Sample entity: its address, its mailbox and its in-memory copy of the row. Its behaviour is in the
- * functions below, shared by all: a resident entity holds this object, its mailbox and its copy, and no closures of
- * its own (~11 KiB less per resident entity in `npm run bench:memory` than a closure per handler and helper).
+ * One resident sample (LocalSamples.ts): its in-memory copy of the row and its mailbox. Its behaviour is in the
+ * functions below, shared by all: a resident sample holds this object, its mailbox and its copy, and no closures of
+ * its own.
  */
-class SampleActor implements LocalSample {
-  /** The in-memory copy of this sample's row; the row is the truth and this entity its only writer. */
+class SampleActor implements Resident {
+  /** The in-memory copy of this sample's row; the row is the truth and this actor its only writer here. */
   loaded: LoadedSample | undefined = undefined
   readonly mailbox = new Mailbox("Sample")
-  readonly shardId: EntityAddress.EntityAddress["shardId"]
-  readonly entityId: string
   readonly sampleId: Option.Option<SampleId>
 
-  constructor(address: EntityAddress.EntityAddress, readonly shared: Shared) {
-    this.shardId = address.shardId
-    this.entityId = address.entityId
-    this.sampleId = Schema.decodeOption(SampleId)(address.entityId)
+  constructor(readonly entityId: string, readonly shardId: ShardId.ShardId, readonly shared: Shared) {
+    this.sampleId = Schema.decodeOption(SampleId)(entityId)
   }
 
   execute(payload: ExecutePayload) {
@@ -79,6 +73,10 @@ class SampleActor implements LocalSample {
 
   wake(payload: WakeAt) {
     return this.mailbox.process("Wake", wake(this, payload))
+  }
+
+  get idle() {
+    return this.mailbox.idle
   }
 }
 
@@ -327,42 +325,45 @@ const wake = Effect.fn("Sample.Wake")(function*(actor: SampleActor, payload: Wak
     Effect.orDie
   ))
 
-/** The Sample entity layer; idle entities are passivated after `maxIdleTime`. */
-export const SampleEntityLive = (options: { readonly maxIdleTime: number }) =>
-  Layer.unwrapEffect(Effect.gen(function*() {
+/**
+ * The Sample entity layer: the runner hosts the Sample actors (LocalSamples.ts), and the Sample entity is the cluster's
+ * door to them: SLA timers and commands from other processes arrive as its messages and go to the sample's actor.
+ * Idle entities are passivated after `maxIdleTime`; the actor stays as long as it is used (LocalSamples.ts).
+ */
+export const SampleEntityLive = (options: { readonly maxIdleTime: Duration.Duration; readonly maxResident: number }) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const sharding = yield* Sharding.Sharding
     const shared: Shared = {
       repo: yield* SampleRepo,
       sql: yield* SqlClient.SqlClient,
       policies: yield* Policy,
-      sharding: yield* Sharding.Sharding,
-      local: yield* LocalSamples,
+      sharding,
       client: yield* Sample.client
     }
-    const admission = yield* EntityAdmission
+    const local = yield* LocalSamples
+    yield* local.host({
+      make: (sampleId, shardId) => new SampleActor(sampleId, shardId, shared),
+      holds: (shardId) => sharding.hasShardId(shardId),
+      maxResident: options.maxResident,
+      maxIdle: options.maxIdleTime
+    })
+    // At most as many entities as actors: a backlog of timers for many samples activates them at that pace.
+    const places = yield* Effect.makeSemaphore(options.maxResident)
     return Sample.toLayer(
       Effect.gen(function*() {
         const address = yield* Entity.CurrentAddress
-        yield* admission.admit
-        const actor = new SampleActor(address, shared)
-        // The local-entity path (LocalSamples.ts): commands from this process come straight into the mailbox. When
-        // the entity stops, it withdraws first, then lets the commands already in its mailbox finish (for at most
-        // 5 s: a timer retrying through a database outage must not hold the runner's shutdown; a command that
-        // outlives the entity is still behind the version fence). Scope.addFinalizer, not Effect.addFinalizer: the
-        // latter keeps a copy of the activating fiber's FiberRefs in every resident entity's scope.
-        shared.local.register(address.entityId, actor)
-        yield* Scope.addFinalizer(
-          yield* Effect.scope,
-          Effect.suspend(() => {
-            shared.local.withdraw(address.entityId, actor)
-            return Effect.interruptible(actor.mailbox.idle).pipe(Effect.timeoutOption(Duration.seconds(5)), Effect.asVoid)
-          })
-        )
+        const scope = yield* Effect.scope
+        yield* Effect.uninterruptible(Effect.zipRight(places.take(1), Scope.addFinalizer(scope, places.release(1))))
+        const { entityId, shardId } = address
+        // Stopped because its shard left: the actor's mailbox finishes, then the actor leaves (LocalSamples.ts).
+        // Scope.addFinalizer, not Effect.addFinalizer: the latter keeps a copy of the fiber's FiberRefs per entity.
+        yield* Scope.addFinalizer(scope, Effect.suspend(() => sharding.hasShardId(shardId) ? Effect.void : local.release(entityId)))
         return Sample.of({
-          Execute: (envelope) => actor.execute(envelope.payload),
-          Wake: (envelope) => actor.wake(envelope.payload)
+          Execute: (envelope) => local.use(entityId, shardId, (actor) => actor.execute(envelope.payload)),
+          Wake: (envelope) => local.use(entityId, shardId, (actor) => actor.wake(envelope.payload))
         })
       }),
-      // The cluster hands every message over as it arrives; the mailbox above processes them one at a time.
+      // The cluster hands every message over as it arrives; the actor's mailbox processes them one at a time.
       { maxIdleTime: options.maxIdleTime, concurrency: "unbounded" }
     )
   }))

@@ -3,10 +3,10 @@
  * BENCH_ENTITIES entities (default 5,000) with one command each, and compares the heap after a full GC.
  * Run: `npm run bench:memory` (node --expose-gc). Never part of `npm test`.
  */
-import { Sharding } from "@effect/cluster"
 import { Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import pg from "pg"
+import { LocalSamples } from "../actors/LocalSamples.ts"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
 import { Receive } from "../rpc/Commands.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
@@ -62,7 +62,7 @@ const main = async () => {
   })
   const program = Effect.gen(function*() {
     const api = yield* SampleApi
-    const sharding = yield* Sharding.Sharding
+    const local = yield* LocalSamples
     const ids: Array<string> = []
     for (let i = 0; i < COUNT; i += 500) {
       const created = yield* api.createSubmission({
@@ -75,11 +75,11 @@ const main = async () => {
       ids.push(...created.samples.map((s) => s.id))
     }
     const before = gc()
-    const residentBefore = yield* sharding.activeEntityCount
+    const residentBefore = local.size()
     // One command each: the entity activates, loads its row, writes, and stays resident (max idle 1 h here).
     yield* Effect.forEach(ids, (id) => api.execute(id as never, new Receive(), undefined, "bench"), { concurrency: 32, discard: true })
     const after = gc()
-    const resident = (yield* sharding.activeEntityCount) - residentBefore
+    const resident = local.size() - residentBefore
     const perEntity = (after.heapUsed - before.heapUsed) / resident
     console.log(`${resident} resident Sample entities: heap +${((after.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB, ` +
       `rss +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB → ${(perEntity / 1024).toFixed(1)} KiB of heap per resident entity`)

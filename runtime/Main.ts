@@ -1,6 +1,5 @@
 /** The process graphs: every layer of each role, composed in one place. */
 import { Duration, Effect, Layer } from "effect"
-import { EntityAdmission } from "../actors/EntityAdmission.ts"
 import { LocalSamples } from "../actors/LocalSamples.ts"
 import { SampleEntityLive } from "../actors/SampleEntity.ts"
 import { ExtractionEntityLive } from "../actors/ExtractionEntity.ts"
@@ -27,8 +26,7 @@ import { Notifier, MailOutboxLive } from "./Notifier.ts"
 
 const Entities = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) =>
-    SampleEntityLive({ maxIdleTime: Duration.toMillis(s.entityMaxIdle) }).pipe(
-      Layer.provide(EntityAdmission.layer(s.maxResidentEntities)),
+    SampleEntityLive({ maxIdleTime: s.entityMaxIdle, maxResident: s.maxResidentEntities }).pipe(
       Layer.merge(ExtractionEntityLive((s.extraction ?? EXTRACTION_DEFAULTS).ollama))
     ))
 )

@@ -4,7 +4,7 @@
  */
 import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, Option, Predicate, Schedule, Schema } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
-import { Sharding } from "@effect/cluster"
+import { EntityId, Sharding } from "@effect/cluster"
 import { LocalSamples } from "../actors/LocalSamples.ts"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { toView, toWorkflowView } from "../actors/SampleViews.ts"
@@ -493,10 +493,14 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       // A command whose entity is moving between runners (a runner stopping or dying) ends without a typed answer.
       // It is safe to send again: the key makes a repeat return the first result. Bounded, then a clear 503.
       return yield* Metric.update(requestsSent, 1).pipe(
-        // A sample whose entity is resident in this process takes the local-entity path (LocalSamples.ts).
+        // A sample whose shard this runner holds goes straight to its actor here; any other, through the cluster to
+        // the runner that holds it (LocalSamples.ts).
         Effect.zipRight(Effect.suspend(() => {
-          const resident = local.get(id)
-          return resident !== undefined && sharding.hasShardId(resident.shardId) ? resident.execute(payload) : entity(id).Execute(payload)
+          const entityId = EntityId.make(id)
+          const shardId = sharding.getShardId(entityId, Sample.getShardGroup(entityId))
+          return local.hosts() && sharding.hasShardId(shardId)
+            ? local.use(id, shardId, (actor) => actor.execute(payload))
+            : entity(id).Execute(payload)
         })),
         Effect.catchTags({
           MailboxFull: () => Effect.fail(new SampleBusy({ sampleId: id, message: "the sample is busy; retry shortly" })),

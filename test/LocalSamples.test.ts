@@ -1,7 +1,9 @@
-/** The local-entity path: a resident sample's commands skip the cluster's message path, and it follows the entity's life. */
+/** Resident samples: commands from this process go straight to the sample's actor; the cluster's messages reach the same one. */
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Metric } from "effect"
+import { metricSum } from "./Client.ts"
 import { LocalSamples } from "../actors/LocalSamples.ts"
+import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { CompleteStep, Receive, StartStep } from "../rpc/Commands.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
@@ -14,9 +16,9 @@ const mailboxMessages = Metric.snapshot.pipe(Effect.map((pairs) =>
     .reduce((n, p) => n + ("count" in p.metricState && typeof p.metricState.count === "number" ? p.metricState.count : 0), 0)
 ))
 
-describe("local-entity path", () => {
+describe("resident samples", () => {
   layer(TestSystem({ settings: { entityMaxIdle: Duration.seconds(1) } }), { excludeTestServices: true })((it) => {
-    it.effect("commands to a resident sample go straight to its mailbox, in order; once passivated, the next one activates it again", () =>
+    it.effect("commands to a resident sample go straight to its mailbox, in order; once idle it leaves, and the next command loads it again", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi
         const local = yield* LocalSamples
@@ -25,7 +27,7 @@ describe("local-entity path", () => {
         const id = samples[0]!.id
         expect(local.get(id)).toBeUndefined()
 
-        // The first command activates the entity through the cluster; it registers itself.
+        // The first command makes the sample resident here: its shard is this runner's.
         yield* api.execute(id, new Receive(), "r-1", "tech")
         expect(local.get(id)).toBeDefined()
 
@@ -43,7 +45,7 @@ describe("local-entity path", () => {
         expect(b.sample.version).toBe(4)
         expect((yield* mailboxMessages) - before).toBe(3)
 
-        // Idle past ENTITY_MAX_IDLE, the entity is passivated and withdraws; the next command activates it again.
+        // Idle past ENTITY_MAX_IDLE, the actor leaves; the next command makes it resident again, loaded from the row.
         while (local.get(id) !== undefined) yield* Effect.sleep(Duration.millis(100))
         const next = yield* api.execute(id, new StartStep({ step: "library_prep" }), "s-2", "tech")
         expect(next.sample.version).toBe(5)
@@ -52,6 +54,35 @@ describe("local-entity path", () => {
           query<{ version: number }>(databaseUrl, "SELECT version FROM sample_events WHERE sample_id = $1 AND type <> 'NotificationTriggered' ORDER BY seq", [id])
         )
         expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5])
+      }), { timeout: 60_000 })
+  })
+
+  layer(TestSystem({ settings: { entityMaxIdle: Duration.minutes(5) } }), { excludeTestServices: true })((it) => {
+    it.effect("a command through the cluster reaches the same actor as the local ones: one copy, one mailbox, no fencing", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const local = yield* LocalSamples
+        const client = yield* Sample.client
+        const { baseUrl } = yield* TestEndpoint
+        const { samples } = yield* submitSamples(1, { prefix: "doors" })
+        const id = samples[0]!.id
+        const fencedBefore = yield* Effect.promise(() => metricSum(baseUrl, "poretrack_fencing_failures_total"))
+        yield* api.execute(id, new Receive(), "d-1", "tech")
+        const actor = local.get(id)
+        expect(actor).toBeDefined()
+        // The way a gateway's command or an SLA timer arrives: as a message to the sample's cluster entity.
+        const viaCluster = yield* client(id).Execute({
+          command: encodeCommand(new StartStep({ step: "sample_qc" })),
+          idempotencyKey: "d-2",
+          actor: "tech"
+        })
+        expect(viaCluster.sample.version).toBe(3)
+        expect(local.get(id)).toBe(actor)
+        // Had the cluster's message gone to a second copy, this one's copy would be a version behind and be fenced.
+        const after = yield* api.execute(id, new CompleteStep({ record: { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30 } } }), "d-3", "tech")
+        expect(after.sample.version).toBe(4)
+        expect(after.replayed).toBe(false)
+        expect(yield* Effect.promise(() => metricSum(baseUrl, "poretrack_fencing_failures_total"))).toBe(fencedBefore)
       }), { timeout: 60_000 })
   })
 })
