@@ -179,7 +179,7 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
         }),
       /**
        * Hosts actors for the scope's life (the entity layer's): idle ones and those of shards that left are swept out
-       * every second. When the scope closes, no new actor is made and the mailboxes are let finish (at most 5 s).
+       * every second. When the scope closes, the mailboxes are let finish (at most 5 s).
        */
       host: (options: Hosting): Effect.Effect<void, never, Scope.Scope> =>
         Effect.gen(function*() {
@@ -188,9 +188,10 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
           places = Effect.unsafeMakeSemaphore(options.maxResident)
           hosting = options
           yield* sweep(options).pipe(Effect.repeat(Schedule.spaced(SWEEP)), Effect.forkScoped)
+          // On shutdown the commands in progress are let finish. Actors still serve the cluster's messages until the
+          // runner has stopped its entities and handed its shards over (Sharding closes after this layer).
           yield* Effect.addFinalizer(() =>
             Effect.suspend(() => {
-              hosting = undefined
               const draining = [...entries.values()].map((entry) => entry.resident.idle)
               return Effect.all(draining, { concurrency: "unbounded", discard: true }).pipe(Effect.timeoutOption(DRAIN), Effect.asVoid)
             })

@@ -1,6 +1,6 @@
 /**
- * Memory per resident Sample entity: runs the all-in-one system in this process on a fresh database, activates
- * BENCH_ENTITIES entities (default 5,000) with one command each, and compares the heap after a full GC.
+ * Memory per resident sample: runs the all-in-one system in this process on a fresh database, makes BENCH_ENTITIES
+ * samples (default 5,000) resident with one command each, and compares the heap after a full GC.
  * Run: `npm run bench:memory` (node --expose-gc). Never part of `npm test`.
  */
 import { Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
@@ -76,13 +76,13 @@ const main = async () => {
     }
     const before = gc()
     const residentBefore = local.size()
-    // One command each: the entity activates, loads its row, writes, and stays resident (max idle 1 h here).
+    // One command each: the sample becomes resident (its actor loads the row), writes, and stays (max idle 1 h here).
     yield* Effect.forEach(ids, (id) => api.execute(id as never, new Receive(), undefined, "bench"), { concurrency: 32, discard: true })
     const after = gc()
     const resident = local.size() - residentBefore
     const perEntity = (after.heapUsed - before.heapUsed) / resident
-    console.log(`${resident} resident Sample entities: heap +${((after.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB, ` +
-      `rss +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB → ${(perEntity / 1024).toFixed(1)} KiB of heap per resident entity`)
+    console.log(`${resident} resident samples: heap +${((after.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB, ` +
+      `rss +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB → ${(perEntity / 1024).toFixed(1)} KiB of heap per resident sample`)
   })
   try {
     await Effect.runPromise(program.pipe(Effect.provide(AllInOneLive.pipe(Layer.provideMerge(settings))), Effect.scoped))
