@@ -26,6 +26,8 @@ export interface GroupCommitOptions<I, O, E> {
   readonly maxInFlight: number
   /** Items in one group at most. */
   readonly maxGroup: number
+  /** The histogram of group sizes (default `poretrack_commit_group_size`). */
+  readonly sizes?: Metric.Metric.Histogram<number>
 }
 
 interface Waiting<I, O, E> {
@@ -53,8 +55,9 @@ export const makeGroupCommit = <I, O, E>(options: GroupCommitOptions<I, O, E>) =
     const one = (w: Waiting<I, O, E>) =>
       traced(options.run([w.item]), w.span).pipe(Effect.exit, Effect.map((exit) => settle([w], exit)))
 
+    const sizes = options.sizes ?? groupSize
     const send = (group: ReadonlyArray<Waiting<I, O, E>>): Effect.Effect<void> =>
-      Metric.update(groupSize, group.length).pipe(
+      Metric.update(sizes, group.length).pipe(
         Effect.zipRight(traced(options.run(group.map((w) => w.item)), group[0]!.span)),
         Effect.exit,
         Effect.flatMap((exit) => {

@@ -10,7 +10,7 @@ import { makeGroupCommit } from "./GroupCommit.ts"
 import { prepareStatement } from "./PgPool.ts"
 import type { WakeRow } from "./WakeTimers.ts"
 import { CommandWindow, IDEMPOTENCY_MEMORY_KEYS, IDEMPOTENCY_MEMORY_WINDOW_MS } from "./IdempotencyWindow.ts"
-import { Clock, Effect, Option, Schema } from "effect"
+import { Clock, Effect, Metric, MetricBoundaries, Option, Schema } from "effect"
 import type { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import {
   priorityRank,
@@ -302,15 +302,30 @@ prepareStatement(COMMIT_STATEMENT, COMMIT_SQL)
  * per activation.
  */
 const LOAD_SQL = `
-SELECT s.state, s.timer_at,
+SELECT s.id, s.state, s.timer_at,
   (SELECT coalesce(json_agg(json_build_array(r.key, r.fingerprint, r.ms) ORDER BY r.at), '[]'::json)
      FROM (SELECT c.key, c.fingerprint, c.at, (extract(epoch FROM c.at) * 1000)::float8 AS ms
            FROM sample_commands c WHERE c.sample_id = s.id AND c.at >= $2
            ORDER BY c.at DESC LIMIT $3) r) AS commands,
   (SELECT count(*)::int FROM sample_commands c WHERE c.sample_id = s.id) AS total
-FROM samples s WHERE s.id = $1`
+FROM samples s WHERE s.id = ANY($1::uuid[])`
 
-prepareStatement("poretrack_load_v1", LOAD_SQL)
+prepareStatement("poretrack_load_v2", LOAD_SQL)
+
+/** A loaded row as it comes from PostgreSQL. */
+interface LoadRow {
+  readonly id: string
+  readonly state: unknown
+  readonly timer_at: Date | null
+  readonly commands: Array<[string, string, number]>
+  readonly total: number
+}
+
+const loadGroupSize = Metric.histogram(
+  "poretrack_load_group_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 8 }),
+  "Samples loaded together in one statement (samples made resident at the same moment)"
+)
 
 /** One transition as an element of the commit statement's parameter. */
 const commitItem = (input: CommitInput, ord: number) => {
@@ -362,14 +377,25 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
     /**
      * Loads a sample for its entity: state, armed timer and the idempotency keys of the memory window (the newest
      * IDEMPOTENCY_MEMORY_KEYS of the last IDEMPOTENCY_MEMORY_WINDOW_MS, oldest first), and whether those are all of them.
+     * Samples made resident at the same moment (a batch, a burst of intake) are read together, in one statement per
+     * group, like the commits (GroupCommit.ts): a lone load leaves at once.
      */
+    const loads = yield* makeGroupCommit<SampleId, LoadRow | undefined, SqlError.SqlError>({
+      run: (ids) =>
+        Effect.gen(function*() {
+          const since = new Date((yield* Clock.currentTimeMillis) - IDEMPOTENCY_MEMORY_WINDOW_MS)
+          const rows = yield* sql.unsafe<LoadRow>(LOAD_SQL, [ids, since, IDEMPOTENCY_MEMORY_KEYS])
+          const byId = new Map(rows.map((row) => [row.id, row]))
+          return ids.map((id) => byId.get(id))
+        }),
+      // A read fails for all or none of its samples.
+      isolate: () => false,
+      maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
+      maxGroup: COMMIT_GROUP_MAX,
+      sizes: loadGroupSize
+    })
     const load = Effect.fn("SampleRepo.load")(function*(id: SampleId) {
-      const since = new Date((yield* Clock.currentTimeMillis) - IDEMPOTENCY_MEMORY_WINDOW_MS)
-      const rows = yield* sql.unsafe<{ state: unknown; timer_at: Date | null; commands: Array<[string, string, number]>; total: number }>(
-        LOAD_SQL,
-        [id, since, IDEMPOTENCY_MEMORY_KEYS]
-      )
-      const row = rows[0]
+      const row = yield* loads.commit(id)
       if (row === undefined) return Option.none<LoadedSample>()
       const state = yield* decodeState(row.state).pipe(Effect.orDie)
       return Option.some<LoadedSample>({

@@ -7,11 +7,14 @@ import type { SampleId } from "../rpc/Ids.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-/** The commit-group histogram: how many statements, and how many transitions they carried. */
-const groupSizes = Metric.snapshot.pipe(Effect.map((pairs) => {
-  const state = pairs.find((p) => p.metricKey.name === "poretrack_commit_group_size")?.metricState
-  return state !== undefined && "count" in state && "sum" in state ? { count: Number(state.count), sum: Number(state.sum) } : { count: 0, sum: 0 }
-}))
+/** A group histogram: how many statements, and how many items they carried. */
+const sizesOf = (name: string) =>
+  Metric.snapshot.pipe(Effect.map((pairs) => {
+    const state = pairs.find((p) => p.metricKey.name === name)?.metricState
+    return state !== undefined && "count" in state && "sum" in state ? { count: Number(state.count), sum: Number(state.sum) } : { count: 0, sum: 0 }
+  }))
+const groupSizes = sizesOf("poretrack_commit_group_size")
+const loadSizes = sizesOf("poretrack_load_group_size")
 
 describe("group commit on PostgreSQL", () => {
   layer(TestSystem(), { excludeTestServices: true })((it) => {
@@ -57,6 +60,26 @@ describe("group commit on PostgreSQL", () => {
         const after = yield* groupSizes
         expect(after.sum - before.sum).toBe(40)
         expect(after.count - before.count).toBeLessThan(40)
+      }))
+
+    it.effect("40 samples loaded at once: fewer statements, each sample its own row, an unknown one none", () =>
+      Effect.gen(function*() {
+        const repo = yield* SampleRepo
+        const { samples } = yield* submitSamples(40, { prefix: "L" })
+        const unknown = randomUUID() as SampleId
+        const before = yield* loadSizes
+        const loaded = yield* Effect.forEach([...samples.map((s) => s.id as SampleId), unknown], (id) => repo.load(id), { concurrency: "unbounded" })
+        expect(Option.isNone(loaded[40]!)).toBe(true)
+        samples.forEach((s, i) => {
+          const row = Option.getOrThrow(loaded[i]!)
+          expect(row.state.id).toBe(s.id)
+          expect(row.state.sampleName).toBe(s.sampleName)
+          expect(row.state.version).toBe(1)
+          expect(row.commands.complete).toBe(true)
+        })
+        const after = yield* loadSizes
+        expect(after.sum - before.sum).toBe(41)
+        expect(after.count - before.count).toBeLessThan(41)
       }))
   })
 })
