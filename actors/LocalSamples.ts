@@ -110,21 +110,21 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
           return Effect.succeed(entry)
         }
         return Effect.gen(function*() {
-            yield* Metric.increment(waiting)
-            yield* restore(places.take(1)).pipe(Effect.ensuring(Metric.incrementBy(waiting, -1)))
-            // Another message may have made the actor resident while this one waited: the place goes back.
-            const raced = entries.get(sampleId)
-            if (raced !== undefined) {
-              raced.pending++
-              yield* places.release(1)
-              return raced
-            }
-            const made: Entry = { resident: host.make(sampleId, shardId), shardId, pending: 1, lastActive: now() }
-            entries.set(sampleId, made)
-            yield* Metric.increment(activations)
-            yield* Metric.set(residentGauge, entries.size)
-            return made
-          })
+          yield* Metric.increment(waiting)
+          yield* restore(places.take(1)).pipe(Effect.ensuring(Metric.incrementBy(waiting, -1)))
+          // Another message may have made the actor resident while this one waited: the place goes back.
+          const raced = entries.get(sampleId)
+          if (raced !== undefined) {
+            raced.pending++
+            yield* places.release(1)
+            return raced
+          }
+          const made: Entry = { resident: host.make(sampleId, shardId), shardId, pending: 1, lastActive: now() }
+          entries.set(sampleId, made)
+          yield* Metric.increment(activations)
+          yield* Metric.set(residentGauge, entries.size)
+          return made
+        })
       })
 
     /** Runs `f` on the sample's actor; the actor counts the message as pending until it is done. */
