@@ -134,26 +134,54 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       deliveries: ReadonlyArray<NewDelivery>,
       triggered?: TriggeredEvent
     ) {
-      // The deliveries and the log's NotificationTriggered commit together: a re-read event owes nothing new and
-      // appends nothing (the event's id is derived from its cause, and it is written only with new deliveries).
-      yield* sql.withTransaction(Effect.gen(function*() {
-        let inserted = 0
-        for (const d of deliveries) {
-          const rows = yield* sql<{ id: string }>`
-            INSERT INTO notification_deliveries (id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status)
-            VALUES (${d.id}, ${d.dedupKey}, ${d.eventId}, ${d.eventType}, ${d.sampleId}, ${d.submitterEmail}, ${d.ruleId}, ${d.channel}, ${d.recipient}, ${d.userId}, ${d.endpointId}, 'queued')
-            ON CONFLICT (dedup_key) DO NOTHING RETURNING id`
-          inserted += rows.length
-        }
-        if (triggered !== undefined && inserted > 0) {
-          yield* sql`
-            INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-            VALUES (${triggered.id}, ${triggered.sampleId}, ${triggered.submissionId}, 'NotificationTriggered', ${triggered.version},
-              ${NOTIFIER_ACTOR}, now(), ${JSON.stringify(triggered.data)}::jsonb)
-            ON CONFLICT (id) DO NOTHING`
-        }
-      })).pipe(Effect.orDie)
-      const rows = yield* select("event_id = $1 AND status = 'queued' AND attempts = 0 ORDER BY created_at, id", eventId)
+      // One statement: the deliveries and the log's NotificationTriggered commit together (a re-read event owes nothing
+      // new and appends nothing: the event's id is derived from its cause, and it is written only with new
+      // deliveries). The statement's own reads see the table as it was before it, so the deliveries still queued are
+      // those it inserted plus those found already there.
+      const rows = yield* sql.unsafe<Row>(
+        `WITH input AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, dedup_key text, event_id uuid, event_type text, sample_id uuid,
+             submitter_email text, rule_id text, channel text, recipient text, user_id uuid, endpoint_id uuid, ord int)
+         ), inserted AS (
+           INSERT INTO notification_deliveries (id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status)
+           SELECT id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, 'queued'
+           FROM input ORDER BY ord
+           ON CONFLICT (dedup_key) DO NOTHING
+           RETURNING ${COLUMNS}
+         ), triggered AS (
+           INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+           SELECT $2::uuid, $3::uuid, $4::uuid, 'NotificationTriggered', $5::int, $6, now(), $7::jsonb
+           WHERE $2::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+           ON CONFLICT (id) DO NOTHING
+         )
+         SELECT ${COLUMNS} FROM inserted
+         UNION ALL
+         SELECT ${COLUMNS} FROM notification_deliveries WHERE event_id = $8::uuid AND status = 'queued' AND attempts = 0
+         ORDER BY created_at, id`,
+        [
+          JSON.stringify(deliveries.map((d, ord) => ({
+            id: d.id,
+            dedup_key: d.dedupKey,
+            event_id: d.eventId,
+            event_type: d.eventType,
+            sample_id: d.sampleId,
+            submitter_email: d.submitterEmail,
+            rule_id: d.ruleId,
+            channel: d.channel,
+            recipient: d.recipient,
+            user_id: d.userId,
+            endpoint_id: d.endpointId,
+            ord
+          }))),
+          triggered?.id ?? null,
+          triggered?.sampleId ?? null,
+          triggered?.submissionId ?? null,
+          triggered?.version ?? null,
+          NOTIFIER_ACTOR,
+          triggered === undefined ? null : JSON.stringify(triggered.data),
+          eventId
+        ]
+      ).pipe(Effect.orDie)
       return rows.map(toDelivery)
     })
 
@@ -163,15 +191,18 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
     })
 
     /**
-     * Counts attempt `attempt` of `generation` before it is made (again, when a crash interrupted it); false when the
-     * delivery moved on: a later attempt, another generation, or a final status (a stale message).
+     * Counts attempt `attempt` of `generation` before it is made (again, when a crash interrupted it) and returns the
+     * delivery so counted; none when it moved on: a later attempt, another generation, or a final status (a stale
+     * message), or when there is no such delivery.
      */
     const beginAttempt = Effect.fn("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
-      const rows = yield* sql<{ id: string }>`
-        UPDATE notification_deliveries SET attempts = ${attempt}, updated_at = now(), next_attempt_at = NULL
-        WHERE id = ${id} AND generation = ${generation} AND attempts IN (${attempt - 1}, ${attempt}) AND status IN ('queued', 'failed')
-        RETURNING id`.pipe(Effect.orDie)
-      return rows.length > 0
+      const rows = yield* sql.unsafe<Row>(
+        `UPDATE notification_deliveries SET attempts = $1, updated_at = now(), next_attempt_at = NULL
+         WHERE id = $2 AND generation = $3 AND attempts IN ($4, $1) AND status IN ('queued', 'failed')
+         RETURNING ${COLUMNS}`,
+        [attempt, id, generation, attempt - 1]
+      ).pipe(Effect.orDie)
+      return Option.map(Option.fromNullable(rows[0]), toDelivery)
     })
 
     /** Records the outcome of the current attempt. */

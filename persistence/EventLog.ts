@@ -8,7 +8,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, PubSub, Ref, Schedule, Stream } from "effect"
+import { Duration, Effect, Metric, Option, PubSub, Schedule, Scope, Stream } from "effect"
 import { InvalidInput } from "../rpc/Errors.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { EVENTS_CHANNEL, EventSignal } from "./EventSignal.ts"
@@ -53,6 +53,15 @@ export const decodePosition = (s: string): Option.Option<LogPosition> => {
   const seq = Number(m[2])
   return tx <= MAX_XID8 && Number.isSafeInteger(seq) ? Option.some({ tx: tx.toString(), seq }) : Option.none()
 }
+
+/** Events the live feed reads at once. */
+const FEED_BATCH = 500
+
+/** Statements the live feed ran (it reads only while someone listens). */
+export const feedReads = Metric.counter("poretrack_event_feed_reads_total", {
+  description: "Reads of the event log by this process's live feed (none while nobody listens)",
+  incremental: true
+})
 
 /** Event log reader and live feed. */
 export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
@@ -149,20 +158,43 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       return row && row.tx !== null && row.seq !== null ? { tx: row.tx, seq: Number(row.seq) } : START
     })
 
-    // One reader per process feeds every live subscriber: woken by NOTIFY, with a slow poll as a safety net.
+    // One reader per process feeds every live subscriber: woken by NOTIFY, with a slow poll as a safety net. It reads
+    // only while someone listens: with no subscriber a wake costs nothing, and the first subscriber restarts the feed
+    // from the head as it was just before it subscribed (so it misses nothing committed after it asked).
     const hub = yield* PubSub.unbounded<SampleEvent>()
-    const cursor = yield* Ref.make(yield* head.pipe(Effect.orDie))
+    let cursor: LogPosition = START
+    let subscribers = 0
+    /** The feed stopped reading (no subscriber): the cursor is behind and restarts at `restartFrom`. */
+    let idle = true
+    let restartFrom: LogPosition | undefined = undefined
     const wake = yield* PubSub.sliding<void>(1)
     /** Reads and publishes until the log is drained; whether it was settled (nothing held back) at the last read. */
     const drain: Effect.Effect<boolean> = Effect.gen(function*() {
       for (;;) {
-        const from = yield* Ref.get(cursor)
-        const { events, position: to, settled } = yield* readAfter(from, 500)
-        if (events.length === 0) return settled
-        yield* Ref.set(cursor, to)
-        yield* hub.publishAll(events)
+        yield* Metric.increment(feedReads)
+        const { events, position: to, settled } = yield* readAfter(cursor, FEED_BATCH)
+        cursor = to
+        if (events.length > 0) yield* hub.publishAll(events)
+        // A short page reached the horizon: nothing more to read now.
+        if (events.length < FEED_BATCH) return settled
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause).pipe(Effect.as(false))))
+
+    /** One wake-up of the feed: nothing without subscribers; else from where it stopped (or restarts) to the end. */
+    const onWake: Effect.Effect<void> = Effect.suspend(() => {
+      if (subscribers === 0) {
+        idle = true
+        return Effect.void
+      }
+      if (idle) {
+        if (restartFrom !== undefined && after(restartFrom, cursor)) cursor = restartFrom
+        restartFrom = undefined
+        idle = false
+      }
+      // A transaction older than the woken one may still hold events back: read again shortly after, unless nothing
+      // was running at the last read.
+      return drain.pipe(Effect.flatMap((settled) => settled ? Effect.void : Effect.sleep(Duration.millis(20)).pipe(Effect.zipRight(drain))))
+    })
 
     const notifications = pg.listen(EVENTS_CHANNEL).pipe(
       // This process's own NOTIFYs: its feed was already woken by the local signal.
@@ -174,22 +206,34 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     )
     yield* Effect.forkScoped(notifications)
     yield* Effect.forkScoped(
-      Stream.fromPubSub(wake).pipe(
-        Stream.merge(Stream.tick(Duration.seconds(1))),
-        // A transaction older than the woken one may still hold events back: read again shortly after, unless nothing
-        // was running at the last read.
-        Stream.runForEach(() =>
-          drain.pipe(Effect.flatMap((settled) => settled ? Effect.void : Effect.sleep(Duration.millis(20)).pipe(Effect.zipRight(drain))))
-        )
-      )
+      Stream.fromPubSub(wake).pipe(Stream.merge(Stream.tick(Duration.seconds(1))), Stream.runForEach(() => onWake))
     )
 
-    /** Live events from now on, optionally for one sample only. */
-    const live = (filter?: { readonly sampleId?: string | undefined }) =>
-      Stream.fromPubSub(hub, { scoped: false }).pipe(
-        Stream.filter((e) => filter?.sampleId === undefined || e.sampleId === filter.sampleId)
-      )
+    /**
+     * Subscribes now (in the scope) to live events, optionally for one sample only. A subscriber that finds the feed
+     * idle first reads the head: the feed restarts there, so every event committed after this returns is delivered (a
+     * few committed just before may be too).
+     */
+    const subscribe = (filter?: { readonly sampleId?: string | undefined }): Effect.Effect<Stream.Stream<SampleEvent>, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        if (idle) {
+          const from = yield* head.pipe(Effect.orDie)
+          if (restartFrom === undefined || after(restartFrom, from)) restartFrom = from
+        }
+        yield* Effect.acquireRelease(Effect.sync(() => subscribers++), () => Effect.sync(() => subscribers--))
+        const subscription = yield* PubSub.subscribe(hub)
+        yield* wake.publish(undefined)
+        return Stream.fromQueue(subscription).pipe(
+          Stream.filter((e) => filter?.sampleId === undefined || e.sampleId === filter.sampleId)
+        )
+      })
 
-    return { read, readAfter, ack, position, live, head } as const
+    /** Live events from when the stream starts, optionally for one sample only (see `subscribe`). */
+    const live = (filter?: { readonly sampleId?: string | undefined }) => Stream.unwrapScoped(subscribe(filter))
+
+    /** Live subscribers of this process (the feed reads only while there is one). */
+    const liveSubscribers = () => subscribers
+
+    return { read, readAfter, ack, position, live, subscribe, head, liveSubscribers } as const
   })
 }) {}

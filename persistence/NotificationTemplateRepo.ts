@@ -13,6 +13,9 @@ export interface StoredTemplate {
   readonly template: unknown
 }
 
+/** How long deliveries reuse the templates they read (a save elsewhere reaches them within this). */
+export const CACHE_MS = 1_000
+
 /** Reads and saves template versions. */
 export class NotificationTemplateRepo extends Effect.Service<NotificationTemplateRepo>()("poretrack/NotificationTemplateRepo", {
   effect: Effect.gen(function*() {
@@ -26,15 +29,31 @@ export class NotificationTemplateRepo extends Effect.Service<NotificationTemplat
       return rows.map((r): StoredTemplate => ({ triggerKey: r.trigger_key, channel: r.channel, version: r.version, template: r.template }))
     })
 
+    // What deliveries render with: the newest versions, kept for CACHE_MS so that a burst of deliveries reads them once.
+    // A save through this process takes effect at once; one through another process within CACHE_MS.
+    let cached: { readonly rows: ReadonlyArray<StoredTemplate>; readonly until: number } | undefined
+    let saves = 0
+    const forRendering: Effect.Effect<ReadonlyArray<StoredTemplate>> = Effect.suspend(() => {
+      const now = Date.now()
+      if (cached !== undefined && cached.until > now) return Effect.succeed(cached.rows)
+      const before = saves
+      return Effect.tap(latest(), (rows) => {
+        // A save that landed while this read ran may not be in it: not kept.
+        if (saves === before) cached = { rows, until: now + CACHE_MS }
+      })
+    })
+
     /** Stores one version; false when that version exists already (someone saved first). */
     const save = Effect.fn("NotificationTemplateRepo.save")(function*(t: StoredTemplate, by: string) {
       const rows = yield* sql<{ version: number }>`
         INSERT INTO notification_templates (trigger_key, channel, version, template, saved_by)
         VALUES (${t.triggerKey}, ${t.channel}, ${t.version}, ${JSON.stringify(t.template)}::jsonb, ${by})
         ON CONFLICT DO NOTHING RETURNING version`.pipe(Effect.orDie)
+      saves++
+      cached = undefined
       return rows.length > 0
     })
 
-    return { latest, save } as const
+    return { latest, forRendering, save } as const
   })
 }) {}

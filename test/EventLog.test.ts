@@ -2,8 +2,8 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { randomUUID } from "node:crypto"
 import pg from "pg"
-import { Effect, Either, Fiber, Option, ParseResult, Ref, Schema, Stream } from "effect"
-import { decodePosition, EventLog, START, type LogPosition } from "../persistence/EventLog.ts"
+import { Effect, Either, Fiber, Metric, Option, ParseResult, Ref, Schema, Stream } from "effect"
+import { decodePosition, EventLog, feedReads, START, type LogPosition } from "../persistence/EventLog.ts"
 import { EventBatch } from "../rpc/Api.ts"
 import { Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
@@ -404,6 +404,35 @@ describe("event log consumers", () => {
         expect(aliceNext.events.map((e) => e.id)).toEqual(table.slice(2, 3).map((r) => r.id))
         const bobNext = yield* restRead("shared-name", 1, "bob")
         expect(bobNext.events.map((e) => e.id)).toEqual(table.slice(1, 2).map((r) => r.id))
+      }))
+
+    it.effect("the live feed reads nothing while nobody listens; a new subscriber gets what commits after it, not the idle period", () =>
+      Effect.gen(function*() {
+        const { databaseUrl } = yield* TestEndpoint
+        const log = yield* EventLog
+        const { samples } = yield* submit(41, "IDLE")
+        const ids = samples.map((s) => s.id)
+        yield* settled(databaseUrl)
+        expect(log.liveSubscribers()).toBe(0)
+        const before = (yield* Metric.value(feedReads)).count
+        // 40 commits one at a time, each waking the feed, with nobody listening.
+        yield* receiveAll(ids.slice(0, 40), 1)
+        // At most the drain that was under way when the last subscriber left (a page or two); before, every wake read.
+        expect((yield* Metric.value(feedReads)).count - before).toBeLessThanOrEqual(3)
+        const first = yield* Effect.scoped(Effect.gen(function*() {
+          const events = yield* log.subscribe()
+          yield* receiveAll([ids[40]!], 1)
+          return yield* events.pipe(
+            Stream.filter((e) => e.type === "SampleReceived" && ids.includes(e.sampleId)),
+            Stream.take(1),
+            Stream.runHead,
+            Effect.timeout("30 seconds"),
+            Effect.orDie
+          )
+        }))
+        // The feed restarted at the head: the idle period's 40 receipts are not replayed to the new subscriber.
+        expect(Option.map(first, (e) => e.sampleId)).toEqual(Option.some(ids[40]))
+        expect(log.liveSubscribers()).toBe(0)
       }))
   })
 })

@@ -51,7 +51,7 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         return ctx
       })
 
-      const savedTemplates = templates.latest().pipe(
+      const savedTemplates = templates.forRendering.pipe(
         Effect.map((stored) => stored.flatMap((s) => Option.toArray(decodeTemplate(s.template))))
       )
 
@@ -136,12 +136,11 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
        * for a duplicate is between the send and the record of its outcome.
        */
       const attemptDelivery = Effect.fn("Notification.attempt")(function*(generation: number, attempt: number) {
-        const found = yield* deliveries.get(deliveryId)
-        if (Option.isNone(found)) return
-        const d = found.value
-        // Checked before sending: a sent, delivered or dead delivery, or an attempt already counted, is not repeated.
-        if (d.generation !== generation || d.attempts > attempt || d.status === "sent" || d.status === "delivered" || d.status === "dead") return
-        if (!(yield* deliveries.beginAttempt(d.id, generation, attempt))) return
+        // Counted before sending: a sent, delivered or dead delivery, another generation, or a later attempt is not
+        // repeated (none is counted, and nothing is sent).
+        const begun = yield* deliveries.beginAttempt(deliveryId, generation, attempt)
+        if (Option.isNone(begun)) return
+        const d = begun.value
         // An export's result is no sample event: it is read from the export's row (persistence/ExportNoticeRepo.ts).
         const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.resultEvent(d.eventId) : yield* deliveries.event(d.eventId)
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
