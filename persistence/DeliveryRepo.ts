@@ -127,7 +127,8 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
     /**
      * Inserts the deliveries an event owes; a key already present inserts nothing (ON CONFLICT DO NOTHING), so a
      * re-read event owes nothing new. Returns every delivery of the event still queued: those just inserted and
-     * those a crash left before they were handed over (the entity's message key de-duplicates the hand-over).
+     * those a crash left before they were handed over or during their first attempt (the entity's message key
+     * de-duplicates a hand-over; a first attempt the consumer made itself is made again, as after any crash).
      */
     const insertForEvent = Effect.fn("DeliveryRepo.insertForEvent")(function*(
       eventId: string,
@@ -156,7 +157,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
          )
          SELECT ${COLUMNS} FROM inserted
          UNION ALL
-         SELECT ${COLUMNS} FROM notification_deliveries WHERE event_id = $8::uuid AND status = 'queued' AND attempts = 0
+         SELECT ${COLUMNS} FROM notification_deliveries WHERE event_id = $8::uuid AND status = 'queued' AND attempts <= 1
          ORDER BY created_at, id`,
         [
           JSON.stringify(deliveries.map((d, ord) => ({

@@ -1,14 +1,15 @@
 /**
- * The notification supervisor as a layer: the Notification entities (one per delivery), the event-log consumer
- * (a cluster Singleton), the shipped rules seeded, and the mailer (SMTP when SMTP_URL is set, else the outbox folder).
- * Runs where entities run (runner and all-in-one). The outbox folder is readable from every role (admins list it).
+ * The notification supervisor as a layer: the Notification entities (one per delivery) and their attempts, the
+ * event-log consumer (a cluster Singleton), the shipped rules seeded, and the mailer (SMTP when SMTP_URL is set, else
+ * the outbox folder). Runs where entities run (runner and all-in-one). The outbox folder is readable from every role
+ * (admins list it).
  */
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { Mailer } from "../actors/notify/Mailer.ts"
 import { MailOutbox } from "../actors/notify/MailOutbox.ts"
 import { NotificationConsumerLive, seedDefaultRules } from "../actors/notify/NotificationConsumer.ts"
-import { NotificationEntityLive } from "../actors/notify/NotificationEntity.ts"
+import { DeliveryAttemptsLive, NotificationEntityLive } from "../actors/notify/NotificationEntity.ts"
 import { DeliveryRepo } from "../persistence/DeliveryRepo.ts"
 import { EventLog } from "../persistence/EventLog.ts"
 import { ExportNoticeRepo } from "../persistence/ExportNoticeRepo.ts"
@@ -40,13 +41,15 @@ const NotifyStorage = Layer.mergeAll(
 
 /** Entities, consumer and seeded rules. */
 export const Notifier = Layer.unwrapEffect(
-  Effect.map(AppSettings, (s) =>
-    Layer.mergeAll(
-      NotificationEntityLive({
-        render: { appUrl: s.notify.appUrl, facilityName: s.notify.facilityName },
-        retryScale: s.notify.retryScale
-      }),
+  Effect.map(AppSettings, (s) => {
+    const options = {
+      render: { appUrl: s.notify.appUrl, facilityName: s.notify.facilityName },
+      retryScale: s.notify.retryScale
+    }
+    return Layer.mergeAll(
+      NotificationEntityLive(options),
       NotificationConsumerLive,
       Layer.effectDiscard(seedDefaultRules)
-    ))
+    ).pipe(Layer.provide(DeliveryAttemptsLive(options)))
+  })
 ).pipe(Layer.provide(MailerLive), Layer.provide(NotifyStorage))

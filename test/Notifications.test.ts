@@ -155,6 +155,35 @@ describe("Notifications", () => {
         expect(JSON.stringify(triggered)).not.toContain("ada@lab.example")
       }))
 
+    it.scoped("a first attempt is made by the consumer on its runner, with no message stored; one a crash cut short is made again", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const smtp = yield* Smtp
+        const sample = yield* newSample("lin@lab.example", "LIN-local-1")
+        yield* receive(sample.id)
+        yield* eventually("the received e-mail", Effect.sync(() => mailsTo(smtp.mails, "lin@lab.example", "LIN-local-1")[0]))
+        const [email] = yield* eventually("the e-mail delivery sent", Effect.map(deliveriesOf(baseUrl, ADMIN, sample.id), (ds) => {
+          const sent = ds.filter((d) => d.eventType === "SampleReceived" && d.channel === "email" && d.status === "sent")
+          return sent.length === 1 ? sent : undefined
+        }))
+        expect(email!.attempts).toBe(1)
+        // Made here: its Notification entity got no persisted message (no row, no activation).
+        const messages = (id: string) =>
+          Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM cluster_messages WHERE entity_type = 'Notification' AND entity_id = $1", [id]))
+        expect((yield* messages(email!.id))[0]!.n).toBe(0)
+        // The process died during that first attempt: the row says attempt 1 began and nothing was recorded after it.
+        yield* Effect.promise(() => query(databaseUrl, "UPDATE notification_deliveries SET status = 'queued', reason = NULL WHERE id = $1", [email!.id]))
+        yield* Effect.promise(() => query(databaseUrl, "UPDATE event_consumers SET tx = '0', seq = 0 WHERE owner = 'system' AND name = 'notifications'"))
+        // The consumer, reading the event again, makes the attempt again: the e-mail is sent (again) and recorded.
+        yield* eventually("the e-mail sent again", Effect.sync(() => mailsTo(smtp.mails, "lin@lab.example", "LIN-local-1")[1]))
+        const again = yield* eventually("the delivery recorded as sent", Effect.map(deliveriesOf(baseUrl, ADMIN, sample.id), (ds) => {
+          const d = ds.find((x) => x.id === email!.id)
+          return d?.status === "sent" ? d : undefined
+        }))
+        expect(again.attempts).toBe(1)
+        expect(mailsTo(smtp.mails, "lin@lab.example", "LIN-local-1")).toHaveLength(2)
+      }))
+
     it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>
       Effect.gen(function*() {
         const { baseUrl, databaseUrl } = yield* TestEndpoint

@@ -7,9 +7,9 @@
  * once), and only then moves the cursor on. The notifier's own events notify nobody (Trigger.SILENT_EVENT_TYPES).
  */
 import { randomUUID } from "node:crypto"
-import { Singleton } from "@effect/cluster"
+import { EntityId, Sharding, Singleton } from "@effect/cluster"
 import { Duration, Effect, Option, Schedule, Schema } from "effect"
-import { DeliveryRepo, type NewDelivery } from "../../persistence/DeliveryRepo.ts"
+import { DeliveryRepo, type NewDelivery, type StoredDelivery } from "../../persistence/DeliveryRepo.ts"
 import { EventLog } from "../../persistence/EventLog.ts"
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { NOTIFIER_CONSUMER } from "../../persistence/NotificationSchema.ts"
@@ -17,6 +17,7 @@ import { NotificationRulesRepo } from "../../persistence/NotificationRulesRepo.t
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
 import { DeliverPayload, Notification } from "./Notification.ts"
+import { DeliveryAttempts } from "./NotificationEntity.ts"
 import { notificationTriggeredData, notificationTriggeredId } from "./Trigger.ts"
 import { DEFAULT_RULES, needsSample, NotificationRule, resolveRecipients, type Delivery, type NotifyUser } from "./Rules.ts"
 
@@ -64,12 +65,45 @@ const BATCH = 500
 const GATHER_WAIT = Duration.millis(100)
 const IDLE_WAIT = Duration.millis(200)
 
+/** First attempts the consumer makes itself at once (see handOver). */
+const LOCAL_ATTEMPTS = 16
+
+/**
+ * Hands queued deliveries over. Each is its Notification entity's: a webhook delivery, or one whose entity lives on
+ * another runner, goes to it as a persisted message (keyed, so handed over once). An e-mail or in-app delivery whose
+ * entity would live on this runner has its first attempt made here and now, by the entity's own attempt function,
+ * without activating the entity: this saves the message's rows and the activation. Its retries, if any, are the
+ * entity's timer messages as always. The cursor moves on only after these attempts, so a crash in between re-reads
+ * the event and the delivery, still queued, is attempted again (as a message redelivered after a crash would be).
+ */
+const handOver = (queued: ReadonlyArray<StoredDelivery>) =>
+  Effect.gen(function*() {
+    if (queued.length === 0) return
+    const client = yield* Notification.client
+    const sharding = yield* Sharding.Sharding
+    const attempts = yield* DeliveryAttempts
+    const message = (d: StoredDelivery) => client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
+    const here: Array<StoredDelivery> = []
+    for (const d of queued) {
+      const entityId = EntityId.make(d.id)
+      if (d.channel !== "webhook" && sharding.hasShardId(sharding.getShardId(entityId, Notification.getShardGroup(entityId)))) here.push(d)
+      else yield* message(d)
+    }
+    yield* Effect.forEach(here, (d) =>
+      attempts.attempt(d.id, d.generation, 1).pipe(
+        // A defect here (a bug, bad data) must not lose the delivery: its entity gets it as a message instead.
+        Effect.catchAllDefect((defect) =>
+          Effect.logWarning("a first delivery attempt failed here; handed to its entity", { deliveryId: d.id }, defect).pipe(
+            Effect.zipRight(message(d))
+          ))
+      ), { concurrency: LOCAL_ATTEMPTS, discard: true })
+  })
+
 /** Consumes one batch; how many events it read (0: the log was drained). */
 const consumeBatch = Effect.gen(function*() {
   const log = yield* EventLog
   const deliveries = yield* DeliveryRepo
   const webhooks = yield* WebhookRepo
-  const client = yield* Notification.client
   const read = yield* log.read(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, BATCH)
   if (read.events.length === 0) return 0
   const { position } = read
@@ -90,6 +124,7 @@ const consumeBatch = Effect.gen(function*() {
       const user = byEmail.get(email)
       return user === undefined ? [] : [user.id]
     })
+  const queuedAll: Array<StoredDelivery> = []
   for (const event of events) {
     const submitterEmail = submitters.get(event.sampleId)
     const sample = submitterEmail === undefined ? undefined : { submitterEmail, assignees: assigneesOf(event.sampleId) }
@@ -104,11 +139,9 @@ const consumeBatch = Effect.gen(function*() {
       version: event.version,
       data: notificationTriggeredData(event, rows)
     }
-    const queued = yield* deliveries.insertForEvent(event.id, rows, triggered)
-    for (const d of queued) {
-      yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
-    }
+    queuedAll.push(...(yield* deliveries.insertForEvent(event.id, rows, triggered)))
   }
+  yield* handOver(queuedAll)
   yield* log.ack(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, position)
   return read.events.length
 }).pipe(Effect.withSpan("NotificationConsumer.batch"))
@@ -126,7 +159,6 @@ const consumeExports = Effect.gen(function*() {
   if (pending.length === 0) return false
   const deliveries = yield* DeliveryRepo
   const webhooks = yield* WebhookRepo
-  const client = yield* Notification.client
   const { rules } = yield* rulesInForce
   const users = yield* deliveries.users()
   const endpoints = yield* webhooks.list()
@@ -134,12 +166,7 @@ const consumeExports = Effect.gen(function*() {
   for (const { event, exportId } of pending) {
     if (Option.isSome(event)) {
       const owed = resolveRecipients(rules, event.value, undefined, directory)
-      if (owed.length > 0) {
-        const queued = yield* deliveries.insertForEvent(event.value.id, owed.map(toRow(event.value, null, users)))
-        for (const d of queued) {
-          yield* client(d.id).Deliver(new DeliverPayload({ generation: d.generation }), { discard: true })
-        }
-      }
+      if (owed.length > 0) yield* handOver(yield* deliveries.insertForEvent(event.value.id, owed.map(toRow(event.value, null, users))))
     }
     yield* notices.markNotified(exportId)
   }

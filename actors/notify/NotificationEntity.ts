@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Entity } from "@effect/cluster"
-import { Effect, Option, Random, Schema } from "effect"
+import { Context, Effect, Layer, Option, Random, Schema } from "effect"
 import { DeliveryRepo, type StoredDelivery } from "../../persistence/DeliveryRepo.ts"
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { InAppNotificationRepo } from "../../persistence/InAppNotificationRepo.ts"
@@ -30,9 +30,20 @@ export interface NotificationEntityOptions {
 
 const decodeTemplate = Schema.decodeUnknownOption(NotificationTemplate)
 
-/** The Notification entity's handlers. */
-export const NotificationEntityLive = (options: NotificationEntityOptions) =>
-  Notification.toLayer(
+/** Delivery attempts: one function for the whole process, run by the Notification entities and the consumer. */
+export class DeliveryAttempts extends Context.Tag("poretrack/DeliveryAttempts")<DeliveryAttempts, {
+  /**
+   * Makes attempt `attempt` of the delivery's `generation` unless it moved on (a later attempt, another generation, or
+   * a final status). The same attempt again (after a crash) is made again: the only window for a duplicate is between
+   * the send and the record of its outcome.
+   */
+  readonly attempt: (deliveryId: string, generation: number, attempt: number) => Effect.Effect<void>
+}>() {}
+
+/** The attempts, with their repositories, mailer and renderer resolved once. */
+export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
+  Layer.effect(
+    DeliveryAttempts,
     Effect.gen(function*() {
       const deliveries = yield* DeliveryRepo
       const webhooks = yield* WebhookRepo
@@ -42,7 +53,6 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
       const exportNotices = yield* ExportNoticeRepo
       const mailer = yield* Mailer
       const makeClient = yield* Notification.client
-      const deliveryId = (yield* Entity.CurrentAddress).entityId
 
       /** The event with its sample, as templates read it. */
       const contextOf = Effect.fn("Notification.context")(function*(event: SampleEvent) {
@@ -130,12 +140,7 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         }
       })
 
-      /**
-       * Makes attempt `attempt` of `generation` unless the delivery moved on (a later attempt, another generation, or
-       * a final status). The same attempt again (a message redelivered after a crash) is made again: the only window
-       * for a duplicate is between the send and the record of its outcome.
-       */
-      const attemptDelivery = Effect.fn("Notification.attempt")(function*(generation: number, attempt: number) {
+      const attemptDelivery = Effect.fn("Notification.attempt")(function*(deliveryId: string, generation: number, attempt: number) {
         // Counted before sending: a sent, delivered or dead delivery, another generation, or a later attempt is not
         // repeated (none is counted, and nothing is sent).
         const begun = yield* deliveries.beginAttempt(deliveryId, generation, attempt)
@@ -155,9 +160,19 @@ export const NotificationEntityLive = (options: NotificationEntityOptions) =>
         }
       })
 
+      return { attempt: attemptDelivery }
+    })
+  )
+
+/** The Notification entity's handlers: its delivery's attempts (DeliveryAttempts, provided by the notifier). */
+export const NotificationEntityLive = (options: NotificationEntityOptions) =>
+  Notification.toLayer(
+    Effect.gen(function*() {
+      const attempts = yield* DeliveryAttempts
+      const deliveryId = (yield* Entity.CurrentAddress).entityId
       return {
-        Deliver: (request) => attemptDelivery(request.payload.generation, 1),
-        Retry: (request) => attemptDelivery(request.payload.generation, request.payload.attempt)
+        Deliver: (request) => attempts.attempt(deliveryId, request.payload.generation, 1),
+        Retry: (request) => attempts.attempt(deliveryId, request.payload.generation, request.payload.attempt)
       }
     }),
     options.maxIdleTime !== undefined ? { maxIdleTime: options.maxIdleTime } : {}
