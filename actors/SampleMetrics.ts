@@ -15,6 +15,26 @@ const stepDuration = Metric.histogram(
 )
 const slaEvents = Metric.counter("poretrack_sla_events_total", { description: "SLA at-risk and breach events", incremental: true })
 
+/**
+ * A tagged metric made once per tag set: tagging builds a new metric key (formatting and hashing its tags) each time,
+ * a cost otherwise paid on every transition. Bounded: commands, priorities, steps and event types are a few dozen.
+ */
+const memo = <M>(make: (a: string, b: string) => M) => {
+  const made = new Map<string, M>()
+  return (a: string, b = "") => {
+    const key = `${a}\u0000${b}`
+    let m = made.get(key)
+    if (m === undefined) {
+      m = make(a, b)
+      made.set(key, m)
+    }
+    return m
+  }
+}
+const transitionsBy = memo((command, priority) => Metric.tagged(Metric.tagged(transitions, "command", command), "priority", priority))
+const stepDurationBy = memo((step, priority) => Metric.tagged(Metric.tagged(stepDuration, "step", step), "priority", priority))
+const slaEventsBy = memo((type) => Metric.tagged(slaEvents, "type", type))
+
 /** Metric handles and recorders used by the Sample entity. */
 export const SampleMetrics = {
   fencingFailures: Metric.counter("poretrack_fencing_failures_total", {
@@ -23,20 +43,14 @@ export const SampleMetrics = {
   }),
   recordTransition: (command: SampleCommand, before: SampleState, after: SampleState, _events: ReadonlyArray<Emitted>, now: number) =>
     Effect.gen(function*() {
-      yield* Metric.update(
-        Metric.tagged(Metric.tagged(transitions, "command", command._tag), "priority", after.priority),
-        1
-      )
+      yield* Metric.update(transitionsBy(command._tag, after.priority), 1)
       if (command._tag === "CompleteStep") {
         const queuedAt = before.steps[before.current]?.queuedAt
         if (queuedAt !== undefined) {
-          yield* Metric.update(
-            Metric.tagged(Metric.tagged(stepDuration, "step", command.record.step), "priority", after.priority),
-            (now - queuedAt) / 1000
-          )
+          yield* Metric.update(stepDurationBy(command.record.step, after.priority), (now - queuedAt) / 1000)
         }
       }
     }),
   recordSla: (events: ReadonlyArray<Emitted>) =>
-    Effect.forEach(events, (e) => Metric.update(Metric.tagged(slaEvents, "type", e.type), 1), { discard: true })
+    Effect.forEach(events, (e) => Metric.update(slaEventsBy(e.type), 1), { discard: true })
 }

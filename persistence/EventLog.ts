@@ -71,15 +71,6 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     const signal = yield* EventSignal
 
     /**
-     * The horizon: the oldest transaction still running on the server (pg_snapshot_xmin). Every event below it has
-     * committed or never will, so a cursor that stays below it never passes an event that commits later. (Any long
-     * transaction on the same server, in any database, holds the horizon back: give poretrack its own server.)
-     */
-    const horizon = sql<{ horizon: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`.pipe(
-      Effect.map((rows) => rows[0]?.horizon ?? "0")
-    )
-
-    /**
      * Events after `from`, oldest first, only those below the horizon, in one statement (the horizon is taken from the
      * statement's own snapshot). Order by the xid8 column itself (`e.tx`), not by the text alias: as text, "1046"
      * sorts before "994". `settled`: no transaction was running, so every event committed so far was readable (none
@@ -148,12 +139,16 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
         WHERE (event_consumers.tx, event_consumers.seq) < (excluded.tx, excluded.seq)`
     })
 
-    /** The newest readable position, where a live feed starts. */
+    /**
+     * The newest readable position, where a live feed starts: the newest event below the horizon, the oldest
+     * transaction still running on the server (pg_snapshot_xmin of the statement's own snapshot). Every event below it
+     * has committed or never will, so a cursor that stays below it never passes an event that commits later. (Any long
+     * transaction on the same server, in any database, holds the horizon back: give poretrack its own server.)
+     */
     const head = Effect.gen(function*() {
-      const below = yield* horizon
       const rows = yield* sql<{ tx: string | null; seq: string | null }>`
         SELECT e.tx::text AS tx, e.seq FROM sample_events e
-        WHERE e.tx < ${below}::xid8 ORDER BY e.tx DESC, e.seq DESC LIMIT 1`
+        WHERE e.tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.tx DESC, e.seq DESC LIMIT 1`
       const row = rows[0]
       return row && row.tx !== null && row.seq !== null ? { tx: row.tx, seq: Number(row.seq) } : START
     })

@@ -16,7 +16,7 @@ export class EventSignal extends Effect.Service<EventSignal>()("poretrack/EventS
     const sql = yield* SqlClient.SqlClient
     const local = yield* PubSub.sliding<void>(1)
     let dirty = false
-    const notifyEvery = Duration.millis(20)
+    const notifyEvery = Duration.millis(50)
     // The payload of this process's NOTIFYs, so that its own listener can tell them from other processes'.
     const origin = randomUUID()
 

@@ -195,7 +195,14 @@ const responses = Metric.counter("poretrack_cluster_responses_total", {
   description: "Commands answered by Sample entities, by outcome: success, refused (a typed refusal), busy (503), defect (500), unanswered (shard moving too long)",
   incremental: true
 }).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
-const answered = (outcome: "success" | "refused" | "busy" | "defect") => Metric.tagged(responses, "outcome", outcome)
+const answeredBy = {
+  success: Metric.tagged(responses, "outcome", "success"),
+  refused: Metric.tagged(responses, "outcome", "refused"),
+  busy: Metric.tagged(responses, "outcome", "busy"),
+  defect: Metric.tagged(responses, "outcome", "defect")
+}
+/** The counter of an outcome, tagged once (tagging builds a new metric key each time). */
+const answered = (outcome: "success" | "refused" | "busy" | "defect") => answeredBy[outcome]
 const unanswered = Metric.tagged(responses, "outcome", "unanswered")
 
 /**
