@@ -125,20 +125,19 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       sql.unsafe<Row>(`SELECT ${COLUMNS} FROM notification_deliveries WHERE ${where}`, params).pipe(Effect.orDie)
 
     /**
-     * Inserts the deliveries an event owes; a key already present inserts nothing (ON CONFLICT DO NOTHING), so a
-     * re-read event owes nothing new. Returns every delivery of the event still queued: those just inserted and
-     * those a crash left before they were handed over or during their first attempt (the entity's message key
-     * de-duplicates a hand-over; a first attempt the consumer made itself is made again, as after any crash).
+     * Inserts the deliveries events owe, in one statement for any number of events; a key already present inserts
+     * nothing (ON CONFLICT DO NOTHING), so a re-read event owes nothing new. With each event's new deliveries the log
+     * gets its NotificationTriggered entry in the same statement (its id is derived from its cause, and it is written
+     * only with new deliveries, so a re-read event appends nothing). Returns every delivery of the events still
+     * queued, event by event: those just inserted and those a crash left before they were handed over or during their
+     * first attempt (the entity's message key de-duplicates a hand-over; a first attempt the consumer made itself is
+     * made again, as after any crash). The statement's own reads see the table as it was before it, so those are the
+     * rows it inserted plus those found already there.
      */
-    const insertForEvent = Effect.fn("DeliveryRepo.insertForEvent")(function*(
-      eventId: string,
-      deliveries: ReadonlyArray<NewDelivery>,
-      triggered?: TriggeredEvent
+    const insertForEvents = Effect.fn("DeliveryRepo.insertForEvents")(function*(
+      owed: ReadonlyArray<{ readonly eventId: string; readonly deliveries: ReadonlyArray<NewDelivery>; readonly triggered?: TriggeredEvent | undefined }>
     ) {
-      // One statement: the deliveries and the log's NotificationTriggered commit together (a re-read event owes nothing
-      // new and appends nothing: the event's id is derived from its cause, and it is written only with new
-      // deliveries). The statement's own reads see the table as it was before it, so the deliveries still queued are
-      // those it inserted plus those found already there.
+      if (owed.length === 0) return []
       const rows = yield* sql.unsafe<Row>(
         `WITH input AS (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, dedup_key text, event_id uuid, event_type text, sample_id uuid,
@@ -151,16 +150,20 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
            RETURNING ${COLUMNS}
          ), triggered AS (
            INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-           SELECT $2::uuid, $3::uuid, $4::uuid, 'NotificationTriggered', $5::int, $6, now(), $7::jsonb
-           WHERE $2::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+           SELECT t.id, t.sample_id, t.submission_id, 'NotificationTriggered', t.version, $3, now(), t.data
+           FROM jsonb_to_recordset($2::jsonb) AS t(id uuid, cause uuid, sample_id uuid, submission_id uuid, version int, data jsonb, ord int)
+           WHERE EXISTS (SELECT 1 FROM inserted i WHERE i.event_id = t.cause)
+           ORDER BY t.ord
            ON CONFLICT (id) DO NOTHING
          )
-         SELECT ${COLUMNS} FROM inserted
-         UNION ALL
-         SELECT ${COLUMNS} FROM notification_deliveries WHERE event_id = $8::uuid AND status = 'queued' AND attempts <= 1
-         ORDER BY created_at, id`,
+         SELECT * FROM (
+           SELECT ${COLUMNS} FROM inserted
+           UNION ALL
+           SELECT ${COLUMNS} FROM notification_deliveries WHERE event_id = ANY($4::uuid[]) AND status = 'queued' AND attempts <= 1
+         ) q
+         ORDER BY array_position($4::uuid[], event_id), created_at, id`,
         [
-          JSON.stringify(deliveries.map((d, ord) => ({
+          JSON.stringify(owed.flatMap((o) => o.deliveries).map((d, ord) => ({
             id: d.id,
             dedup_key: d.dedupKey,
             event_id: d.eventId,
@@ -174,17 +177,27 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
             endpoint_id: d.endpointId,
             ord
           }))),
-          triggered?.id ?? null,
-          triggered?.sampleId ?? null,
-          triggered?.submissionId ?? null,
-          triggered?.version ?? null,
+          JSON.stringify(owed.flatMap((o, ord) =>
+            o.triggered === undefined ? [] : [{
+              id: o.triggered.id,
+              cause: o.eventId,
+              sample_id: o.triggered.sampleId,
+              submission_id: o.triggered.submissionId,
+              version: o.triggered.version,
+              data: o.triggered.data,
+              ord
+            }]
+          )),
           NOTIFIER_ACTOR,
-          triggered === undefined ? null : JSON.stringify(triggered.data),
-          eventId
+          owed.map((o) => o.eventId)
         ]
       ).pipe(Effect.orDie)
       return rows.map(toDelivery)
     })
+
+    /** The deliveries one event owes (see insertForEvents). */
+    const insertForEvent = (eventId: string, deliveries: ReadonlyArray<NewDelivery>, triggered?: TriggeredEvent) =>
+      insertForEvents([{ eventId, deliveries, triggered }])
 
     const get = Effect.fn("DeliveryRepo.get")(function*(id: string) {
       const rows = yield* select("id = $1", id)
@@ -277,6 +290,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return Option.map(Option.fromNullable(rows[0]), toEvent)
     })
 
-    return { event, insertForEvent, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy, submittersOf } as const
+    return { event, insertForEvent, insertForEvents, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy, submittersOf } as const
   })
 }) {}

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto"
 import { EntityId, Sharding, Singleton } from "@effect/cluster"
 import { Duration, Effect, Option, Schedule, Schema } from "effect"
-import { DeliveryRepo, type NewDelivery, type StoredDelivery } from "../../persistence/DeliveryRepo.ts"
+import { DeliveryRepo, type NewDelivery, type StoredDelivery, type TriggeredEvent } from "../../persistence/DeliveryRepo.ts"
 import { EventLog } from "../../persistence/EventLog.ts"
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { NOTIFIER_CONSUMER } from "../../persistence/NotificationSchema.ts"
@@ -124,13 +124,13 @@ const consumeBatch = Effect.gen(function*() {
       const user = byEmail.get(email)
       return user === undefined ? [] : [user.id]
     })
-  const queuedAll: Array<StoredDelivery> = []
+  const owed: Array<{ readonly eventId: string; readonly deliveries: ReadonlyArray<NewDelivery>; readonly triggered: TriggeredEvent }> = []
   for (const event of events) {
     const submitterEmail = submitters.get(event.sampleId)
     const sample = submitterEmail === undefined ? undefined : { submitterEmail, assignees: assigneesOf(event.sampleId) }
-    const owed = resolveRecipients(rules, event, sample, directory)
-    if (owed.length === 0) continue
-    const rows = owed.map(toRow(event, submitterEmail ?? null, users))
+    const recipients = resolveRecipients(rules, event, sample, directory)
+    if (recipients.length === 0) continue
+    const rows = recipients.map(toRow(event, submitterEmail ?? null, users))
     // The log records that this event notified people (counts per rule and channel, no addresses).
     const triggered = {
       id: notificationTriggeredId(event.id),
@@ -139,9 +139,10 @@ const consumeBatch = Effect.gen(function*() {
       version: event.version,
       data: notificationTriggeredData(event, rows)
     }
-    queuedAll.push(...(yield* deliveries.insertForEvent(event.id, rows, triggered)))
+    owed.push({ eventId: event.id, deliveries: rows, triggered })
   }
-  yield* handOver(queuedAll)
+  // One statement for the whole batch's deliveries and NotificationTriggered entries.
+  yield* handOver(yield* deliveries.insertForEvents(owed))
   yield* log.ack(NOTIFIER_CONSUMER.owner, NOTIFIER_CONSUMER.name, position)
   return read.events.length
 }).pipe(Effect.withSpan("NotificationConsumer.batch"))
