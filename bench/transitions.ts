@@ -2,6 +2,8 @@
  * `npm run bench`: sample transitions per second, through HTTP (REST → Sample entity → one PostgreSQL statement)
  * and as bare PostgreSQL statements (the physical limit), at several concurrencies: the bare path runs the entity's own
  * commit statement (`commitStatement` of persistence/SampleRepo.ts) with the same parameters built the same way.
+ * After each HTTP run it waits until the notifier has delivered what the run's transitions owe (a received and a
+ * delivered e-mail per sample), and prints how long that trailed and the CPU per transition counting it.
  *
  * Environment (all optional):
  *   BENCH_DATABASE_URL   admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres);
@@ -131,6 +133,8 @@ interface RunResult {
   readonly cutShort: boolean
   readonly cpu?: CpuSplit
   readonly waits?: string
+  /** After an HTTP run: how long the notifier trailed it, and CPU per transition including the notifier's work. */
+  readonly notifications?: { readonly trailingSeconds: number | undefined; readonly cpu: CpuSplit }
 }
 
 const percentile = (sorted: Float64Array, p: number): number => {
@@ -787,6 +791,30 @@ const freePort = (): Promise<number> =>
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Waits until the notifier of the server's database has caught up (its cursor at the newest event, no delivery
+ * queued): the seconds it took, or none after 120 s. The notifications a run's transitions owe are part of its work.
+ */
+const notificationsSettled = async (databaseUrl: string): Promise<number | undefined> => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  const t0 = performance.now()
+  try {
+    while (performance.now() - t0 < 120_000) {
+      const r = await client.query<{ queued: number; caught_up: boolean }>(`
+        SELECT (SELECT count(*) FROM notification_deliveries WHERE status = 'queued')::int AS queued,
+               coalesce((SELECT (c.tx, c.seq) >= (SELECT e.tx, e.seq FROM sample_events e ORDER BY e.tx DESC, e.seq DESC LIMIT 1)
+                 FROM event_consumers c WHERE c.owner = 'system' AND c.name = 'notifications'), false) AS caught_up`)
+      const row = r.rows[0]
+      if (row !== undefined && row.queued === 0 && row.caught_up) return (performance.now() - t0) / 1000
+      await sleep(50)
+    }
+    return undefined
+  } finally {
+    await client.end()
+  }
+}
+
 const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
   const client = new pg.Client({ connectionString: settings.adminUrl.toString() })
   await client.connect()
@@ -932,6 +960,24 @@ const printCpu = (results: ReadonlyArray<RunResult>) => {
     const f = (v: number | undefined) => (v === undefined ? "-" : fmt(v, 2))
     const m = c.machineBusyCores === undefined ? "-" : `${fmt(c.machineBusyCores, 2)} / ${os.cpus().length}`
     console.log(line([r.path, String(r.concurrency), f(c.serverMs), f(c.postgresMs), f(c.clientMs), m, `  ${r.waits ?? "-"}`]))
+  }
+}
+
+const printNotifications = (results: ReadonlyArray<RunResult>) => {
+  const runs = results.filter((r) => r.notifications !== undefined)
+  if (runs.length === 0) return
+  console.log("")
+  console.log("notifications each HTTP run owed (a received and a delivered e-mail per sample): how long the notifier trailed")
+  console.log("the run's last transition, and CPU per transition counting the notifier's work")
+  const head = ["conc", "trailing s", "server", "postgres"]
+  const widths = [5, 11, 8, 9]
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i] ?? 8)).join(" ")
+  console.log(line(head))
+  console.log(widths.map((w) => "-".repeat(w)).join(" "))
+  for (const r of runs) {
+    const n = r.notifications!
+    const f = (v: number | undefined) => (v === undefined ? "-" : fmt(v, 2))
+    console.log(line([String(r.concurrency), n.trailingSeconds === undefined ? "> 120" : fmt(n.trailingSeconds, 1), f(n.cpu.serverMs), f(n.cpu.postgresMs)]))
   }
 }
 
@@ -1103,10 +1149,16 @@ const main = async (): Promise<void> => {
       const hWaits = settings.targetUrl === undefined ? sampleWaits(adminClient, serverDb) : undefined
       const h = await httpRun(base, httpSamples.get(c) ?? [], c, `${runTag}-h${c}`)
       const hCpu = await cpuSplit(adminClient, serverDb, serverPids, hBefore, h.ok)
+      const waits = hWaits !== undefined ? await hWaits() : undefined
+      // The run's notifications (received, delivered) are delivered while later runs would start: wait for them, so
+      // that their work is counted here and does not slow the bare run that follows.
+      const trailing = settings.targetUrl === undefined ? await notificationsSettled(urlOf(serverDb)) : undefined
+      const withNotifications = settings.targetUrl === undefined ? await cpuSplit(adminClient, serverDb, serverPids, hBefore, h.ok) : undefined
       results.push({
         ...h,
         cpu: settings.targetUrl === undefined ? hCpu : { ...hCpu, serverMs: undefined, postgresMs: undefined },
-        ...(hWaits !== undefined ? { waits: await hWaits() } : {})
+        ...(waits !== undefined ? { waits } : {}),
+        ...(withNotifications !== undefined ? { notifications: { trailingSeconds: trailing, cpu: withNotifications } } : {})
       })
       console.log(`http c=${c}: ${h.ok} transitions in ${fmt(h.seconds, 1)} s = ${fmt(rate(h), 0)}/s, p50 ${fmt(percentile(h.latencies, 50), 2)} ms, p99 ${fmt(percentile(h.latencies, 99), 2)} ms, ${h.errors} errors, ${h.newConnections} connections opened`)
       await checkpoint()
@@ -1168,6 +1220,7 @@ const main = async (): Promise<void> => {
 
     printTable(results)
     printCpu(results)
+    printNotifications(results)
     printTargets(results)
     printIntake(intake, submissionsTimed)
     const [end1] = os.loadavg()
