@@ -175,21 +175,27 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed read failed", cause).pipe(Effect.as(false))))
 
-    /** One wake-up of the feed: nothing without subscribers; else from where it stopped (or restarts) to the end. */
-    const onWake: Effect.Effect<void> = Effect.suspend(() => {
+    /**
+     * One wake-up of the feed: nothing without subscribers; else from where it is to the end. Leaving idleness it never
+     * resumes its old cursor (that would replay the idle period): it restarts where the first subscriber asked, or at
+     * the head when that subscriber could not read it.
+     */
+    const onWake: Effect.Effect<void> = Effect.gen(function*() {
       if (subscribers === 0) {
         idle = true
-        return Effect.void
+        restartFrom = undefined
+        return
       }
       if (idle) {
-        if (restartFrom !== undefined && after(restartFrom, cursor)) cursor = restartFrom
+        cursor = restartFrom ?? (yield* head)
         restartFrom = undefined
         idle = false
       }
       // A transaction older than the woken one may still hold events back: read again shortly after, unless nothing
       // was running at the last read.
-      return drain.pipe(Effect.flatMap((settled) => settled ? Effect.void : Effect.sleep(Duration.millis(20)).pipe(Effect.zipRight(drain))))
-    })
+      const settled = yield* drain
+      if (!settled) yield* Effect.zipRight(Effect.sleep(Duration.millis(20)), drain)
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("event feed could not restart", cause)))
 
     const notifications = pg.listen(EVENTS_CHANNEL).pipe(
       // This process's own NOTIFYs: its feed was already woken by the local signal.
@@ -211,12 +217,14 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
      */
     const subscribe = (filter?: { readonly sampleId?: string | undefined }): Effect.Effect<Stream.Stream<SampleEvent>, never, Scope.Scope> =>
       Effect.gen(function*() {
-        if (idle) {
-          const from = yield* head.pipe(Effect.orDie)
-          if (restartFrom === undefined || after(restartFrom, from)) restartFrom = from
-        }
+        // Counted and subscribed first: from here on the feed reads, and whatever it publishes reaches this subscriber.
         yield* Effect.acquireRelease(Effect.sync(() => subscribers++), () => Effect.sync(() => subscribers--))
         const subscription = yield* PubSub.subscribe(hub)
+        if (idle) {
+          // Unreadable (the database away): the feed restarts at the head when it next reads.
+          const from = yield* Effect.option(head)
+          if (idle && Option.isSome(from) && (restartFrom === undefined || after(restartFrom, from.value))) restartFrom = from.value
+        }
         yield* wake.publish(undefined)
         return Stream.fromQueue(subscription).pipe(
           Stream.filter((e) => filter?.sampleId === undefined || e.sampleId === filter.sampleId)
