@@ -2,9 +2,10 @@
  * The notifier's consumer of the sample event log: a cluster Singleton (one fiber in the whole cluster), reading
  * from its durable cursor at least once. For each event it resolves recipients with the rules in force, inserts one
  * delivery row per (event, rule, recipient) (the UNIQUE key makes a re-read event owe nothing new) and, in the same
- * transaction, appends a NotificationTriggered event to the sample's log (once per cause: its id is derived from the
- * cause's), hands each queued delivery to its Notification entity by a persisted message (keyed, so handed over
- * once), and only then moves the cursor on. The notifier's own events notify nobody (Trigger.SILENT_EVENT_TYPES).
+ * statement, appends a NotificationTriggered event to the sample's log (once per cause: its id is derived from the
+ * cause's), hands each queued delivery over (to its Notification entity by a persisted message, keyed so it is
+ * handed over once, or, on this runner, as a first attempt made here: see handOver), and only then moves the cursor
+ * on. The notifier's own events notify nobody (Trigger.SILENT_EVENT_TYPES).
  */
 import { randomUUID } from "node:crypto"
 import { EntityId, Sharding, Singleton } from "@effect/cluster"
