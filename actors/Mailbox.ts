@@ -5,6 +5,7 @@
  * message waited for its turn, and the messages and replies by outcome become metrics.
  */
 import { Effect, Exit, Metric, MetricBoundaries } from "effect"
+import { memo } from "./memo.ts"
 
 const depth = Metric.gauge("poretrack_mailbox_messages", {
   description: "Messages in resident entities' mailboxes on this runner, waiting or being processed"
@@ -26,17 +27,6 @@ const replied = Metric.counter("poretrack_entity_replies_total", {
 const outcomeOf = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isSuccess(exit) ? "success" : Exit.isInterrupted(exit) ? "interrupted" : exit.cause._tag === "Fail" ? "failure" : "defect"
 
-const memo = <A>(make: (key: string) => A) => {
-  const cache = new Map<string, A>()
-  return (key: string): A => {
-    let value = cache.get(key)
-    if (value === undefined) {
-      value = make(key)
-      cache.set(key, value)
-    }
-    return value
-  }
-}
 
 /** The metric handles of one entity type (tagging builds a new metric key, so it is done once per label set). */
 const metricsOf = memo((entityType: string) => ({

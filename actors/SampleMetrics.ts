@@ -2,6 +2,7 @@
 import { Effect, Metric, MetricBoundaries } from "effect"
 import type { SampleCommand } from "../rpc/Commands.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
+import { memo } from "./memo.ts"
 import type { Emitted } from "./SampleWorkflow.ts"
 
 const transitions = Metric.counter("poretrack_transitions_total", {
@@ -15,24 +16,9 @@ const stepDuration = Metric.histogram(
 )
 const slaEvents = Metric.counter("poretrack_sla_events_total", { description: "SLA at-risk and breach events", incremental: true })
 
-/**
- * A tagged metric made once per tag set: tagging builds a new metric key (formatting and hashing its tags) each time,
- * a cost otherwise paid on every transition. Bounded: commands, priorities, steps and event types are a few dozen.
- */
-const memo = <M>(make: (a: string, b: string) => M) => {
-  const made = new Map<string, M>()
-  return (a: string, b = "") => {
-    const key = `${a}\u0000${b}`
-    let m = made.get(key)
-    if (m === undefined) {
-      m = make(a, b)
-      made.set(key, m)
-    }
-    return m
-  }
-}
-const transitionsBy = memo((command, priority) => Metric.tagged(Metric.tagged(transitions, "command", command), "priority", priority))
-const stepDurationBy = memo((step, priority) => Metric.tagged(Metric.tagged(stepDuration, "step", step), "priority", priority))
+// Tagged once per tag set (actors/memo.ts).
+const transitionsBy = memo((command) => memo((priority) => Metric.tagged(Metric.tagged(transitions, "command", command), "priority", priority)))
+const stepDurationBy = memo((step) => memo((priority) => Metric.tagged(Metric.tagged(stepDuration, "step", step), "priority", priority)))
 const slaEventsBy = memo((type) => Metric.tagged(slaEvents, "type", type))
 
 /** Metric handles and recorders used by the Sample entity. */
@@ -43,11 +29,11 @@ export const SampleMetrics = {
   }),
   recordTransition: (command: SampleCommand, before: SampleState, after: SampleState, _events: ReadonlyArray<Emitted>, now: number) =>
     Effect.gen(function*() {
-      yield* Metric.update(transitionsBy(command._tag, after.priority), 1)
+      yield* Metric.update(transitionsBy(command._tag)(after.priority), 1)
       if (command._tag === "CompleteStep") {
         const queuedAt = before.steps[before.current]?.queuedAt
         if (queuedAt !== undefined) {
-          yield* Metric.update(stepDurationBy(command.record.step, after.priority), (now - queuedAt) / 1000)
+          yield* Metric.update(stepDurationBy(command.record.step)(after.priority), (now - queuedAt) / 1000)
         }
       }
     }),

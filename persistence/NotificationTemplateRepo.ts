@@ -14,7 +14,7 @@ export interface StoredTemplate {
 }
 
 /** How long deliveries reuse the templates they read (a save elsewhere reaches them within this). */
-export const CACHE_MS = 1_000
+const CACHE_MS = 1_000
 
 /** Reads and saves template versions. */
 export class NotificationTemplateRepo extends Effect.Service<NotificationTemplateRepo>()("poretrack/NotificationTemplateRepo", {
