@@ -665,7 +665,17 @@ const procStat = (pid: number): { cpuMs: number; pgrp: number } | undefined => {
   }
 }
 
-/** Pids of the process group `pgrp` (the started server: tsx and the node process under it). */
+/** The peak resident memory (VmHWM) of a process in MiB; undefined when it is gone or /proc is absent. */
+const peakRssMiB = (pid: number): number | undefined => {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+    return m ? Number(m[1]) / 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Pids of the process group `pgrp` (the started server: the node process `npm start` runs). */
 const groupPids = (pgrp: number): Array<number> => {
   try {
     return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => procStat(pid)?.pgrp === pgrp)
@@ -832,6 +842,14 @@ interface Child {
   errorLines: number
 }
 
+/** The command line of package.json's `start` script, split into words (it has no quoting). */
+const startCommand = (): Array<string> => {
+  const manifest: unknown = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"))
+  const start = isRecord(manifest) && isRecord(manifest.scripts) ? manifest.scripts.start : undefined
+  if (typeof start !== "string" || start.trim() === "") throw new Error("package.json has no start script")
+  return start.trim().split(/\s+/)
+}
+
 const startChild = (databaseUrl: string, port: number, runnerPort: number): Child => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -848,7 +866,9 @@ const startChild = (databaseUrl: string, port: number, runnerPort: number): Chil
   }
   if (settings.childNodeOptions !== undefined) env.NODE_OPTIONS = settings.childNodeOptions
   else delete env.NODE_OPTIONS
-  const proc = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["runtime/start.ts"], {
+  // Exactly what `npm start` runs (its node flags included), without npm's prestart build check.
+  const [command, ...args] = startCommand()
+  const proc = spawn(command === "node" ? process.execPath : command!, args, {
     cwd: ROOT,
     env,
     detached: true, // its own process group, so tsx and the node process under it stop together
@@ -1227,6 +1247,8 @@ const main = async (): Promise<void> => {
     console.log("")
     console.log(`load average at the end: ${fmt(end1 ?? 0, 2)} (1 min) on ${cpus.length} cores`)
     if (child !== undefined) {
+      const peaks = serverPids.map(peakRssMiB).filter((m): m is number => m !== undefined)
+      if (peaks.length > 0) console.log(`server peak resident memory: ${fmt(Math.max(...peaks), 0)} MiB`)
       console.log(`server log: ${child.errorLines} error lines${child.errorLines > 0 ? "; last lines:" : ""}`)
       if (child.errorLines > 0) console.log(child.tail.slice(-15).join("\n"))
     }
