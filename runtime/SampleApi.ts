@@ -233,11 +233,13 @@ export const isShardMoving = (cause: Cause.Cause<unknown>): boolean => {
 }
 
 /**
- * A batch's commands in flight at once. 64 rather than 16: the commits of a batch's samples then travel in larger
- * groups (group commit) and their activations overlap: a 500-sample batch receive took 2.0–2.2 s instead of 2.6–2.8 s
- * in the probe of 2026-11-30 (128 was no faster).
+ * A batch's commands in flight at once: the whole batch (at most 500 samples, rpc/PoretrackApi.ts). Its samples'
+ * loads and commits then travel in the largest groups (group commit, ≤ 64 per statement): in the in-process probe of
+ * 2026-11-30 (later, on a faster machine) a 500-sample batch receive took 0.52–0.61 s and 0.45–0.68 s of CPU at 500,
+ * 0.51–0.73 s at 256 and 0.84–1.05 s (0.84–0.89 s of CPU) at 64. Earlier, on a slower machine, 64 had beaten 16
+ * (2.0–2.2 s against 2.6–2.8 s) and 128 was no faster than 64.
  */
-const BATCH_CONCURRENCY = 64
+const BATCH_CONCURRENCY = 500
 
 /** A one-line account of a command error, for batch results. */
 export const describe = (e: CommandError): string => {
