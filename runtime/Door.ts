@@ -2,9 +2,9 @@
  * The door: what every request to `/api` and `/rpc` passes before any route sees it. Bodies over the limit are
  * refused before they are read (413), writes must be JSON (415; NDJSON or JSON on `/rpc`), unreadable or too deeply
  * nested JSON is a 400, unauthenticated traffic is rate limited per client address (429), and a request that runs
- * too long is answered 503. Every line of an `/rpc` body must be a message an RPC client may send (400 naming the line
- * otherwise); a WebSocket upgrade on `/rpc/ws` must come from the same origin (403) and is not timed out. Refusals here
- * never echo more than a short excerpt of the input.
+ * too long (REQUEST_TIMEOUT) is answered 503 (runtime/Deadline.ts). Every line of an `/rpc` body must be a message an
+ * RPC client may send (400 naming the line otherwise); a WebSocket upgrade on `/rpc/ws` must come from the same origin
+ * (403) and is not timed out. Refusals here never echo more than a short excerpt of the input.
  */
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpIncomingMessage } from "@effect/platform"
@@ -13,6 +13,7 @@ import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { checkJsonBody, issuesOf } from "../rpc/Decode.ts"
 import { SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
 import { PoretrackRpcs } from "../rpc/PoretrackRpcs.ts"
+import { withDeadline } from "./Deadline.ts"
 import { rateLimitHeaders, RateLimiter } from "./RateLimiter.ts"
 
 /** The limits of the door. */
@@ -157,10 +158,15 @@ const isRpcBody = (contentType: string) => isJson(contentType) || /^application\
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 /** Applies the door to `app` for paths under /api and /rpc; other paths pass untouched. */
-export const door = (limits: DoorLimits) =>
-  <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+export const door = (limits: DoorLimits) => {
+  const timeoutMs = Duration.toMillis(limits.requestTimeout)
+  const timedOut = () =>
+    refusal(503, "RequestTimeout", `no answer within ${Duration.format(limits.requestTimeout)}; retry with the same Idempotency-Key`, { "retry-after": "1" })
+  return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
+      // Read once: each read of `request.headers` builds a new copy of them.
+      const headers = request.headers
       const path = request.url.split("?")[0] ?? ""
       const guarded = path.startsWith("/api/") || path === "/rpc" || path.startsWith("/rpc/")
       if (!guarded) return yield* app
@@ -168,7 +174,7 @@ export const door = (limits: DoorLimits) =>
 
       // Unauthenticated traffic (no key, no session) is limited per client address.
       const limiter = yield* RateLimiter
-      const credentials = request.headers.authorization !== undefined || request.cookies[SESSION_COOKIE] !== undefined
+      const credentials = headers.authorization !== undefined || request.cookies[SESSION_COOKIE] !== undefined
       if (!credentials || path === "/api/v1/auth/login") {
         const taken = limiter.address(Option.getOrElse(request.remoteAddress, () => "unknown"))
         if (!taken.allowed) {
@@ -177,10 +183,10 @@ export const door = (limits: DoorLimits) =>
       }
 
       if (path === "/rpc/ws" && request.method === "GET") {
-        if ((request.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+        if ((headers.upgrade ?? "").toLowerCase() !== "websocket") {
           return refusal(426, "UpgradeRequired", "/rpc/ws is a WebSocket endpoint: open it with Upgrade: websocket", { upgrade: "websocket" })
         }
-        if (!sameOrigin(request.headers.origin, request.headers.host)) {
+        if (!sameOrigin(headers.origin, headers.host)) {
           return refusal(403, "Forbidden", "a WebSocket to /rpc/ws must be opened from this server's own origin")
         }
         // No time-out: the socket lives as long as the client keeps it (frames are checked in runtime/RpcRoutes.ts).
@@ -188,19 +194,19 @@ export const door = (limits: DoorLimits) =>
       }
 
       // A PDF upload is multipart, not JSON: its route reads it under its own limit (EXTRACTION_MAX_UPLOAD_BYTES).
-      const upload = path === "/api/v1/extractions" && request.method === "POST" && /^multipart\/form-data/i.test(request.headers["content-type"] ?? "")
+      const upload = path === "/api/v1/extractions" && request.method === "POST" && /^multipart\/form-data/i.test(headers["content-type"] ?? "")
       if (WRITES.has(request.method) && !upload) {
-        const lengthHeader = request.headers["content-length"]
+        const lengthHeader = headers["content-length"]
         const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
         if (length !== undefined && (!Number.isFinite(length) || length > limits.maxBodyBytes)) {
           return refusal(413, "PayloadTooLarge", `the request body is over the limit of ${limits.maxBodyBytes} bytes`)
         }
-        const hasBody = (length !== undefined && length > 0) || request.headers["transfer-encoding"] !== undefined
+        const hasBody = (length !== undefined && length > 0) || headers["transfer-encoding"] !== undefined
         if (!hasBody && path === "/rpc" && request.method === "POST") {
           return refusal(400, "MalformedRequest", "the body holds no RPC message (NDJSON: one JSON message per line)")
         }
         if (hasBody) {
-          const contentType = request.headers["content-type"] ?? ""
+          const contentType = headers["content-type"] ?? ""
           const rpc = !path.startsWith("/api/")
           if (!(rpc ? isRpcBody(contentType) : isJson(contentType))) {
             return refusal(415, "UnsupportedMediaType", rpc
@@ -230,11 +236,6 @@ export const door = (limits: DoorLimits) =>
           }
         }
       }
-      return yield* app.pipe(
-        Effect.timeoutTo({
-          duration: limits.requestTimeout,
-          onSuccess: (r) => r,
-          onTimeout: () => refusal(503, "RequestTimeout", `no answer within ${Duration.format(limits.requestTimeout)}; retry with the same Idempotency-Key`, { "retry-after": "1" })
-        })
-      )
+      return yield* withDeadline(app, timeoutMs, timedOut)
     })
+}
