@@ -4,22 +4,23 @@
  * unbounded) and processes them here one at a time, in arrival order: the number waiting or in progress, the time a
  * message waited for its turn, and the messages and replies by outcome become metrics.
  */
-import { Effect, Exit, Metric, MetricBoundaries } from "effect"
+import { Effect, Exit, Metric, MetricBoundaries, MetricKey } from "effect"
 import { memo } from "./memo.ts"
+import { taggedMetric } from "./taggedMetric.ts"
 
-const depth = Metric.gauge("poretrack_mailbox_messages", {
+const depth = MetricKey.gauge("poretrack_mailbox_messages", {
   description: "Messages in resident entities' mailboxes on this runner, waiting or being processed"
 })
-const wait = Metric.histogram(
+const wait = MetricKey.histogram(
   "poretrack_mailbox_wait_seconds",
   MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
   "How long a message waited in its entity's mailbox before being processed"
 )
-const received = Metric.counter("poretrack_entity_messages_total", {
+const received = MetricKey.counter("poretrack_entity_messages_total", {
   description: "Messages received by entities on this runner, by entity type and message",
   incremental: true
 })
-const replied = Metric.counter("poretrack_entity_replies_total", {
+const replied = MetricKey.counter("poretrack_entity_replies_total", {
   description: "Replies from entities on this runner, by entity type, message and outcome (success, failure, defect, interrupted)",
   incremental: true
 })
@@ -28,14 +29,12 @@ const outcomeOf = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isSuccess(exit) ? "success" : Exit.isInterrupted(exit) ? "interrupted" : exit.cause._tag === "Fail" ? "failure" : "defect"
 
 
-/** The metric handles of one entity type (tagging builds a new metric key, so it is done once per label set). */
+/** The metric handles of one entity type, made once per label set (actors/taggedMetric.ts). */
 const metricsOf = memo((entityType: string) => ({
-  depth: Metric.tagged(depth, "entity_type", entityType),
-  wait: Metric.tagged(wait, "entity_type", entityType),
-  received: memo((message) => Metric.tagged(Metric.tagged(received, "entity_type", entityType), "message", message)),
-  replied: memo((message) =>
-    memo((outcome) => Metric.tagged(Metric.tagged(Metric.tagged(replied, "entity_type", entityType), "message", message), "outcome", outcome))
-  )
+  depth: taggedMetric(depth, ["entity_type", entityType]),
+  wait: taggedMetric(wait, ["entity_type", entityType]),
+  received: memo((message) => taggedMetric(received, ["entity_type", entityType], ["message", message])),
+  replied: memo((message) => memo((outcome) => taggedMetric(replied, ["entity_type", entityType], ["message", message], ["outcome", outcome])))
 }))
 
 /** A message waiting for its turn; `granted` once the turn was handed to it. */

@@ -1,25 +1,26 @@
 /** Metrics of the Sample actors: transitions, step durations, SLA events and fencing failures. */
-import { Effect, Metric, MetricBoundaries } from "effect"
+import { Effect, Metric, MetricBoundaries, MetricKey } from "effect"
 import type { SampleCommand } from "../rpc/Commands.ts"
 import type { SampleState } from "../rpc/Workflow.ts"
 import { memo } from "./memo.ts"
+import { taggedMetric } from "./taggedMetric.ts"
 import type { Emitted } from "./SampleWorkflow.ts"
 
-const transitions = Metric.counter("poretrack_transitions_total", {
+const transitions = MetricKey.counter("poretrack_transitions_total", {
   description: "Accepted sample commands",
   incremental: true
 })
-const stepDuration = Metric.histogram(
+const stepDuration = MetricKey.histogram(
   "poretrack_step_duration_seconds",
   MetricBoundaries.exponential({ start: 1, factor: 4, count: 12 }),
   "Time from a step being queued to its completion"
 )
-const slaEvents = Metric.counter("poretrack_sla_events_total", { description: "SLA at-risk and breach events", incremental: true })
+const slaEvents = MetricKey.counter("poretrack_sla_events_total", { description: "SLA at-risk and breach events", incremental: true })
 
-// Tagged once per tag set (actors/memo.ts).
-const transitionsBy = memo((command) => memo((priority) => Metric.tagged(Metric.tagged(transitions, "command", command), "priority", priority)))
-const stepDurationBy = memo((step) => memo((priority) => Metric.tagged(Metric.tagged(stepDuration, "step", step), "priority", priority)))
-const slaEventsBy = memo((type) => Metric.tagged(slaEvents, "type", type))
+// Made once per tag set (actors/memo.ts), with the tags in the key (actors/taggedMetric.ts).
+const transitionsBy = memo((command) => memo((priority) => taggedMetric(transitions, ["command", command], ["priority", priority])))
+const stepDurationBy = memo((step) => memo((priority) => taggedMetric(stepDuration, ["step", step], ["priority", priority])))
+const slaEventsBy = memo((type) => taggedMetric(slaEvents, ["type", type]))
 
 /** Metric handles and recorders used by the Sample entity. */
 export const SampleMetrics = {

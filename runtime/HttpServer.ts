@@ -8,9 +8,11 @@ import { Sharding } from "@effect/cluster"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, Option, Redacted } from "effect"
+import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
+import { memo } from "../actors/memo.ts"
+import { taggedMetric } from "../actors/taggedMetric.ts"
 import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
 import { AppSettings } from "./AppSettings.ts"
 import { door, refusal } from "./Door.ts"
@@ -63,38 +65,23 @@ const escaped = Metric.counter("poretrack_http_unhandled_failures_total", {
   description: "Requests whose failure no route turned into a response (answered 500 and logged)",
   incremental: true
 })
-const requests = Metric.counter("poretrack_http_requests_total", { description: "HTTP requests by route, method and status", incremental: true })
-const latency = Metric.histogram(
+const requests = MetricKey.counter("poretrack_http_requests_total", { description: "HTTP requests by route, method and status", incremental: true })
+const latency = MetricKey.histogram(
   "poretrack_http_request_duration_seconds",
   MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
   "HTTP request latency by route and method"
 )
 /**
- * The metric handles of a route and method, made once: tagging builds a new metric key (hashing its tags) each time, a
- * cost paid on every request otherwise. Bounded: routes are templates, methods a handful, statuses a few dozen.
+ * The metric handles of a route and method, made once, with their tags in their keys (actors/taggedMetric.ts): a
+ * handle tagged at each update builds and hashes a new metric key every time. Bounded: routes are templates, methods
+ * a handful, statuses a few dozen.
  */
-const metricHandles = new Map<string, { readonly latency: typeof latency; readonly requests: (status: number) => typeof requests }>()
-const metricsOf = (route: string, method: string) => {
-  const key = `${method} ${route}`
-  let handles = metricHandles.get(key)
-  if (handles === undefined) {
-    const byStatus = new Map<number, typeof requests>()
-    const routeRequests = Metric.tagged(Metric.tagged(requests, "route", route), "method", method)
-    handles = {
-      latency: Metric.tagged(Metric.tagged(latency, "route", route), "method", method),
-      requests: (status) => {
-        let counter = byStatus.get(status)
-        if (counter === undefined) {
-          counter = Metric.tagged(routeRequests, "status", String(status))
-          byStatus.set(status, counter)
-        }
-        return counter
-      }
-    }
-    metricHandles.set(key, handles)
-  }
-  return handles
-}
+const metricsOf = memo((route: string) =>
+  memo((method) => ({
+    latency: taggedMetric(latency, ["route", route], ["method", method]),
+    requests: memo((status) => taggedMetric(requests, ["route", route], ["method", method], ["status", status]))
+  }))
+)
 const OTHER_ROUTES = new Set(["/health/live", "/health/ready", "/metrics", "/setup"])
 const APP_PAGE_PATTERNS = APP_PAGES.map((page) => new RegExp(`^${page.replace(/:[a-z]+/g, "[^/]+")}$`))
 /** A route label from the declared templates, so the label set stays bounded whatever paths clients send. */
@@ -152,8 +139,8 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
         Effect.annotateLogs(annotations)
       )
     }
-    const metrics = metricsOf(routeOf(request.url), request.method)
-    yield* Metric.update(metrics.requests(response.status), 1)
+    const metrics = metricsOf(routeOf(request.url))(request.method)
+    yield* Metric.update(metrics.requests(String(response.status)), 1)
     yield* Metric.update(metrics.latency, (performance.now() - started) / 1000)
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
   }).pipe(mayFail), { global: true })

@@ -2,7 +2,7 @@
  * The operations behind both the REST bridge and the RPC server: reads from PostgreSQL, commands through the Sample
  * entities (one writer per sample), submissions created atomically.
  */
-import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, Option, Predicate, Schedule, Schema } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, MetricKey, Option, Predicate, Schedule, Schema } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { EntityId, Sharding } from "@effect/cluster"
 import { LocalSamples } from "../actors/LocalSamples.ts"
@@ -40,6 +40,7 @@ import {
 import { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import { SafeText } from "../rpc/SafeText.ts"
 import type { SampleDetails, StepId } from "../rpc/Workflow.ts"
+import { taggedMetric } from "../actors/taggedMetric.ts"
 
 const DETAIL_KEYS: ReadonlyArray<keyof SampleDetails> = [
   "sampleType", "organism", "buffer", "volumeUl", "concentrationNgUl", "nanodropNgUl", "a260_280", "a260_230",
@@ -187,23 +188,24 @@ const MOVING_RETRY = Schedule.exponential(Duration.millis(50)).pipe(
   Schedule.upTo(Duration.seconds(15))
 )
 
-const requestsSent = Metric.counter("poretrack_cluster_requests_total", {
+const requestsSent = taggedMetric(MetricKey.counter("poretrack_cluster_requests_total", {
   description: "Messages sent to Sample entities from this process (resends after a shard moved included)",
   incremental: true
-}).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
-const responses = Metric.counter("poretrack_cluster_responses_total", {
+}), ["entity_type", "Sample"], ["message", "Execute"])
+const responses = MetricKey.counter("poretrack_cluster_responses_total", {
   description: "Commands answered by Sample entities, by outcome: success, refused (a typed refusal), busy (503), defect (500), unanswered (shard moving too long)",
   incremental: true
-}).pipe(Metric.tagged("entity_type", "Sample"), Metric.tagged("message", "Execute"))
+})
+/** The counter of an outcome, made once with its tags in its key (actors/taggedMetric.ts). */
+const responsesOf = (outcome: string) => taggedMetric(responses, ["entity_type", "Sample"], ["message", "Execute"], ["outcome", outcome])
 const answeredBy = {
-  success: Metric.tagged(responses, "outcome", "success"),
-  refused: Metric.tagged(responses, "outcome", "refused"),
-  busy: Metric.tagged(responses, "outcome", "busy"),
-  defect: Metric.tagged(responses, "outcome", "defect")
+  success: responsesOf("success"),
+  refused: responsesOf("refused"),
+  busy: responsesOf("busy"),
+  defect: responsesOf("defect")
 }
-/** The counter of an outcome, tagged once (tagging builds a new metric key each time). */
 const answered = (outcome: "success" | "refused" | "busy" | "defect") => answeredBy[outcome]
-const unanswered = Metric.tagged(responses, "outcome", "unanswered")
+const unanswered = responsesOf("unanswered")
 
 /**
  * Errors of @effect/cluster that mean the entity's shard is between runners, or its runner went away, and the
