@@ -25,6 +25,7 @@ import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { Policy, type PolicyInForce, type WorkflowPolicy } from "./WorkflowPolicy.ts"
+import { fnTraced } from "./fnTraced.ts"
 
 /** Retries of a timer whose database work failed: quick at first, then every 2 s, for at most 30 s, then a defect. */
 const WAKE_RETRY = Schedule.exponential(Duration.millis(200)).pipe(
@@ -191,7 +192,7 @@ const fenceLost = (actor: SampleActor, state: SampleState) =>
     return yield* new SampleBusy({ sampleId: state.id, message: "the sample moved to another owner; retry" })
   })
 
-const execute = Effect.fn("Sample.Execute")(function*(actor: SampleActor, payload: ExecutePayload) {
+const executeCommand = fnTraced("Sample.Execute")(function*(actor: SampleActor, payload: ExecutePayload) {
   const { repo } = actor.shared
   const { actor: by, idempotencyKey } = payload
   const decoded = decodeCommand(payload.command)
@@ -263,11 +264,13 @@ const execute = Effect.fn("Sample.Execute")(function*(actor: SampleActor, payloa
   if (!ok) return yield* fenceLost(actor, state)
   yield* SampleMetrics.recordTransition(command, state, next, events, now)
   return { ...result, replayed: false }
-}, (effect, actor) =>
-  effect.pipe(
+})
+
+const execute = (actor: SampleActor, payload: ExecutePayload) =>
+  executeCommand(actor, payload).pipe(
     Effect.catchTags({ SqlError: (error) => databaseError(actor, error) }),
     Effect.catchAllDefect((cause) => defect(actor, cause))
-  ))
+  )
 
 const wake = Effect.fn("Sample.Wake")(function*(actor: SampleActor, payload: WakeAt) {
   const { repo } = actor.shared

@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import type { Role, UserId } from "../rpc/Auth.ts"
 import type { DeliveryChannel, DeliveryStatus, DeliveryView } from "../rpc/NotificationsApi.ts"
 import { toEvent } from "./SampleRepo.ts"
+import { fnTraced } from "../actors/fnTraced.ts"
 
 interface Row {
   readonly id: string
@@ -209,7 +210,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
      * delivery so counted; none when it moved on: a later attempt, another generation, or a final status (a stale
      * message), or when there is no such delivery.
      */
-    const beginAttempt = Effect.fn("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
+    const beginAttempt = fnTraced("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
       const rows = yield* sql.unsafe<Row>(
         `UPDATE notification_deliveries SET attempts = $1, updated_at = now(), next_attempt_at = NULL
          WHERE id = $2 AND generation = $3 AND attempts IN ($4, $1) AND status IN ('queued', 'failed')
@@ -220,7 +221,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
     })
 
     /** Records the outcome of the current attempt. */
-    const settle = Effect.fn("DeliveryRepo.settle")(function*(id: string, status: DeliveryStatus, reason: string | null, nextAttemptAt: Date | null) {
+    const settle = fnTraced("DeliveryRepo.settle")(function*(id: string, status: DeliveryStatus, reason: string | null, nextAttemptAt: Date | null) {
       yield* sql`
         UPDATE notification_deliveries SET status = ${status}, reason = ${reason}, next_attempt_at = ${nextAttemptAt}, updated_at = now()
         WHERE id = ${id}`.pipe(Effect.orDie)
@@ -284,7 +285,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
     })
 
     /** One event of the log by its id. */
-    const event = Effect.fn("DeliveryRepo.event")(function*(eventId: string) {
+    const event = fnTraced("DeliveryRepo.event")(function*(eventId: string) {
       const rows = yield* sql<{ seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
         SELECT seq, id, sample_id, submission_id, type, version, actor, at, data FROM sample_events WHERE id = ${eventId}`.pipe(Effect.orDie)
       return Option.map(Option.fromNullable(rows[0]), toEvent)

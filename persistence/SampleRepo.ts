@@ -22,6 +22,7 @@ import {
   type SampleStatus,
   type StepId
 } from "../rpc/Workflow.ts"
+import { fnTraced, withSpanTraced } from "../actors/fnTraced.ts"
 
 /** An event ready to be written. */
 export interface NewEvent {
@@ -394,7 +395,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       maxGroup: COMMIT_GROUP_MAX,
       sizes: loadGroupSize
     })
-    const load = Effect.fn("SampleRepo.load")(function*(id: SampleId) {
+    const load = fnTraced("SampleRepo.load")(function*(id: SampleId) {
       const row = yield* loads.commit(id)
       if (row === undefined) return Option.none<LoadedSample>()
       const state = yield* decodeState(row.state).pipe(Effect.orDie)
@@ -432,7 +433,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
      * group with other samples' transitions committed at the same moment (each behind its own fence).
      * Returns false (and writes nothing) when the fence fails: someone else wrote this sample since we read it.
      */
-    const commit = (input: CommitInput) => group.commit(input).pipe(Effect.withSpan("SampleRepo.commit"))
+    const commit = (input: CommitInput) => group.commit(input).pipe(withSpanTraced("SampleRepo.commit"))
 
     /** Records a re-armed timer without a state change (no version bump). */
     const setTimer = Effect.fn("SampleRepo.setTimer")(function*(id: SampleId, version: number, timerAt: number | null) {
@@ -527,7 +528,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
     })
 
     /** One sample's state, as last committed. */
-    const get = Effect.fn("SampleRepo.get")(function*(id: SampleId) {
+    const get = fnTraced("SampleRepo.get")(function*(id: SampleId) {
       const rows = yield* sql<{ state: unknown }>`SELECT state FROM samples WHERE id = ${id}`
       const found = yield* states(rows)
       return Option.fromNullable(found[0])

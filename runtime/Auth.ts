@@ -35,6 +35,7 @@ import { decodeStrict } from "../rpc/Decode.ts"
 import { InvalidInput, type FieldIssue } from "../rpc/Errors.ts"
 import { Email } from "../rpc/Workflow.ts"
 import { AppSettings } from "./AppSettings.ts"
+import { fnTraced } from "../actors/fnTraced.ts"
 
 /** Who acts on accounts: a principal from a request, or the system itself (the CLI, the setup link). */
 export type Actor = Principal | { readonly _tag: "System"; readonly name: string }
@@ -165,7 +166,7 @@ export class Auth extends Effect.Service<Auth>()("poretrack/Auth", {
         )
 
     /** The key principal of a bearer secret (an API key or PORETRACK_ADMIN_TOKEN); cached ≤ 1 s, so revocation holds within 2 s everywhere. */
-    const authenticateBearer = Effect.fn("Auth.authenticateBearer")(function*(secret: string) {
+    const authenticateBearer = fnTraced("Auth.authenticateBearer")(function*(secret: string) {
       if (Option.isSome(admin)) {
         const digest = createHash("sha256").update(secret, "utf8").digest()
         if (timingSafeEqual(digest, admin.value.digest)) return admin.value.principal
@@ -190,7 +191,7 @@ export class Auth extends Effect.Service<Auth>()("poretrack/Auth", {
     })
 
     /** The user of a live session cookie and its CSRF token; each use slides the expiry (written at most once a minute). */
-    const authenticateSession = Effect.fn("Auth.authenticateSession")(function*(token: string) {
+    const authenticateSession = fnTraced("Auth.authenticateSession")(function*(token: string) {
       if (!TOKEN.test(token)) return yield* new Unauthenticated({ message: "no session: sign in" })
       const hash = sha256(token)
       const found = yield* repo.sessionByHash(hash)

@@ -5,7 +5,7 @@
  * by route and status.
  */
 import { Sharding } from "@effect/cluster"
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpLayerRouter, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted } from "effect"
@@ -152,10 +152,13 @@ const Door = Layer.unwrapEffect(Effect.map(AppSettings, (s) => HttpLayerRouter.m
 export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const settings = yield* AppSettings
-    return HttpLayerRouter.serve(Layer.mergeAll(routes, Door, Observe), { disableLogger: true, disableListenLog: true }).pipe(
+    const served = HttpLayerRouter.serve(Layer.mergeAll(routes, Door, Observe), { disableLogger: true, disableListenLog: true }).pipe(
       Layer.provide(RateLimiter.layer(settings.door.perPrincipal, settings.door.perAddress)),
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, host: settings.httpHost }))
     )
+    // Without an OTLP endpoint no span is exported: the platform's request span (its URL parsed, its headers copied
+    // and redacted) is not made at all.
+    return Option.isNone(settings.otlpEndpoint) ? HttpMiddleware.withTracerDisabledWhen(served, () => true) : served
   }))
 
 /** Everything a client-facing process serves. */

@@ -41,6 +41,7 @@ import { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import { SafeText } from "../rpc/SafeText.ts"
 import type { SampleDetails, StepId } from "../rpc/Workflow.ts"
 import { taggedMetric } from "../actors/taggedMetric.ts"
+import { fnTraced } from "../actors/fnTraced.ts"
 
 const DETAIL_KEYS: ReadonlyArray<keyof SampleDetails> = [
   "sampleType", "organism", "buffer", "volumeUl", "concentrationNgUl", "nanodropNgUl", "a260_280", "a260_230",
@@ -487,7 +488,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     const queueCounts = repo.queueCounts().pipe(Effect.orDie)
 
     /** Sends a command to the sample's entity (wherever its shard lives) and waits for the committed reply. */
-    const execute = Effect.fn("SampleApi.execute")(function*(
+    const execute = fnTraced("SampleApi.execute")(function*(
       id: SampleId,
       command: SampleCommand,
       idempotencyKey: string | undefined,

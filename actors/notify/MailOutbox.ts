@@ -6,6 +6,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { fnTraced } from "../fnTraced.ts"
 
 /** A mail's id in the outbox: 32 lower-case hex digits (the hash part of its Message-ID). */
 export const OutboxMailId = Schema.String.pipe(
@@ -116,7 +117,7 @@ export class MailOutbox extends Context.Tag("poretrack/notify/MailOutbox")<MailO
           Effect.mapError((e) => new OutboxWriteFailed({ path: root, reason: e.message }))
         )
 
-        const write = Effect.fn("MailOutbox.write")(function*(id: OutboxMailId, raw: Uint8Array) {
+        const write = fnTraced("MailOutbox.write")(function*(id: OutboxMailId, raw: Uint8Array) {
           const target = fileOf(id)
           const failed = (e: { readonly message: string }) => new OutboxWriteFailed({ path: target, reason: e.message })
           if (yield* fs.exists(target).pipe(Effect.mapError(failed))) return { path: target, created: false }

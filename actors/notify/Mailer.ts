@@ -11,6 +11,7 @@ import type { SendMailOptions } from "nodemailer"
 import { Context, Duration, Effect, Either, Layer, Redacted, Schema } from "effect"
 import { Email } from "../../rpc/Workflow.ts"
 import { MailOutbox, OutboxMailId } from "./MailOutbox.ts"
+import { fnTraced } from "../fnTraced.ts"
 
 /** One e-mail to one recipient, rendered, with the key that makes it recognisable when sent again. */
 export interface OutgoingMail {
@@ -291,7 +292,7 @@ export class Mailer extends Context.Tag("poretrack/notify/Mailer")<Mailer, {
           (t) => Effect.sync(() => t.close())
         )
 
-        const send = Effect.fn("Mailer.send")(function*(mail: OutgoingMail) {
+        const send = fnTraced("Mailer.send")(function*(mail: OutgoingMail) {
           yield* Effect.annotateCurrentSpan({ "mail.recipient": mail.to, "mail.via": "smtp" })
           const messageId = messageIdFor(mail.dedupKey, domain)
           if (!Schema.is(Email)(mail.to)) return yield* new MailAddressInvalid({ recipient: mail.to })
@@ -349,7 +350,7 @@ export class Mailer extends Context.Tag("poretrack/notify/Mailer")<Mailer, {
         const domain = fromAddress.slice(fromAddress.lastIndexOf("@") + 1)
         const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" })
 
-        const send = Effect.fn("Mailer.send")(function*(mail: OutgoingMail) {
+        const send = fnTraced("Mailer.send")(function*(mail: OutgoingMail) {
           yield* Effect.annotateCurrentSpan({ "mail.recipient": mail.to, "mail.via": "outbox" })
           const messageId = messageIdFor(mail.dedupKey, domain)
           if (!Schema.is(Email)(mail.to)) return yield* new MailAddressInvalid({ recipient: mail.to })

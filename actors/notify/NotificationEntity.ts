@@ -19,6 +19,7 @@ import { Mailer } from "./Mailer.ts"
 import { Notification, RetryPayload } from "./Notification.ts"
 import { NotificationTemplate, renderEmail, renderInApp, templateFor, type RenderOptions, type SampleEventContext } from "./Templates.ts"
 import { deliverOnce, nextStep, WebhookSecret, webhookMessage } from "./Webhook.ts"
+import { fnTraced } from "../fnTraced.ts"
 
 /** How the entity renders and paces its deliveries. */
 export interface NotificationEntityOptions {
@@ -55,7 +56,7 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
       const makeClient = yield* Notification.client
 
       /** The event with its sample, as templates read it. */
-      const contextOf = Effect.fn("Notification.context")(function*(event: SampleEvent) {
+      const contextOf = fnTraced("Notification.context")(function*(event: SampleEvent) {
         const sample = isExportEvent(event) ? Option.none() : yield* samples.get(event.sampleId).pipe(Effect.orDie)
         const ctx: SampleEventContext = { event, sample: Option.getOrUndefined(sample) }
         return ctx
@@ -77,7 +78,7 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         yield* deliveries.settle(d.id, "failed", `${reason}; attempt ${step.attempt} at ${new Date(at).toISOString()}`, new Date(at))
       })
 
-      const email = Effect.fn("Notification.email")(function*(d: StoredDelivery, event: SampleEvent, generation: number, attempt: number) {
+      const email = fnTraced("Notification.email")(function*(d: StoredDelivery, event: SampleEvent, generation: number, attempt: number) {
         const ctx = yield* contextOf(event)
         const template = templateFor(yield* savedTemplates, "email", event)
         if (template.channel !== "email") return yield* Effect.dieMessage("templateFor gave a template of another channel")
@@ -90,7 +91,7 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         return yield* afterFailure(d, generation, attempt, e.message)
       })
 
-      const inAppNote = Effect.fn("Notification.inApp")(function*(d: StoredDelivery, event: SampleEvent) {
+      const inAppNote = fnTraced("Notification.inApp")(function*(d: StoredDelivery, event: SampleEvent) {
         if (d.userId === null) return yield* deliveries.settle(d.id, "failed", `in-app delivery to ${d.recipient} names no account`, null)
         const ctx = yield* contextOf(event)
         const template = templateFor(yield* savedTemplates, "in_app", event)
@@ -140,7 +141,7 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         }
       })
 
-      const attemptDelivery = Effect.fn("Notification.attempt")(function*(deliveryId: string, generation: number, attempt: number) {
+      const attemptDelivery = fnTraced("Notification.attempt")(function*(deliveryId: string, generation: number, attempt: number) {
         // Counted before sending: a sent, delivered or dead delivery, another generation, or a later attempt is not
         // repeated (none is counted, and nothing is sent).
         const begun = yield* deliveries.beginAttempt(deliveryId, generation, attempt)
