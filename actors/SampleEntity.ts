@@ -25,7 +25,7 @@ import { toView } from "./SampleViews.ts"
 import { decide, nextWake, SlaCheck, type Emitted } from "./SampleWorkflow.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { Policy, type PolicyInForce, type WorkflowPolicy } from "./WorkflowPolicy.ts"
-import { fnTraced } from "./fnTraced.ts"
+import { annotateSpan, fnTraced } from "./fnTraced.ts"
 
 /** Retries of a timer whose database work failed: quick at first, then every 2 s, for at most 30 s, then a defect. */
 const WAKE_RETRY = Schedule.exponential(Duration.millis(200)).pipe(
@@ -201,7 +201,7 @@ const executeCommand = fnTraced("Sample.Execute")(function*(actor: SampleActor, 
     return yield* new InvalidInput({ message: "invalid command", issues: issuesOf(decoded.left, "command") })
   }
   const command = decoded.right
-  yield* Effect.annotateCurrentSpan({ sampleId: actor.entityId, command: command._tag })
+  yield* annotateSpan({ sampleId: actor.entityId, command: command._tag })
   const current = yield* ensureLoaded(actor)
   if (Option.isNone(current)) return yield* new SampleNotFound({ sampleId: actor.entityId })
   const { commands, state, timerAt } = current.value

@@ -1,7 +1,7 @@
 /** Hot-path functions make their span while tracing is on, and none (with the same outcome) while it is off. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option, Tracer } from "effect"
-import { fnTraced, withSpanTraced } from "./fnTraced.ts"
+import { annotateSpan, fnTraced, withSpanTraced } from "./fnTraced.ts"
 
 /** A tracer that records the names of the spans made through it (Effect's own tracer makes them). */
 const recording = Effect.map(Effect.tracer, (base) => {
@@ -46,5 +46,16 @@ describe("fnTraced", () => {
       const off = yield* recording
       yield* Effect.succeed(1).pipe(withSpanTraced("Test.commit"), Effect.withTracer(off.tracer), Effect.withTracerEnabled(false))
       expect(off.names).toEqual([])
+    }))
+
+  it.effect("annotateSpan sets attributes on the current span, and does nothing (no failure) without one", () =>
+    Effect.gen(function*() {
+      const attributes = yield* annotateSpan({ sampleId: "s-1", command: "Receive" }).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.map((span) => Object.fromEntries(span.attributes)),
+        Effect.withSpan("Test.annotated")
+      )
+      expect(attributes).toMatchObject({ sampleId: "s-1", command: "Receive" })
+      expect(yield* Effect.exit(annotateSpan({ sampleId: "s-1" }))).toEqual(Exit.void)
     }))
 })

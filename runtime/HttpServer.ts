@@ -8,7 +8,7 @@ import { Sharding } from "@effect/cluster"
 import { HttpLayerRouter, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted } from "effect"
+import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted, Tracer } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { memo } from "../actors/memo.ts"
@@ -112,7 +112,8 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
     const given = request.headers["x-request-id"]
     const requestId = given !== undefined && RequestIdPattern.test(given) ? given : randomUUID()
     const started = performance.now()
-    const span = yield* Effect.option(Effect.currentSpan)
+    // The span's service, not Effect.currentSpan: without a span that would fail with an Error (its stack captured).
+    const span = Option.filter(yield* Effect.serviceOption(Tracer.ParentSpan), (s) => s._tag === "Span")
     const annotations: Record<string, string> = Option.match(span, {
       onNone: () => ({ requestId }),
       onSome: (s) => ({ requestId, traceId: s.traceId })

@@ -41,7 +41,7 @@ import { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import { SafeText } from "../rpc/SafeText.ts"
 import type { SampleDetails, StepId } from "../rpc/Workflow.ts"
 import { taggedMetric } from "../actors/taggedMetric.ts"
-import { fnTraced } from "../actors/fnTraced.ts"
+import { annotateSpan, fnTraced } from "../actors/fnTraced.ts"
 
 const DETAIL_KEYS: ReadonlyArray<keyof SampleDetails> = [
   "sampleType", "organism", "buffer", "volumeUl", "concentrationNgUl", "nanodropNgUl", "a260_280", "a260_230",
@@ -495,7 +495,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       actor: string,
       expectedVersion?: number
     ): Effect.fn.Return<CommandResult, CommandError> {
-      yield* Effect.annotateCurrentSpan({ sampleId: id, command: command._tag })
+      yield* annotateSpan({ sampleId: id, command: command._tag })
       const payload = {
         command: encodeCommand(command),
         idempotencyKey: idempotencyKey ?? randomUUID(),

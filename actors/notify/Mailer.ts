@@ -11,7 +11,7 @@ import type { SendMailOptions } from "nodemailer"
 import { Context, Duration, Effect, Either, Layer, Redacted, Schema } from "effect"
 import { Email } from "../../rpc/Workflow.ts"
 import { MailOutbox, OutboxMailId } from "./MailOutbox.ts"
-import { fnTraced } from "../fnTraced.ts"
+import { annotateSpan, fnTraced } from "../fnTraced.ts"
 
 /** One e-mail to one recipient, rendered, with the key that makes it recognisable when sent again. */
 export interface OutgoingMail {
@@ -293,7 +293,7 @@ export class Mailer extends Context.Tag("poretrack/notify/Mailer")<Mailer, {
         )
 
         const send = fnTraced("Mailer.send")(function*(mail: OutgoingMail) {
-          yield* Effect.annotateCurrentSpan({ "mail.recipient": mail.to, "mail.via": "smtp" })
+          yield* annotateSpan({ "mail.recipient": mail.to, "mail.via": "smtp" })
           const messageId = messageIdFor(mail.dedupKey, domain)
           if (!Schema.is(Email)(mail.to)) return yield* new MailAddressInvalid({ recipient: mail.to })
           const info = yield* Effect.tryPromise({
@@ -351,7 +351,7 @@ export class Mailer extends Context.Tag("poretrack/notify/Mailer")<Mailer, {
         const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" })
 
         const send = fnTraced("Mailer.send")(function*(mail: OutgoingMail) {
-          yield* Effect.annotateCurrentSpan({ "mail.recipient": mail.to, "mail.via": "outbox" })
+          yield* annotateSpan({ "mail.recipient": mail.to, "mail.via": "outbox" })
           const messageId = messageIdFor(mail.dedupKey, domain)
           if (!Schema.is(Email)(mail.to)) return yield* new MailAddressInvalid({ recipient: mail.to })
           const composed = yield* Effect.tryPromise({

@@ -19,7 +19,7 @@ import { Mailer } from "./Mailer.ts"
 import { Notification, RetryPayload } from "./Notification.ts"
 import { NotificationTemplate, renderEmail, renderInApp, templateFor, type RenderOptions, type SampleEventContext } from "./Templates.ts"
 import { deliverOnce, nextStep, WebhookSecret, webhookMessage } from "./Webhook.ts"
-import { fnTraced } from "../fnTraced.ts"
+import { annotateSpan, fnTraced } from "../fnTraced.ts"
 
 /** How the entity renders and paces its deliveries. */
 export interface NotificationEntityOptions {
@@ -150,7 +150,7 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         // An export's result is no sample event: it is read from the export's row (persistence/ExportNoticeRepo.ts).
         const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.resultEvent(d.eventId) : yield* deliveries.event(d.eventId)
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
-        yield* Effect.annotateCurrentSpan({ "notification.channel": d.channel, "notification.recipient": d.recipient, attempt })
+        yield* annotateSpan({ "notification.channel": d.channel, "notification.recipient": d.recipient, attempt })
         switch (d.channel) {
           case "email":
             return yield* email(d, event.value, generation, attempt)
