@@ -1017,6 +1017,15 @@ const printTargets = (results: ReadonlyArray<RunResult>) => {
     const ratio = tps / rate(bare)
     console.log(`  ${mark(ratio >= 0.5)} ≥ 50 % of bare PostgreSQL       measured ${fmt(100 * ratio, 0)} % (bare ${fmt(rate(bare), 0)}/s)`)
   }
+  const c16 = results.find((r) => r.path === "http" && r.concurrency === 16)
+  if (c16 !== undefined && top !== 16) {
+    console.log(`  ${mark(tps >= rate(c16))} no less at c=${top} than at c=16    ${fmt(tps, 0)}/s against ${fmt(rate(c16), 0)}/s`)
+  }
+  const c1 = results.find((r) => r.path === "http" && r.concurrency === 1)
+  if (c1 !== undefined) {
+    const p50 = percentile(c1.latencies, 50)
+    console.log(`  ${mark(p50 <= 3)} c=1: p50 ≤ 3 ms                 measured ${fmt(p50, 2)} ms`)
+  }
   const errors = results.filter((r) => r.path === "http").reduce((n, r) => n + r.errors, 0)
   console.log(`  ${mark(errors === 0)} no HTTP errors                 ${errors} non-2xx / failed requests`)
 }
