@@ -7,6 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { Role, UserId } from "../rpc/Auth.ts"
 import type { DeliveryChannel, DeliveryStatus, DeliveryView } from "../rpc/NotificationsApi.ts"
+import type { SampleEvent } from "../rpc/Workflow.ts"
 import { toEvent } from "./SampleRepo.ts"
 import { fnTraced } from "../actors/fnTraced.ts"
 
@@ -118,6 +119,26 @@ export interface DirectoryUser {
 
 const COLUMNS = "id, dedup_key, event_id, event_type, sample_id, submitter_email, rule_id, channel, recipient, user_id, endpoint_id, status, reason, attempts, generation, next_attempt_at, created_at, updated_at"
 
+/** The event columns `beginAttempt` reads along with a delivery (null when its event is not in the sample log). */
+interface EventColumns {
+  readonly e_seq: string | null
+  readonly e_id: string | null
+  readonly e_sample_id: string | null
+  readonly e_submission_id: string | null
+  readonly e_type: string | null
+  readonly e_version: number | null
+  readonly e_actor: string | null
+  readonly e_at: Date | null
+  readonly e_data: unknown
+}
+
+/** An attempt counted: the delivery, its event in the sample log and its sample's state (undecoded) as they are now. */
+export interface BegunAttempt {
+  readonly delivery: StoredDelivery
+  readonly event: Option.Option<SampleEvent>
+  readonly sampleState: Option.Option<unknown>
+}
+
 /** Stores deliveries and their status. */
 export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/DeliveryRepo", {
   effect: Effect.gen(function*() {
@@ -207,17 +228,40 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
 
     /**
      * Counts attempt `attempt` of `generation` before it is made (again, when a crash interrupted it) and returns the
-     * delivery so counted; none when it moved on: a later attempt, another generation, or a final status (a stale
-     * message), or when there is no such delivery.
+     * delivery so counted, with its event and its sample's state as they are now, read in the same statement (none
+     * when the event is not in the sample log, e.g. an export's); none at all when it moved on: a later attempt,
+     * another generation, or a final status (a stale message), or when there is no such delivery.
      */
     const beginAttempt = fnTraced("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
-      const rows = yield* sql.unsafe<Row>(
-        `UPDATE notification_deliveries SET attempts = $1, updated_at = now(), next_attempt_at = NULL
-         WHERE id = $2 AND generation = $3 AND attempts IN ($4, $1) AND status IN ('queued', 'failed')
-         RETURNING ${COLUMNS}`,
+      const rows = yield* sql.unsafe<Row & EventColumns & { readonly sample_state: unknown }>(
+        `WITH d AS (
+           UPDATE notification_deliveries SET attempts = $1, updated_at = now(), next_attempt_at = NULL
+           WHERE id = $2 AND generation = $3 AND attempts IN ($4, $1) AND status IN ('queued', 'failed')
+           RETURNING ${COLUMNS}
+         )
+         SELECT d.*, e.seq AS e_seq, e.id AS e_id, e.sample_id AS e_sample_id, e.submission_id AS e_submission_id,
+           e.type AS e_type, e.version AS e_version, e.actor AS e_actor, e.at AS e_at, e.data AS e_data,
+           s.state AS sample_state
+         FROM d LEFT JOIN sample_events e ON e.id = d.event_id LEFT JOIN samples s ON s.id = e.sample_id`,
         [attempt, id, generation, attempt - 1]
       ).pipe(Effect.orDie)
-      return Option.map(Option.fromNullable(rows[0]), toDelivery)
+      return Option.map(Option.fromNullable(rows[0]), (r): BegunAttempt => ({
+        delivery: toDelivery(r),
+        event: r.e_id === null
+          ? Option.none()
+          : Option.some(toEvent({
+            seq: r.e_seq!,
+            id: r.e_id,
+            sample_id: r.e_sample_id!,
+            submission_id: r.e_submission_id!,
+            type: r.e_type!,
+            version: r.e_version!,
+            actor: r.e_actor!,
+            at: r.e_at!,
+            data: r.e_data
+          })),
+        sampleState: Option.fromNullable(r.sample_state)
+      }))
     })
 
     /** Records the outcome of the current attempt. */
@@ -284,13 +328,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       return out
     })
 
-    /** One event of the log by its id. */
-    const event = fnTraced("DeliveryRepo.event")(function*(eventId: string) {
-      const rows = yield* sql<{ seq: string; id: string; sample_id: string; submission_id: string; type: string; version: number; actor: string; at: Date; data: unknown }>`
-        SELECT seq, id, sample_id, submission_id, type, version, actor, at, data FROM sample_events WHERE id = ${eventId}`.pipe(Effect.orDie)
-      return Option.map(Option.fromNullable(rows[0]), toEvent)
-    })
-
-    return { event, insertForEvent, insertForEvents, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy, submittersOf } as const
+    return { insertForEvent, insertForEvents, get, beginAttempt, settle, replay, forSample, forEndpoint, users, workedBy, submittersOf } as const
   })
 }) {}

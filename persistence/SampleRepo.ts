@@ -166,6 +166,8 @@ export class SubmissionNumberTaken extends Schema.TaggedError<SubmissionNumberTa
 }) {}
 
 const decodeState = Schema.decodeUnknown(SampleState)
+/** A `samples.state` document as read from the database, decoded (a document that does not decode is a defect). */
+export const decodeStoredState = (raw: unknown): Effect.Effect<SampleState> => decodeState(raw).pipe(Effect.orDie)
 const encodeState = Schema.encodeSync(SampleState)
 
 const ts = (ms: number | undefined | null): Date | null => (ms === undefined || ms === null ? null : new Date(ms))

@@ -12,7 +12,7 @@ import { DeliveryRepo, type StoredDelivery } from "../../persistence/DeliveryRep
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { InAppNotificationRepo } from "../../persistence/InAppNotificationRepo.ts"
 import { NotificationTemplateRepo } from "../../persistence/NotificationTemplateRepo.ts"
-import { SampleRepo } from "../../persistence/SampleRepo.ts"
+import { decodeStoredState } from "../../persistence/SampleRepo.ts"
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
 import { Mailer } from "./Mailer.ts"
@@ -50,15 +50,14 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
       const webhooks = yield* WebhookRepo
       const inApp = yield* InAppNotificationRepo
       const templates = yield* NotificationTemplateRepo
-      const samples = yield* SampleRepo
       const exportNotices = yield* ExportNoticeRepo
       const mailer = yield* Mailer
       const makeClient = yield* Notification.client
 
-      /** The event with its sample, as templates read it. */
-      const contextOf = fnTraced("Notification.context")(function*(event: SampleEvent) {
-        const sample = isExportEvent(event) ? Option.none() : yield* samples.get(event.sampleId).pipe(Effect.orDie)
-        const ctx: SampleEventContext = { event, sample: Option.getOrUndefined(sample) }
+      /** The event with its sample (its state as read with the delivery), as templates read it. */
+      const contextOf = fnTraced("Notification.context")(function*(event: SampleEvent, sampleState: Option.Option<unknown>) {
+        const sample = isExportEvent(event) || Option.isNone(sampleState) ? undefined : yield* decodeStoredState(sampleState.value)
+        const ctx: SampleEventContext = { event, sample }
         return ctx
       })
 
@@ -78,8 +77,8 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         yield* deliveries.settle(d.id, "failed", `${reason}; attempt ${step.attempt} at ${new Date(at).toISOString()}`, new Date(at))
       })
 
-      const email = fnTraced("Notification.email")(function*(d: StoredDelivery, event: SampleEvent, generation: number, attempt: number) {
-        const ctx = yield* contextOf(event)
+      const email = fnTraced("Notification.email")(function*(d: StoredDelivery, event: SampleEvent, sampleState: Option.Option<unknown>, generation: number, attempt: number) {
+        const ctx = yield* contextOf(event, sampleState)
         const template = templateFor(yield* savedTemplates, "email", event)
         if (template.channel !== "email") return yield* Effect.dieMessage("templateFor gave a template of another channel")
         const rendered = renderEmail(template, ctx, options.render)
@@ -91,9 +90,9 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         return yield* afterFailure(d, generation, attempt, e.message)
       })
 
-      const inAppNote = fnTraced("Notification.inApp")(function*(d: StoredDelivery, event: SampleEvent) {
+      const inAppNote = fnTraced("Notification.inApp")(function*(d: StoredDelivery, event: SampleEvent, sampleState: Option.Option<unknown>) {
         if (d.userId === null) return yield* deliveries.settle(d.id, "failed", `in-app delivery to ${d.recipient} names no account`, null)
-        const ctx = yield* contextOf(event)
+        const ctx = yield* contextOf(event, sampleState)
         const template = templateFor(yield* savedTemplates, "in_app", event)
         if (template.channel !== "in_app") return yield* Effect.dieMessage("templateFor gave a template of another channel")
         const rendered = renderInApp(template, ctx, options.render)
@@ -146,16 +145,16 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         // repeated (none is counted, and nothing is sent).
         const begun = yield* deliveries.beginAttempt(deliveryId, generation, attempt)
         if (Option.isNone(begun)) return
-        const d = begun.value
+        const { delivery: d, sampleState } = begun.value
         // An export's result is no sample event: it is read from the export's row (persistence/ExportNoticeRepo.ts).
-        const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.resultEvent(d.eventId) : yield* deliveries.event(d.eventId)
+        const event = isExportEvent({ type: d.eventType }) ? yield* exportNotices.resultEvent(d.eventId) : begun.value.event
         if (Option.isNone(event)) return yield* deliveries.settle(d.id, "failed", `event ${d.eventId} is no longer in the log`, null)
         yield* annotateSpan({ "notification.channel": d.channel, "notification.recipient": d.recipient, attempt })
         switch (d.channel) {
           case "email":
-            return yield* email(d, event.value, generation, attempt)
+            return yield* email(d, event.value, sampleState, generation, attempt)
           case "in_app":
-            return yield* inAppNote(d, event.value)
+            return yield* inAppNote(d, event.value, sampleState)
           case "webhook":
             return yield* webhook(d, event.value, generation, attempt)
         }
