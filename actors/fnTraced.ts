@@ -9,8 +9,7 @@ import type { YieldWrap } from "effect/Utils"
 
 /** `Effect.fn(name)(body)` when the calling fiber traces, `Effect.fnUntraced(body)` otherwise. */
 export const fnTraced = (name: string) =>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature of Effect.fn itself
-  <Eff extends YieldWrap<Effect.Effect<any, any, any>>, AEff, Args extends Array<any>>(
+  <Eff extends YieldWrap<Effect.Effect<unknown, unknown, unknown>>, AEff, Args extends Array<unknown>>(
     body: (...args: Args) => Generator<Eff, AEff, never>
   ) => {
     const traced = Effect.fn(name)(body)
