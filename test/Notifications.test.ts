@@ -75,6 +75,20 @@ const eventually = <A>(what: string, check: Effect.Effect<A | undefined>) =>
     Effect.orDie
   )
 
+/**
+ * Waits until the notifier's cursor stands at the newest event of the log (the samples' and the NotificationTriggered
+ * entries it appended). Then no batch of it is in flight whose ack would carry the cursor past a reset the test makes
+ * next (an ack moves the cursor forward from wherever it stands).
+ */
+const consumerCaughtUp = (databaseUrl: string) =>
+  eventually("the notifier caught up with the log", Effect.map(
+    Effect.promise(() =>
+      query<{ caught: boolean }>(databaseUrl, `SELECT (c.tx, c.seq) = (e.tx, e.seq) AS caught
+        FROM event_consumers c, (SELECT tx, seq FROM sample_events ORDER BY tx DESC, seq DESC LIMIT 1) e
+        WHERE c.owner = 'system' AND c.name = 'notifications'`)),
+    (rows) => (rows[0]?.caught === true ? true : undefined)
+  ))
+
 const newSample = (submitterEmail: string, name: string) =>
   Effect.gen(function*() {
     const api = yield* SampleApi
@@ -134,6 +148,7 @@ describe("Notifications", () => {
         expect(((yield* call(baseUrl, ada, "GET", "/api/v1/notifications/unread-count")).body as { unread: number }).unread).toBe(0)
         // The whole log consumed again (cursor back to the start): nothing is sent twice.
         const before = mailsTo(smtp.mails, "ada@lab.example", "ADA-received-1").length
+        yield* consumerCaughtUp(databaseUrl)
         yield* Effect.promise(() => query(databaseUrl, "UPDATE event_consumers SET tx = '0', seq = 0 WHERE owner = 'system' AND name = 'notifications'"))
         yield* eventually("the log re-read", Effect.promise(async () => {
           const rows = await query<{ behind: boolean }>(databaseUrl, `SELECT (c.tx, c.seq) < (SELECT tx, seq FROM sample_events ORDER BY tx DESC, seq DESC LIMIT 1) AS behind
@@ -171,6 +186,7 @@ describe("Notifications", () => {
         const messages = (id: string) =>
           Effect.promise(() => query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM cluster_messages WHERE entity_type = 'Notification' AND entity_id = $1", [id]))
         expect((yield* messages(email!.id))[0]!.n).toBe(0)
+        yield* consumerCaughtUp(databaseUrl)
         // The process died during that first attempt: the row says attempt 1 began and nothing was recorded after it.
         yield* Effect.promise(() => query(databaseUrl, "UPDATE notification_deliveries SET status = 'queued', reason = NULL WHERE id = $1", [email!.id]))
         yield* Effect.promise(() => query(databaseUrl, "UPDATE event_consumers SET tx = '0', seq = 0 WHERE owner = 'system' AND name = 'notifications'"))
