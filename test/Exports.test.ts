@@ -255,8 +255,11 @@ describe("exports", () => {
     it.effect("a schedule's tick starts exactly one export, however many times the tick is delivered; a tick its cron does not match starts none", () =>
       Effect.gen(function*() {
         const { baseUrl, databaseUrl } = yield* TestEndpoint
+        // The system's own schedule driver ticks every minute of the real clock: a cron it could match while the test
+        // runs (an hourly one, at the top of the hour) would start a job of its own. This one matches 10:00 and 11:00 on
+        // 1 January only.
         const created = yield* Effect.promise(() =>
-          call(baseUrl, adminAuth, "POST", "/api/v1/export-schedules", { name: "hourly", cron: "0 * * * *", timeZone: "Europe/London", format: "csv", recipients: ["lab@facility.example"] }))
+          call(baseUrl, adminAuth, "POST", "/api/v1/export-schedules", { name: "new year's morning", cron: "0 10,11 1 1 *", timeZone: "Europe/London", format: "csv", recipients: ["lab@facility.example"] }))
         expect(created.status, JSON.stringify(created.body)).toBe(201)
         const scheduleId = String(created.body.id)
         // Two runners delivering the same tick at once, then once more late: one job.

@@ -11,7 +11,9 @@ import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
-// Sample QC is due 3 s after it is queued: its at-risk timer (80 %) is due 2.4 s after receipt.
+// Sample QC is due 3 s after it is queued: its at-risk timer (80 %) is due 2.4 s after receipt. Only the backlog test
+// runs under it: in the mailbox test that timer's Wake, landing in the sample's mailbox when the commands take longer
+// than 2.4 s (a loaded machine), would be one more message waited for than the test counts.
 const policy = { ...defaultPolicy, expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 3_000 } }
 
 /** The value of one series (`name{labels}`), or undefined when the process does not expose it. */
@@ -44,7 +46,7 @@ const scrapeUntil = (ready: (text: string) => boolean) =>
 const newSamples = (n: number) => submitSamples(n, { prefix: "m" }).pipe(Effect.map((c) => c.samples.map((s) => s.id)))
 
 describe("metrics", () => {
-  layer(TestSystem({ policy }), { excludeTestServices: true })((it) => {
+  layer(TestSystem(), { excludeTestServices: true })((it) => {
     it.effect("mailbox depth and waits, messages and replies by outcome, on the runner and the sending side", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi
@@ -85,7 +87,9 @@ describe("metrics", () => {
         expect(series(after, "poretrack_mailbox_wait_seconds_bucket", { entity_type: "Sample", le: "+Inf" }))
           .toBe(series(after, "poretrack_mailbox_wait_seconds_count", { entity_type: "Sample" }))
       }))
+  })
 
+  layer(TestSystem({ policy }), { excludeTestServices: true })((it) => {
     it.scoped("the persisted-message backlog: an armed timer is scheduled; a due one nobody takes ages until it is taken", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi

@@ -86,14 +86,10 @@ describe("superseded SLA timers", () => {
       }))
   })
 
-  // Sample QC is due 1.5 s after it is queued (at risk at 1.2 s); an urgent turnaround is due 0.9 s after receipt (at
-  // risk at 0.72 s), a high one in an hour.
-  const fast = {
-    ...defaultPolicy,
-    expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 1_500 },
-    turnaround: { ...defaultPolicy.turnaround, urgent: { hours: 0.00025 }, high: { hours: 1 } }
-  }
-  layer(TestSystem({ policy: fast }), { excludeTestServices: true })((it) => {
+  // Sample QC is due 6 s after it is queued (at risk at 4.8 s): the hold must come before that timer, and a loaded
+  // machine can take more than a second between two commands.
+  const unhurried = { ...defaultPolicy, expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 6_000 } }
+  layer(TestSystem({ policy: unhurried }), { excludeTestServices: true })((it) => {
     it.scoped("hold deletes the armed wake; resume arms it again and it fires: at risk and breached raised once each", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi
@@ -112,14 +108,23 @@ describe("superseded SLA timers", () => {
         const sla = events.filter((e) => e.type === "SlaAtRisk" || e.type === "SlaBreached")
         expect(sla.map((e) => e.type)).toEqual(["SlaAtRisk", "SlaBreached"])
         const receivedAt = Date.parse(received.sample.receivedAt!)
-        expect(Date.parse((sla[0]!.data as { thresholdAt: string }).thresholdAt)).toBe(receivedAt + 1_200 + heldMs)
+        expect(Date.parse((sla[0]!.data as { thresholdAt: string }).thresholdAt)).toBe(receivedAt + 4_800 + heldMs)
         expect(resumed.sample.version).toBeLessThan(sla[0]!.version)
         const rows = yield* Effect.promise(() =>
           query<{ type: string; n: number }>(databaseUrl, "SELECT type, count(*)::int AS n FROM sample_events WHERE sample_id = $1 AND type LIKE 'Sla%' GROUP BY type ORDER BY type", [id])
         )
         expect(rows).toEqual([{ type: "SlaAtRisk", n: 1 }, { type: "SlaBreached", n: 1 }])
       }))
+  })
 
+  // Sample QC is due 1.5 s after it is queued (at risk at 1.2 s); an urgent turnaround is due 0.9 s after receipt (at
+  // risk at 0.72 s), a high one in an hour.
+  const fast = {
+    ...defaultPolicy,
+    expectedMs: { ...defaultPolicy.expectedMs, sample_qc: 1_500 },
+    turnaround: { ...defaultPolicy.turnaround, urgent: { hours: 0.00025 }, high: { hours: 1 } }
+  }
+  layer(TestSystem({ policy: fast }), { excludeTestServices: true })((it) => {
     it.scoped("a timer armed again at the time of one already processed fires (priority changed and back)", () =>
       Effect.gen(function*() {
         const api = yield* SampleApi
