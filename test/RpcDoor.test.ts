@@ -70,7 +70,7 @@ interface SocketRun {
   readonly close: { readonly code: number; readonly reason: string } | undefined
 }
 
-/** Opens /rpc/ws with `headers`, sends `frames`, and collects what comes back until `until` holds, the close, or 3 s. */
+/** Opens /rpc/ws with `headers`, sends `frames`, and collects what comes back until `until` holds or the close (at most 20 s: every run here ends with one of them). */
 const rawSocket = (base: string, frames: ReadonlyArray<string | Uint8Array>, headers: Record<string, string>, until: (messages: ReadonlyArray<unknown>) => boolean = () => false) =>
   new Promise<SocketRun>((resolve) => {
     const socket = new WebSocket(`${base.replace(/^http/, "ws")}/rpc/ws`, undefined, { headers })
@@ -83,7 +83,7 @@ const rawSocket = (base: string, frames: ReadonlyArray<string | Uint8Array>, hea
       socket.close()
       resolve({ messages, close })
     }
-    const timer = setTimeout(() => done(undefined), 3_000)
+    const timer = setTimeout(() => done(undefined), 20_000)
     socket.addEventListener("open", () => frames.forEach((f) => socket.send(f)))
     socket.addEventListener("message", (e: MessageEvent<string>) => {
       messages.push(JSON.parse(e.data))
