@@ -12,7 +12,8 @@
  * - **the cluster**: SLA timers and commands from other processes (gateways) arrive as @effect/cluster messages to the
  *   sample's entity, which hands them to the same actor.
  * Either way, one actor per sample per process and one mailbox: commands and timers are processed one at a time, in
- * arrival order.
+ * arrival order. A sample this process has just created is made resident at once with the row it wrote (`seed`), so
+ * its first command (a receipt at the desk, a batch receive) reads no row; past the cap it is left to load later.
  *
  * Residency: an actor stays while it is used and leaves after ENTITY_MAX_IDLE without messages, or as soon as the
  * runner no longer holds its shard (checked every second, and when the sample's entity stops because its shard left:
@@ -27,6 +28,7 @@ import type { ShardId } from "@effect/cluster"
 import { Duration, Effect, Metric, Schedule, type Scope } from "effect"
 import type { CommandResult } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
+import type { LoadedSample } from "../persistence/SampleRepo.ts"
 import type { CommandDefect, ExecutePayload, WakeAt } from "./Sample.ts"
 
 const residentGauge = Metric.gauge("poretrack_resident_entities", { description: "Sample actors resident on this runner" })
@@ -35,6 +37,10 @@ const waiting = Metric.gauge("poretrack_entity_admissions_waiting", {
 })
 const activations = Metric.counter("poretrack_entity_activations_total", {
   description: "Sample actors made resident on this runner (each loads the sample from its row)",
+  incremental: true
+})
+const seeded = Metric.counter("poretrack_entity_seeded_total", {
+  description: "Sample actors made resident on this runner by the sample's creation here (with the row just written, not read)",
   incremental: true
 })
 const stops = Metric.counter("poretrack_entity_stops_total", {
@@ -50,6 +56,8 @@ export interface Resident {
   wake(payload: WakeAt): Effect.Effect<void>
   /** Waits for the messages in the mailbox. */
   readonly idle: Effect.Effect<void>
+  /** The actor's copy of the sample's row, if it holds one (read from the row, or given when it was created here). */
+  readonly loaded: LoadedSample | undefined
 }
 
 interface Entry {
@@ -62,11 +70,61 @@ interface Entry {
 
 /** How the runner hosts actors (SampleEntity.ts). */
 export interface Hosting {
-  readonly make: (sampleId: string, shardId: ShardId.ShardId) => Resident
+  /** A new actor; with `loaded`, its copy of the row is that (a sample this process has just created), not yet read. */
+  readonly make: (sampleId: string, shardId: ShardId.ShardId, loaded?: LoadedSample) => Resident
   /** Whether this runner holds the shard. */
   readonly holds: (shardId: ShardId.ShardId) => boolean
   readonly maxResident: number
   readonly maxIdle: Duration.Duration
+}
+
+/**
+ * The places under MAX_RESIDENT_ENTITIES, one held by each resident actor. Like a semaphore of that many permits, and
+ * it can also give a place only if one is free now (`tryTake`), which seeding needs: it must never wait.
+ */
+class Places {
+  private readonly waiters = new Set<() => void>()
+  constructor(private free: number) {}
+
+  /** A place if one is free and nobody waits for one. */
+  tryTake(): boolean {
+    if (this.free <= 0 || this.waiters.size > 0) return false
+    this.free--
+    return true
+  }
+
+  /** Takes the place in the fiber that goes on with it (an interrupted waiter takes none). */
+  private readonly grab: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.free <= 0) return this.take
+    this.free--
+    return Effect.void
+  })
+
+  /** Waits for a place and takes it. */
+  readonly take: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.free > 0 && this.waiters.size === 0) {
+      resume(this.grab)
+      return
+    }
+    const waiter = () => {
+      if (this.free <= 0) return
+      this.waiters.delete(waiter)
+      resume(this.grab)
+    }
+    this.waiters.add(waiter)
+    return Effect.sync(() => {
+      this.waiters.delete(waiter)
+    })
+  })
+
+  /** Gives `n` places back and wakes waiters, first come first served, while places are free. */
+  release(n: number): void {
+    this.free += n
+    for (const waiter of this.waiters) {
+      if (this.free <= 0) break
+      waiter()
+    }
+  }
 }
 
 /** How often residents are checked for idleness and for a shard that left. */
@@ -78,7 +136,7 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
   sync: () => {
     const entries = new Map<string, Entry>()
     let hosting: Hosting | undefined = undefined
-    let places = Effect.unsafeMakeSemaphore(0)
+    let places = new Places(0)
     let now = () => Date.now()
 
     const leave = (sampleId: string, entry: Entry, count: { n: number }) => {
@@ -87,7 +145,7 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
       count.n++
     }
     const left = (count: { n: number }) =>
-      count.n === 0 ? Effect.void : places.release(count.n).pipe(
+      count.n === 0 ? Effect.void : Effect.sync(() => places.release(count.n)).pipe(
         Effect.zipRight(Metric.incrementBy(stops, count.n)),
         Effect.zipRight(Effect.suspend(() => Metric.set(residentGauge, entries.size))),
         Effect.asVoid
@@ -111,12 +169,12 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
         }
         return Effect.gen(function*() {
           yield* Metric.increment(waiting)
-          yield* restore(places.take(1)).pipe(Effect.ensuring(Metric.incrementBy(waiting, -1)))
+          yield* restore(places.take).pipe(Effect.ensuring(Metric.incrementBy(waiting, -1)))
           // Another message may have made the actor resident while this one waited: the place goes back.
           const raced = entries.get(sampleId)
           if (raced !== undefined) {
             raced.pending++
-            yield* places.release(1)
+            places.release(1)
             return raced
           }
           const made: Entry = { resident: host.make(sampleId, shardId), shardId, pending: 1, lastActive: now() }
@@ -161,6 +219,30 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
       size: (): number => entries.size,
       use,
       /**
+       * Samples this process has just created (their rows committed as `loaded` says), made resident with that copy, so
+       * their first command reads no row: a submission received at the desk right after it is entered, a batch of
+       * intake. Only for shards this runner holds and while there are places under MAX_RESIDENT_ENTITIES (a
+       * sample left out is loaded by its first command, as always); never waits. A sample already resident keeps its
+       * actor. Whatever is seeded stays behind the version fence like every copy.
+       */
+      seed: (samples: ReadonlyArray<{ readonly sampleId: string; readonly shardId: ShardId.ShardId; readonly loaded: LoadedSample }>): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          const host = hosting
+          if (host === undefined) return Effect.void
+          let made = 0
+          for (const { loaded, sampleId, shardId } of samples) {
+            if (entries.has(sampleId) || !host.holds(shardId)) continue
+            if (!places.tryTake()) break
+            entries.set(sampleId, { resident: host.make(sampleId, shardId, loaded), shardId, pending: 0, lastActive: now() })
+            made++
+          }
+          if (made === 0) return Effect.void
+          return Metric.incrementBy(seeded, made).pipe(
+            Effect.zipRight(Effect.suspend(() => Metric.set(residentGauge, entries.size))),
+            Effect.asVoid
+          )
+        }),
+      /**
        * The sample's shard left this runner (its entity stops): the actor's mailbox is let finish (at most 5 s), so
        * the shard's next owner loads what it wrote, and the actor leaves.
        */
@@ -185,7 +267,7 @@ export class LocalSamples extends Effect.Service<LocalSamples>()("poretrack/Loca
         Effect.gen(function*() {
           const clock = yield* Effect.clock
           now = () => clock.unsafeCurrentTimeMillis()
-          places = Effect.unsafeMakeSemaphore(options.maxResident)
+          places = new Places(options.maxResident)
           hosting = options
           yield* sweep(options).pipe(Effect.repeat(Schedule.spaced(SWEEP)), Effect.forkScoped)
           // On shutdown the commands in progress are let finish. Actors still serve the cluster's messages until the

@@ -64,8 +64,9 @@ class SampleActor implements Resident {
   readonly mailbox = new Mailbox("Sample")
   readonly sampleId: Option.Option<SampleId>
 
-  constructor(readonly entityId: string, readonly shardId: ShardId.ShardId, readonly shared: Shared) {
+  constructor(readonly entityId: string, readonly shardId: ShardId.ShardId, readonly shared: Shared, loaded?: LoadedSample) {
     this.sampleId = Schema.decodeOption(SampleId)(entityId)
+    this.loaded = loaded
   }
 
   execute(payload: ExecutePayload) {
@@ -345,7 +346,7 @@ export const SampleEntityLive = (options: { readonly maxIdleTime: Duration.Durat
     }
     const local = yield* LocalSamples
     yield* local.host({
-      make: (sampleId, shardId) => new SampleActor(sampleId, shardId, shared),
+      make: (sampleId, shardId, loaded) => new SampleActor(sampleId, shardId, shared, loaded),
       holds: (shardId) => sharding.hasShardId(shardId),
       maxResident: options.maxResident,
       maxIdle: options.maxIdleTime

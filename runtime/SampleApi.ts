@@ -11,6 +11,7 @@ import { toView, toWorkflowView } from "../actors/SampleViews.ts"
 import { create } from "../actors/SampleWorkflow.ts"
 import { Policy } from "../actors/WorkflowPolicy.ts"
 import { decodePosition, encodePosition, EventLog } from "../persistence/EventLog.ts"
+import { CommandWindow } from "../persistence/IdempotencyWindow.ts"
 import { SampleRepo, SubmissionNumberTaken, type ListAfter, type SubmissionCounts, type SubmissionRow } from "../persistence/SampleRepo.ts"
 import type {
   BatchCommand,
@@ -353,6 +354,17 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         const prior = yield* priorCreation(creationKey.principal, creationKey.key, print)
         if (Option.isSome(prior)) return prior.value
         return yield* Effect.dieMessage(`creation key ${creationKey.key} was taken but is not stored`)
+      }
+      // Received at the desk right after they are entered, the new samples' first commands need not read their rows.
+      if (local.hosts()) {
+        yield* local.seed(created.map(({ state }) => {
+          const entityId = EntityId.make(state.id)
+          return {
+            sampleId: state.id,
+            shardId: sharding.getShardId(entityId, Sample.getShardGroup(entityId)),
+            loaded: { state, timerAt: null, commands: new CommandWindow([], true) }
+          }
+        }))
       }
       const result: CreatedSubmission = {
         submission: {

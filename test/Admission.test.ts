@@ -21,6 +21,10 @@ describe("admission control", () => {
           samples: Array.from({ length: 5 }, (_, i) => ({ sampleName: `A-${i + 1}` }))
         }, "test")
         const ids = samples.map((s) => s.id)
+        // Created here, the first three are made resident at once; past the cap the rest are left to load later (the
+        // creation never waits for a place).
+        expect(yield* metric("poretrack_entity_seeded_total")).toBe(3)
+        expect(yield* metric("poretrack_resident_entities")).toBe(3)
         yield* Effect.forEach(ids.slice(0, 3), (id) => api.execute(id, new Receive(), undefined, "t"), { concurrency: 3 })
         // Sample entities only: the cluster's own count also takes in the notifier's entity delivering the receipt e-mails.
         expect(yield* metric("poretrack_resident_entities")).toBe(3)

@@ -11,6 +11,7 @@ import {
   IDEMPOTENCY_MEMORY_WINDOW_MS,
   pruneIdempotencyRecords
 } from "../persistence/IdempotencyWindow.ts"
+import { LocalSamples } from "../actors/LocalSamples.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { CompleteStep, Hold, Receive, Resume } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
@@ -115,6 +116,7 @@ describe("idempotency window", () => {
       Effect.gen(function*() {
         const api = yield* SampleApi
         const repo = yield* SampleRepo
+        const local = yield* LocalSamples
         const { databaseUrl } = yield* TestEndpoint
         const { samples } = yield* submitSamples(2, { prefix: "IH" })
         const [spread, busy] = [samples[0]!.id, samples[1]!.id]
@@ -129,7 +131,10 @@ describe("idempotency window", () => {
         expect(recent.commands.size).toBe(IDEMPOTENCY_MEMORY_KEYS)
         expect([recent.commands.get("recent-0"), recent.commands.get(`recent-${IDEMPOTENCY_MEMORY_KEYS - 1}`), recent.commands.get(`recent-${IDEMPOTENCY_MEMORY_KEYS}`)])
           .toEqual(["fp-0", `fp-${IDEMPOTENCY_MEMORY_KEYS - 1}`, undefined])
-        // The entity activates on that history and works: a new command runs, an old key is still known.
+        // The sample is resident since its creation here, holding the empty history it was created with: once it
+        // leaves (as when idle), it activates on that history and works: a new command runs, an old key is still known.
+        yield* local.release(spread)
+        expect(local.get(spread)).toBeUndefined()
         const received = yield* api.execute(spread, new Receive(), "receive", "t")
         expect(received.replayed).toBe(false)
         const reused = yield* api.execute(spread, new Receive(), "past-900", "t").pipe(Effect.either)

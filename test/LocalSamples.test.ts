@@ -1,10 +1,11 @@
 /** Resident samples: commands from this process go straight to the sample's actor; the cluster's messages reach the same one. */
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Metric } from "effect"
+import { Duration, Effect, Metric, Option } from "effect"
 import { metricSum } from "./Client.ts"
 import { LocalSamples } from "../actors/LocalSamples.ts"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
 import { CompleteStep, Receive, StartStep } from "../rpc/Commands.ts"
+import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
@@ -13,6 +14,13 @@ import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 const mailboxMessages = Metric.snapshot.pipe(Effect.map((pairs) =>
   pairs
     .filter((p) => p.metricKey.name === "poretrack_entity_messages_total" && p.metricKey.tags.some((t) => t.key === "entity_type" && t.value === "Sample"))
+    .reduce((n, p) => n + ("count" in p.metricState && typeof p.metricState.count === "number" ? p.metricState.count : 0), 0)
+))
+
+/** Statements that loaded samples for their actors (each reads one or more rows). */
+const loadStatements = Metric.snapshot.pipe(Effect.map((pairs) =>
+  pairs
+    .filter((p) => p.metricKey.name === "poretrack_load_group_size")
     .reduce((n, p) => n + ("count" in p.metricState && typeof p.metricState.count === "number" ? p.metricState.count : 0), 0)
 ))
 
@@ -25,11 +33,11 @@ describe("resident samples", () => {
         const { databaseUrl } = yield* TestEndpoint
         const { samples } = yield* submitSamples(1)
         const id = samples[0]!.id
-        expect(local.get(id)).toBeUndefined()
-
-        // The first command makes the sample resident here: its shard is this runner's.
-        yield* api.execute(id, new Receive(), "r-1", "tech")
+        // Created here (its shard is this runner's), the sample is resident at once: its first command reads no row.
         expect(local.get(id)).toBeDefined()
+        const loadsBefore = yield* loadStatements
+        yield* api.execute(id, new Receive(), "r-1", "tech")
+        expect(yield* loadStatements).toBe(loadsBefore)
 
         // Commands from this process now reach the entity through its mailbox (counted there like any message), each
         // committed in turn behind the fence: concurrent senders of the same steps get one answer each.
@@ -83,6 +91,37 @@ describe("resident samples", () => {
         expect(after.sample.version).toBe(4)
         expect(after.replayed).toBe(false)
         expect(yield* Effect.promise(() => metricSum(baseUrl, "poretrack_fencing_failures_total"))).toBe(fencedBefore)
+      }), { timeout: 60_000 })
+
+    it.effect("a sample created here holds exactly the copy its row gives: state, no timer, no idempotency keys", () =>
+      Effect.gen(function*() {
+        const local = yield* LocalSamples
+        const repo = yield* SampleRepo
+        const api = yield* SampleApi
+        // Details of every kind, a per-row priority and flow cell, an address in capitals (the row's column is lower case).
+        const { samples } = yield* api.createSubmission({
+          submitterEmail: "Ada.Lovelace@Lab.Example",
+          source: "csv",
+          priority: "normal",
+          flowCellType: "R10.4.1",
+          samples: [
+            { sampleName: "copy-1", libraryKit: "SQK-LSK114", sampleType: "gDNA", organism: "Homo sapiens", concentrationNgUl: 55.5, volumeUl: 30, genomeSizeMb: 3100 },
+            { sampleName: "copy-2", priority: "urgent", flowCellType: "R9.4.1" },
+            { sampleName: "copy-3 with spaces and ünïcode" }
+          ]
+        }, "test")
+        for (const created of samples) {
+          const seeded = local.get(created.id)?.loaded
+          expect(seeded).toBeDefined()
+          const row = Option.getOrThrow(yield* repo.load(created.id))
+          expect(seeded!.state).toEqual(row.state)
+          expect(seeded!.timerAt).toBe(row.timerAt)
+          expect([seeded!.commands.size, seeded!.commands.complete]).toEqual([row.commands.size, row.commands.complete])
+        }
+        // Its first command runs on that copy and commits behind the fence, like one on a loaded copy.
+        const received = yield* api.execute(samples[0]!.id, new Receive(), "copy-r", "tech")
+        expect([received.sample.version, received.sample.status, received.replayed]).toEqual([2, "in_progress", false])
+        expect(Option.getOrThrow(yield* repo.load(samples[0]!.id)).state).toEqual(local.get(samples[0]!.id)?.loaded?.state)
       }), { timeout: 60_000 })
   })
 })
