@@ -1,10 +1,12 @@
 /**
- * A command's reply goes out as plain JSON (runtime/ApiHandlers.ts, `commandReply`), not through its schema's encoder:
- * that holds only while `CommandResult` has no transformation, so that its JSON is its encoding. Checked here.
+ * A command's reply and a created sample go out as plain JSON (runtime/ApiHandlers.ts), not through their schemas'
+ * encoders: that holds only while `CommandResult` and the create endpoint's success schema have no transformation, so
+ * that their JSON is their encoding. Checked here.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema, SchemaAST } from "effect"
 import { CommandResult } from "./Commands.ts"
+import { SamplesGroup } from "./PoretrackApi.ts"
 
 /** The transformations and declarations anywhere in `ast` (by path). */
 const encodingSteps = (ast: SchemaAST.AST, path = "", seen = new Set<SchemaAST.AST>()): Array<string> => {
@@ -70,5 +72,13 @@ describe("CommandResult", () => {
       replayed: false
     })
     expect(JSON.parse(JSON.stringify(Schema.encodeSync(CommandResult)(reply)))).toEqual(JSON.parse(JSON.stringify(reply)))
+  })
+})
+
+describe("POST /api/v1/samples", () => {
+  it("its reply (a sample view and its warnings) has no transformation anywhere either", () => {
+    const create = SamplesGroup.endpoints.create
+    expect(create).toBeDefined()
+    expect(encodingSteps(create!.successSchema.ast)).toEqual([])
   })
 })

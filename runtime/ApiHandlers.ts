@@ -151,7 +151,8 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
         yield* requireCreate(principal, payload.submitterEmail)
         const created = yield* api.createSample(payload, actorOf(principal), headers["idempotency-key"])
         yield* setHeaders({ location: `/api/v1/samples/${created.sample.id}`, etag: `"${created.sample.version}"` })
-        return { ...created.sample, warnings: created.warnings }
+        // Like a command's reply (commandReply): a SampleView has no transformation, so its JSON is its encoding.
+        return HttpServerResponse.unsafeJson({ ...created.sample, warnings: created.warnings }, { status: 201 })
       }))
     .handle("list", ({ urlParams }) =>
       Effect.gen(function*() {
