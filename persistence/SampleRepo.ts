@@ -294,6 +294,44 @@ SELECT coalesce((SELECT array_agg(ord ORDER BY ord) FROM upd), '{}') AS applied`
 const COMMIT_GROUPS_IN_FLIGHT = 4
 const COMMIT_GROUP_MAX = 64
 
+/**
+ * A submission and its samples and their SampleCreated events, in one statement, with its creation key when there is
+ * one ($9–$11; null without): the key is inserted first and the rest only if it was new (a key taken by a concurrent
+ * request leaves nothing written). One text for both cases, run as a prepared statement (PgPool.ts): parsed and
+ * planned once per connection rather than at every creation.
+ */
+const CREATE_SQL = `
+WITH ckey AS (
+  INSERT INTO creation_keys (principal, key, fingerprint, submission_id, created_at)
+  SELECT $9::text, $10::text, $11::text, $1::uuid, $8::timestamptz WHERE $9::text IS NOT NULL
+  ON CONFLICT (principal, key) DO NOTHING
+  RETURNING 1 AS taken
+), sub AS (
+  INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+  SELECT $1::uuid, $2::text, $3::text, $4::text, $5::int, $6::jsonb, $7::text, $8::timestamptz
+  WHERE $9::text IS NULL OR EXISTS (SELECT 1 FROM ckey)
+  RETURNING id
+), smp AS (
+  INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
+    created_at, updated_at, version, state)
+  SELECT r.id, sub.id, r.position, r.name, r.submitter_email, r.priority, r.priority_rank, r.status,
+    $8::timestamptz, $8::timestamptz, 1, r.state
+  FROM sub, jsonb_to_recordset($12::jsonb) AS r(id uuid, position int, name text, submitter_email text,
+    priority text, priority_rank smallint, status text, state jsonb)
+  ORDER BY r.position
+  RETURNING 1
+), ev AS (
+  INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+  SELECT e.id, e.sample_id, sub.id, e.type, 1, $7::text, $8::timestamptz, e.data
+  FROM sub, jsonb_to_recordset($13::jsonb) AS e(id uuid, sample_id uuid, position int, type text, data jsonb)
+  ORDER BY e.position
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM sub)::int AS submissions, (SELECT count(*) FROM smp)::int AS samples,
+  (SELECT count(*) FROM ev)::int AS events`
+
+prepareStatement("poretrack_create_v1", CREATE_SQL)
+
 /** The name of the commit statement, prepared on each connection of the pool (PgPool.ts). */
 export const COMMIT_STATEMENT = "poretrack_commit_v1"
 
@@ -467,38 +505,21 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
         }
       }))
       const events = JSON.stringify(samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position })))
-      const keyed = creationKey === undefined
-        ? sql`SELECT 1 AS taken WHERE false`
-        : sql`INSERT INTO creation_keys (principal, key, fingerprint, submission_id, created_at)
-          VALUES (${creationKey.principal}, ${creationKey.key}, ${creationKey.fingerprint}, ${submission.id}, ${at})
-          ON CONFLICT (principal, key) DO NOTHING
-          RETURNING 1 AS taken`
-      const result = yield* sql<{ submissions: number }>`
-        WITH ckey AS (${keyed}), sub AS (
-          INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
-          SELECT ${submission.id}::uuid, ${submission.number}::text, ${submission.submitterEmail.toLowerCase()}::text,
-            ${submission.source}::text, ${samples.length}::int, ${JSON.stringify(submission.data)}::jsonb,
-            ${submission.actor}::text, ${at}::timestamptz
-          WHERE ${creationKey === undefined} OR EXISTS (SELECT 1 FROM ckey)
-          RETURNING id
-        ), smp AS (
-          INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
-            created_at, updated_at, version, state)
-          SELECT r.id, sub.id, r.position, r.name, r.submitter_email, r.priority, r.priority_rank, r.status,
-            ${at}, ${at}, 1, r.state
-          FROM sub, jsonb_to_recordset(${rows}::jsonb) AS r(id uuid, position int, name text, submitter_email text,
-            priority text, priority_rank smallint, status text, state jsonb)
-          ORDER BY r.position
-          RETURNING 1
-        ), ev AS (
-          INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
-          SELECT e.id, e.sample_id, sub.id, e.type, 1, ${submission.actor}, ${at}, e.data
-          FROM sub, jsonb_to_recordset(${events}::jsonb) AS e(id uuid, sample_id uuid, position int, type text, data jsonb)
-          ORDER BY e.position
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM sub)::int AS submissions, (SELECT count(*) FROM smp)::int AS samples,
-          (SELECT count(*) FROM ev)::int AS events`.pipe(
+      const result = yield* sql.unsafe<{ submissions: number }>(CREATE_SQL, [
+        submission.id,
+        submission.number,
+        submission.submitterEmail.toLowerCase(),
+        submission.source,
+        samples.length,
+        JSON.stringify(submission.data),
+        submission.actor,
+        at,
+        creationKey?.principal ?? null,
+        creationKey?.key ?? null,
+        creationKey?.fingerprint ?? null,
+        rows,
+        events
+      ]).pipe(
         Effect.catchIf(
           (e: SqlError.SqlError) => isUniqueViolation(e, "submissions_number_key"),
           () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
