@@ -388,7 +388,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     })
 
     /** A submission of 1–500 samples, all or nothing; idempotent per principal under `idempotencyKey`. */
-    const createSubmission = Effect.fn("SampleApi.createSubmission")(function*(
+    const createSubmission = fnTraced("SampleApi.createSubmission")(function*(
       input: SubmissionInput,
       actor: string,
       idempotencyKey: string | undefined = undefined,
@@ -398,7 +398,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     })
 
     /** Creates one sample (a submission of one); idempotent under `idempotencyKey` like createSubmission. */
-    const createSample = Effect.fn("SampleApi.createSample")(function*(
+    const createSample = fnTraced("SampleApi.createSample")(function*(
       input: NewSampleInput,
       actor: string,
       idempotencyKey: string | undefined = undefined,
@@ -424,23 +424,23 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         }))
       )
 
-    const get = Effect.fn("SampleApi.get")(function*(id: SampleId) {
+    const get = fnTraced("SampleApi.get")(function*(id: SampleId) {
       const s = yield* state(id)
       return toView(s, yield* now, yield* policies.current)
     })
 
-    const workflow = Effect.fn("SampleApi.workflow")(function*(id: SampleId) {
+    const workflow = fnTraced("SampleApi.workflow")(function*(id: SampleId) {
       const s = yield* state(id)
       return toWorkflowView(s, yield* now, yield* policies.current)
     })
 
-    const events = Effect.fn("SampleApi.events")(function*(id: SampleId) {
+    const events = fnTraced("SampleApi.events")(function*(id: SampleId) {
       yield* state(id)
       return yield* repo.events(id).pipe(Effect.orDie)
     })
 
     /** A page of samples in `q.sort`'s order; a cursor of another order is InvalidInput. */
-    const list = Effect.fn("SampleApi.list")(function*(q: ListSamples) {
+    const list = fnTraced("SampleApi.list")(function*(q: ListSamples) {
       const sort = q.sort ?? "created_desc"
       const after = q.cursor === undefined ? undefined : afterOf(yield* decodeCursor(SortedCursor, q.cursor))
       if (after !== undefined && after.sort !== sort) {
@@ -472,7 +472,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     })
 
     /** A page of submissions, newest first, each with its progress; `own` confines to a submitter's (and their samples). */
-    const listSubmissions = Effect.fn("SampleApi.listSubmissions")(function*(q: ListSubmissions, own: string | undefined) {
+    const listSubmissions = fnTraced("SampleApi.listSubmissions")(function*(q: ListSubmissions, own: string | undefined) {
       const after = q.cursor === undefined ? undefined : yield* decodeCursor(SubmissionCursor, q.cursor)
       const page = yield* repo.submissions({ submitter: own, text: q.q, after, limit: q.limit }).pipe(Effect.orDie)
       const counts = yield* repo.submissionCounts(page.items.map((r) => SubmissionId.make(r.id)), own).pipe(Effect.orDie)
@@ -483,7 +483,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       return out
     })
 
-    const queue = Effect.fn("SampleApi.queue")(function*(step: StepId, cursor: string | undefined, limit: number | undefined) {
+    const queue = fnTraced("SampleApi.queue")(function*(step: StepId, cursor: string | undefined, limit: number | undefined) {
       const after = cursor === undefined ? undefined : yield* decodeCursor(QueueCursor, cursor)
       const page = yield* repo.queue({ step, after, limit: limit ?? 50 }).pipe(Effect.orDie)
       const total = yield* repo.queueLength(step).pipe(Effect.orDie)
@@ -556,7 +556,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     })
 
     /** The same command to many samples; each sample's outcome stands alone. */
-    const batch = Effect.fn("SampleApi.batch")(function*(
+    const batch = fnTraced("SampleApi.batch")(function*(
       sampleIds: ReadonlyArray<SampleId>,
       command: BatchCommand,
       idempotencyKey: string | undefined,
@@ -595,7 +595,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
     })
 
     /** A submission and its samples in row order (`own`: only that submitter's samples); SubmissionNotFound otherwise. */
-    const submission = Effect.fn("SampleApi.submission")(function*(id: SubmissionId, own?: string | undefined) {
+    const submission = fnTraced("SampleApi.submission")(function*(id: SubmissionId, own?: string | undefined) {
       const row = yield* repo.submission(id).pipe(Effect.orDie)
       if (Option.isNone(row)) return yield* new SubmissionNotFound({ submissionId: id })
       const page = yield* list({ submissionId: id, ...(own !== undefined ? { submitter: own } : {}), limit: 500 }).pipe(Effect.catchTag("InvalidInput", Effect.die))
@@ -609,7 +609,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
      * `Submissions.Get` and `GET /submissions/{id}`: the submission, its samples and its progress, confined like
      * lists when `own` is a submitter's e-mail (the caller refuses another submitter's submission).
      */
-    const submissionDetail = Effect.fn("SampleApi.submissionDetail")(function*(id: SubmissionId, own: string | undefined) {
+    const submissionDetail = fnTraced("SampleApi.submissionDetail")(function*(id: SubmissionId, own: string | undefined) {
       const found = yield* submission(id, own)
       const counts = yield* repo.submissionCounts([id], own).pipe(Effect.orDie)
       const out: SubmissionDetail = { ...found, progress: progressOf(counts.get(id)) }
