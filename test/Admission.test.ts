@@ -4,7 +4,7 @@ import { Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { Receive } from "../rpc/Commands.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { metricSum } from "./Client.ts"
-import { TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { holdingEveryShard, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
 describe("admission control", () => {
   layer(TestSystem({ settings: { maxResidentEntities: 3, entityMaxIdle: Duration.millis(1500) } }), { excludeTestServices: true })((it) => {
@@ -13,6 +13,7 @@ describe("admission control", () => {
         const api = yield* SampleApi
         const { baseUrl } = yield* TestEndpoint
         const metric = (name: string) => Effect.promise(() => metricSum(baseUrl, name))
+        yield* holdingEveryShard
         const { samples } = yield* api.createSubmission({
           submitterEmail: "ada@lab.example",
           source: "api",

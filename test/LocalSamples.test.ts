@@ -8,7 +8,7 @@ import { CompleteStep, Receive, StartStep } from "../rpc/Commands.ts"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
-import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
+import { holdingEveryShard, submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
 /** Messages Sample entities on this runner took from their mailboxes (whichever path brought them). */
 const mailboxMessages = Metric.snapshot.pipe(Effect.map((pairs) =>
@@ -31,6 +31,7 @@ describe("resident samples", () => {
         const api = yield* SampleApi
         const local = yield* LocalSamples
         const { databaseUrl } = yield* TestEndpoint
+        yield* holdingEveryShard
         const { samples } = yield* submitSamples(1)
         const id = samples[0]!.id
         // Created here (its shard is this runner's), the sample is resident at once: its first command reads no row.
@@ -99,6 +100,7 @@ describe("resident samples", () => {
         const repo = yield* SampleRepo
         const api = yield* SampleApi
         // Details of every kind, a per-row priority and flow cell, an address in capitals (the row's column is lower case).
+        yield* holdingEveryShard
         const { samples } = yield* api.createSubmission({
           submitterEmail: "Ada.Lovelace@Lab.Example",
           source: "csv",

@@ -1,5 +1,7 @@
 /** The whole system in the test process, on a fresh database and free ports, for integration tests. */
-import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { EntityId, Sharding, ShardingConfig, ShardId } from "@effect/cluster"
+import { Context, Duration, Effect, Layer, LogLevel, Option, Redacted, Schedule } from "effect"
+import { Sample } from "../actors/Sample.ts"
 import { defaultPolicy, type WorkflowPolicy } from "../actors/WorkflowPolicy.ts"
 import { AppSettings } from "../runtime/AppSettings.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
@@ -62,6 +64,22 @@ export const TestSystem = (options: { readonly policy?: WorkflowPolicy; readonly
       Layer.provideMerge(AppSettings.make({ ...settings, role: "all" }))
     )
   }))
+
+/**
+ * Waits (at most 30 s) until this process's runner holds every shard of the Sample entities. A sample created before
+ * then, whose shard the runner does not hold yet, is not made resident at its creation (LocalSamples.seed).
+ */
+export const holdingEveryShard = Effect.gen(function*() {
+  const sharding = yield* Sharding.Sharding
+  // The system's sharding config is the library's defaults but for timings (runtime/Cluster.ts).
+  const { shardsPerGroup } = ShardingConfig.defaults
+  const group = Sample.getShardGroup(EntityId.make("any"))
+  const shards = Array.from({ length: shardsPerGroup }, (_, i) => ShardId.make(group, i + 1))
+  yield* Effect.suspend(() => (shards.every((shard) => sharding.hasShardId(shard)) ? Effect.void : Effect.fail("shards not all held yet"))).pipe(
+    Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(30)))),
+    Effect.orDie
+  )
+})
 
 /** A web submission of `n` samples named `<prefix>-1…n` (with a library kit unless told otherwise). */
 export const submitSamples = (n: number, options: { readonly prefix?: string; readonly withKit?: boolean } = {}) =>
