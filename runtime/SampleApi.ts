@@ -273,6 +273,12 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
 
     const now = Clock.currentTimeMillis
 
+    /** The shard of a sample's entity. */
+    const shardOf = (id: string) => {
+      const entityId = EntityId.make(id)
+      return sharding.getShardId(entityId, Sample.getShardGroup(entityId))
+    }
+
     /** The first result of a creation key, read back for a replay (the submission as it is now, same ids). */
     const replayCreation = (submissionId: SubmissionId) =>
       Effect.gen(function*() {
@@ -357,14 +363,11 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       }
       // Received at the desk right after they are entered, the new samples' first commands need not read their rows.
       if (local.hosts()) {
-        yield* local.seed(created.map(({ state }) => {
-          const entityId = EntityId.make(state.id)
-          return {
-            sampleId: state.id,
-            shardId: sharding.getShardId(entityId, Sample.getShardGroup(entityId)),
-            loaded: { state, timerAt: null, commands: new CommandWindow([], true) }
-          }
-        }))
+        yield* local.seed(created.map(({ state }) => ({
+          sampleId: state.id,
+          shardId: shardOf(state.id),
+          loaded: { state, timerAt: null, commands: new CommandWindow([], true) }
+        })))
       }
       const result: CreatedSubmission = {
         submission: {
@@ -520,8 +523,7 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         // A sample whose shard this runner holds goes straight to its actor here; any other, through the cluster to
         // the runner that holds it (LocalSamples.ts).
         Effect.zipRight(Effect.suspend(() => {
-          const entityId = EntityId.make(id)
-          const shardId = sharding.getShardId(entityId, Sample.getShardGroup(entityId))
+          const shardId = shardOf(id)
           return local.hosts() && sharding.hasShardId(shardId)
             ? local.use(id, shardId, (actor) => actor.execute(payload))
             : entity(id).Execute(payload)
