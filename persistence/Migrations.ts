@@ -10,6 +10,7 @@ import { EXTRACTIONS_DDL } from "./ExtractionRepo.ts"
 import { EXPORTS_DDL } from "./ExportRepo.ts"
 import { EXPORT_NOTICES_DDL } from "./ExportNoticeRepo.ts"
 import { NOTIFICATIONS_DDL, NOTIFIER_CURSOR_DDL } from "./NotificationSchema.ts"
+import { ROW_ESTIMATES_DDL } from "./SampleRepo.ts"
 
 const MIGRATIONS: ReadonlyArray<readonly [id: number, name: string, sql: string]> = [
   [1, "core", `
@@ -204,7 +205,8 @@ BEGIN
 EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
   RAISE NOTICE 'lz4 is not available on this server; sample states stay compressed with pglz';
 END $$;
-`]
+`],
+  [17, "row_estimates", ROW_ESTIMATES_DDL]
 ]
 
 /** Applies every migration not yet applied; safe when several processes start together. */

@@ -246,7 +246,7 @@ export interface CommitInput {
  */
 const COMMIT_SQL = `
 WITH i AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+  SELECT i.* FROM poretrack_items($1::jsonb) AS j, jsonb_to_record(j) AS i(
     ord int, id uuid, expected int, name text, submitter_email text, priority text, priority_rank smallint,
     status text, current_step text, step_state text, step_due_at timestamptz, queued_at timestamptz,
     turnaround_due_at timestamptz, updated_at timestamptz, version int, timer_at timestamptz, state jsonb,
@@ -296,6 +296,22 @@ WITH i AS (
   RETURNING 1
 )
 SELECT coalesce((SELECT array_agg(ord ORDER BY ord) FROM upd), '{}') AS applied`
+
+/**
+ * Migration 17 "row_estimates": the commit and load statements read their transitions (ids) through these functions,
+ * which the planner counts as one row (a group is 1–64), so that it reaches each sample by its primary key at any
+ * table size. Those statements are prepared (PgPool.ts), and PostgreSQL keeps a prepared statement's generic plan until
+ * the tables' statistics change. Read through `jsonb_to_recordset` (100 rows to the planner), the commit was planned
+ * as a hash join over a scan of every sample while the table was small, and the plan stayed as it grew, wherever
+ * autovacuum is off (as on the development machines): each group commit read the whole table. STRICT keeps these SQL
+ * functions from being inlined, which would bring back the 100-row guess.
+ */
+export const ROW_ESTIMATES_DDL = `
+CREATE FUNCTION poretrack_items(items jsonb) RETURNS SETOF jsonb
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 1 AS $$ SELECT jsonb_array_elements(items) $$;
+CREATE FUNCTION poretrack_ids(ids uuid[]) RETURNS SETOF uuid
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 1 AS $$ SELECT unnest(ids) $$;
+`
 
 /**
  * Group commit: commit statements on their way to PostgreSQL at once, and transitions in one statement at most. A
@@ -352,14 +368,14 @@ prepareStatement(COMMIT_STATEMENT, COMMIT_SQL)
  * $3: at most) and how many records the sample has. Prepared on each connection: its plan alone cost PostgreSQL ~2.5 ms
  * per activation.
  */
-const LOAD_SQL = `
+export const LOAD_SQL = `
 SELECT s.id, s.state, s.timer_at,
   (SELECT coalesce(json_agg(json_build_array(r.key, r.fingerprint, r.ms) ORDER BY r.at), '[]'::json)
      FROM (SELECT c.key, c.fingerprint, c.at, (extract(epoch FROM c.at) * 1000)::float8 AS ms
            FROM sample_commands c WHERE c.sample_id = s.id AND c.at >= $2
            ORDER BY c.at DESC LIMIT $3) r) AS commands,
   (SELECT count(*)::int FROM sample_commands c WHERE c.sample_id = s.id) AS total
-FROM samples s WHERE s.id = ANY($1::uuid[])`
+FROM poretrack_ids($1::uuid[]) AS k(id) JOIN samples s ON s.id = k.id`
 
 prepareStatement("poretrack_load_v2", LOAD_SQL)
 

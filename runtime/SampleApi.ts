@@ -317,10 +317,6 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
       idempotencyKey: string | undefined
     ) => Effect.gen(function*() {
       const print = requestFingerprint(kind, input)
-      if (idempotencyKey !== undefined) {
-        const prior = yield* priorCreation(principal, idempotencyKey, print)
-        if (Option.isSome(prior)) return prior.value
-      }
       const at = yield* now
       const submissionId = SubmissionId.make(randomUUID())
       const created = input.samples.map((row, i) =>
@@ -356,7 +352,9 @@ export class SampleApi extends Effect.Service<SampleApi>()("poretrack/SampleApi"
         : yield* withFreshNumber(insert, () => newSubmissionNumber(at))
       const policy = yield* policies.current
       if (creationKey !== undefined && !written) {
-        // Another request with the same key committed first (and nothing of ours was written): answer as its replay.
+        // The key was taken (by an earlier request, or a concurrent one that committed first), and nothing of ours was
+        // written: the first result again, or IdempotencyKeyReused. The key is not looked up before: a first request,
+        // the usual case, makes one round trip.
         const prior = yield* priorCreation(creationKey.principal, creationKey.key, print)
         if (Option.isSome(prior)) return prior.value
         return yield* Effect.dieMessage(`creation key ${creationKey.key} was taken but is not stored`)

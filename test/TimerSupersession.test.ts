@@ -5,10 +5,8 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
-import pg from "pg"
 import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
 import { Cancel, ChangePriority, CompleteStep, Hold, Receive, Resume } from "../rpc/Commands.ts"
-import { commitStatement } from "../persistence/SampleRepo.ts"
 import type { SampleId } from "../rpc/Ids.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
@@ -179,80 +177,3 @@ describe("superseded SLA timers", () => {
   })
 })
 
-/** A plan node of `EXPLAIN (FORMAT JSON)`, the fields read here. */
-interface PlanNode {
-  readonly "Node Type": string
-  readonly "Subplan Name"?: string
-  readonly "Relation Name"?: string
-  readonly "Index Name"?: string
-  readonly "Actual Rows": number
-  readonly "Actual Loops": number
-  readonly Plans?: ReadonlyArray<PlanNode>
-}
-
-const nodesOf = (node: PlanNode): ReadonlyArray<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
-
-/**
- * The commit statement for `ids` as if each moved its timer (version + 1, its row otherwise unchanged), run under
- * EXPLAIN ANALYZE in a transaction that is rolled back: the plan with its row counts, and nothing written.
- */
-const explainDisarm = (databaseUrl: string, ids: ReadonlyArray<string>) =>
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: databaseUrl })
-    await client.connect()
-    try {
-      await client.query("BEGIN")
-      const input = await client.query<{ items: unknown }>(`
-        SELECT jsonb_agg(jsonb_build_object(
-          'ord', s.n - 1, 'id', s.id, 'expected', s.version, 'version', s.version + 1, 'name', s.name,
-          'submitter_email', s.submitter_email, 'priority', s.priority, 'priority_rank', s.priority_rank,
-          'status', s.status, 'current_step', s.current_step, 'step_state', s.step_state, 'step_due_at', s.step_due_at,
-          'queued_at', s.queued_at, 'turnaround_due_at', s.turnaround_due_at, 'updated_at', s.updated_at,
-          'timer_at', NULL, 'state', s.state, 'actor', 'test', 'at', now(), 'events', '[]'::jsonb,
-          'disarm', true, 'timer_ms', NULL)) AS items
-        FROM (SELECT samples.*, row_number() OVER (ORDER BY id) AS n FROM samples WHERE id = ANY($1::uuid[])) s`, [ids])
-      const plan = await client.query<{ "QUERY PLAN": ReadonlyArray<{ Plan: PlanNode }> }>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) ${commitStatement([]).text}`,
-        [JSON.stringify(input.rows[0]!.items)]
-      )
-      return plan.rows[0]!["QUERY PLAN"][0]!.Plan
-    } finally {
-      await client.query("ROLLBACK")
-      await client.end()
-    }
-  })
-
-describe("superseded SLA timers among many", () => {
-  layer(TestSystem(), { excludeTestServices: true })((it) => {
-    it.scoped("a group commit that moves 64 samples' timers reads their 64 wakes, not every sample's", () =>
-      Effect.gen(function*() {
-        const api = yield* SampleApi
-        const { databaseUrl } = yield* TestEndpoint
-        // 400 received samples: 400 armed wakes. The tables have no statistics yet, as in a new database.
-        const { samples } = yield* submitSamples(400, { prefix: "armed" })
-        const ids = samples.map((s) => s.id)
-        const received = yield* api.batch(ids, new Receive(), undefined, "t")
-        expect(received.succeeded).toBe(400)
-        const armed = yield* Effect.promise(() =>
-          query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM cluster_messages WHERE tag = 'Wake' AND NOT processed")
-        )
-        expect(armed[0]!.n).toBe(400)
-
-        const group = ids.slice(0, 64)
-        const plan = yield* explainDisarm(databaseUrl, group)
-        const gone = nodesOf(plan).find((n) => n["Subplan Name"] === "CTE gone")!
-        // Each of the 64 wakes deleted, and found through the index by its sample: a plan that joined the group with
-        // every armed wake read all 400 (0.7 s for a group of 64 among 7,000 armed wakes).
-        expect(gone["Actual Rows"]).toBe(64)
-        const wakesRead = nodesOf(gone)
-          .filter((n) => n["Node Type"].includes("Scan") && n["Relation Name"] === "cluster_messages" && n["Index Name"] !== "cluster_messages_pkey")
-          .reduce((sum, n) => sum + n["Actual Rows"] * n["Actual Loops"], 0)
-        expect(wakesRead).toBe(64)
-        // The EXPLAIN's transaction was rolled back: every wake is still armed.
-        const after = yield* Effect.promise(() =>
-          query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM cluster_messages WHERE tag = 'Wake' AND NOT processed")
-        )
-        expect(after[0]!.n).toBe(400)
-      }))
-  })
-})
