@@ -3,12 +3,13 @@
  * (queued, sent, delivered, failed with the reason, dead), attempts and the generation a replay starts. Also the
  * directory rules resolve recipients from (accounts; webhook endpoints are WebhookRepo's).
  */
-import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect, Metric, MetricBoundaries, Option } from "effect"
 import type { Role, UserId } from "../rpc/Auth.ts"
 import type { DeliveryChannel, DeliveryStatus, DeliveryView } from "../rpc/NotificationsApi.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
-import { toEvent } from "./SampleRepo.ts"
+import { makeGroupCommit } from "./GroupCommit.ts"
+import { isDatabaseOutage, toEvent } from "./SampleRepo.ts"
 import { fnTraced } from "../actors/fnTraced.ts"
 
 interface Row {
@@ -140,6 +141,37 @@ export interface BegunAttempt {
 }
 
 /** Stores deliveries and their status. */
+/** A counted attempt's row as `BegunAttempt`. */
+const begun = (r: Row & EventColumns & { readonly sample_state: unknown }): BegunAttempt => ({
+  delivery: toDelivery(r),
+  event: r.e_id === null
+    ? Option.none()
+    : Option.some(toEvent({
+      seq: r.e_seq!,
+      id: r.e_id,
+      sample_id: r.e_sample_id!,
+      submission_id: r.e_submission_id!,
+      type: r.e_type!,
+      version: r.e_version!,
+      actor: r.e_actor!,
+      at: r.e_at!,
+      data: r.e_data
+    })),
+  sampleState: Option.fromNullable(r.sample_state)
+})
+
+/**
+ * Delivery statements in flight at once. One: the consumer makes at most 16 first attempts at a time, and with more
+ * statements allowed in flight a handful of attempts each went alone (69 statements for 40 e-mails' 80 writes).
+ */
+const DELIVERY_GROUPS_IN_FLIGHT = 1
+
+const deliveryGroupSize = Metric.histogram(
+  "poretrack_delivery_group_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 7 }),
+  "Delivery attempts counted (or outcomes recorded) together in one statement"
+)
+
 export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/DeliveryRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -227,48 +259,72 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
     })
 
     /**
+     * Attempts begun at the same moment (the consumer makes up to 16 first attempts at once) are counted in one
+     * statement, and their outcomes recorded in another, like the sample commits (GroupCommit.ts): two round trips
+     * and two WAL flushes per group instead of per e-mail. Each delivery keeps its own conditions and its own row.
+     */
+    const begins = yield* makeGroupCommit<{ id: string; generation: number; attempt: number }, Option.Option<BegunAttempt>, SqlError.SqlError>({
+      run: (items) =>
+        Effect.map(
+          sql.unsafe<Row & EventColumns & { readonly sample_state: unknown }>(
+            `WITH x AS (
+               SELECT x.* FROM poretrack_items($1::jsonb) AS j, jsonb_to_record(j) AS x(id uuid, generation int, attempt int)
+             ), d AS (
+               UPDATE notification_deliveries n SET attempts = x.attempt, updated_at = now(), next_attempt_at = NULL
+               FROM x
+               WHERE n.id = x.id AND n.generation = x.generation AND n.attempts IN (x.attempt - 1, x.attempt)
+                 AND n.status IN ('queued', 'failed')
+               RETURNING ${COLUMNS.split(", ").map((c) => `n.${c}`).join(", ")}
+             )
+             SELECT d.*, e.seq AS e_seq, e.id AS e_id, e.sample_id AS e_sample_id, e.submission_id AS e_submission_id,
+               e.type AS e_type, e.version AS e_version, e.actor AS e_actor, e.at AS e_at, e.data AS e_data,
+               s.state AS sample_state
+             FROM d LEFT JOIN sample_events e ON e.id = d.event_id LEFT JOIN samples s ON s.id = e.sample_id`,
+            [JSON.stringify(items)]
+          ),
+          (rows) => {
+            const byId = new Map(rows.map((r) => [r.id, r]))
+            return items.map((item) => Option.map(Option.fromNullable(byId.get(item.id)), begun))
+          }
+        ),
+      isolate: (e) => !isDatabaseOutage(e),
+      maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
+      maxGroup: 64,
+      sizes: deliveryGroupSize
+    })
+
+    const settles = yield* makeGroupCommit<{ id: string; status: DeliveryStatus; reason: string | null; next: Date | null }, void, SqlError.SqlError>({
+      run: (items) =>
+        Effect.as(
+          sql.unsafe(
+            `UPDATE notification_deliveries n
+             SET status = x.status, reason = x.reason, next_attempt_at = x.next, updated_at = now()
+             FROM (SELECT x.* FROM poretrack_items($1::jsonb) AS j, jsonb_to_record(j) AS x(id uuid, status text, reason text, next timestamptz)) x
+             WHERE n.id = x.id`,
+            // The later outcome of a delivery recorded twice in one group stands, as it would one statement after another.
+            [JSON.stringify([...new Map(items.map((item) => [item.id, item])).values()])]
+          ),
+          items.map(() => undefined)
+        ),
+      isolate: (e) => !isDatabaseOutage(e),
+      maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
+      maxGroup: 64,
+      sizes: deliveryGroupSize
+    })
+
+    /**
      * Counts attempt `attempt` of `generation` before it is made (again, when a crash interrupted it) and returns the
      * delivery so counted, with its event and its sample's state as they are now, read in the same statement (none
      * when the event is not in the sample log, e.g. an export's); none at all when it moved on: a later attempt,
      * another generation, or a final status (a stale message), or when there is no such delivery.
      */
     const beginAttempt = fnTraced("DeliveryRepo.beginAttempt")(function*(id: string, generation: number, attempt: number) {
-      const rows = yield* sql.unsafe<Row & EventColumns & { readonly sample_state: unknown }>(
-        `WITH d AS (
-           UPDATE notification_deliveries SET attempts = $1, updated_at = now(), next_attempt_at = NULL
-           WHERE id = $2 AND generation = $3 AND attempts IN ($4, $1) AND status IN ('queued', 'failed')
-           RETURNING ${COLUMNS}
-         )
-         SELECT d.*, e.seq AS e_seq, e.id AS e_id, e.sample_id AS e_sample_id, e.submission_id AS e_submission_id,
-           e.type AS e_type, e.version AS e_version, e.actor AS e_actor, e.at AS e_at, e.data AS e_data,
-           s.state AS sample_state
-         FROM d LEFT JOIN sample_events e ON e.id = d.event_id LEFT JOIN samples s ON s.id = e.sample_id`,
-        [attempt, id, generation, attempt - 1]
-      ).pipe(Effect.orDie)
-      return Option.map(Option.fromNullable(rows[0]), (r): BegunAttempt => ({
-        delivery: toDelivery(r),
-        event: r.e_id === null
-          ? Option.none()
-          : Option.some(toEvent({
-            seq: r.e_seq!,
-            id: r.e_id,
-            sample_id: r.e_sample_id!,
-            submission_id: r.e_submission_id!,
-            type: r.e_type!,
-            version: r.e_version!,
-            actor: r.e_actor!,
-            at: r.e_at!,
-            data: r.e_data
-          })),
-        sampleState: Option.fromNullable(r.sample_state)
-      }))
+      return yield* begins.commit({ id, generation, attempt }).pipe(Effect.orDie)
     })
 
     /** Records the outcome of the current attempt. */
     const settle = fnTraced("DeliveryRepo.settle")(function*(id: string, status: DeliveryStatus, reason: string | null, nextAttemptAt: Date | null) {
-      yield* sql`
-        UPDATE notification_deliveries SET status = ${status}, reason = ${reason}, next_attempt_at = ${nextAttemptAt}, updated_at = now()
-        WHERE id = ${id}`.pipe(Effect.orDie)
+      yield* settles.commit({ id, status, reason, next: nextAttemptAt }).pipe(Effect.orDie)
     })
 
     /** A dead letter back to queued, as a new generation from its first attempt; none unless it is dead. */

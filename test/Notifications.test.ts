@@ -12,6 +12,7 @@ import { NOTIFY_DEFAULTS } from "../runtime/Config.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { smtpReceiver, type ReceivedMail } from "./notify/SmtpReceiver.ts"
 import { webhookReceiver, type Reply } from "./notify/WebhookReceiver.ts"
+import { metricSum } from "./Client.ts"
 import { adminAuth } from "./TestAuth.ts"
 import { query } from "./TestDatabase.ts"
 import { TestEndpoint, TestSystem } from "./TestSystem.ts"
@@ -198,6 +199,40 @@ describe("Notifications", () => {
         }))
         expect(again.attempts).toBe(1)
         expect(mailsTo(smtp.mails, "lin@lab.example", "LIN-local-1")).toHaveLength(2)
+      }))
+
+    it.scoped("a batch's receipt e-mails are each sent once, their attempts counted and recorded a group per statement", () =>
+      Effect.gen(function*() {
+        const { baseUrl, databaseUrl } = yield* TestEndpoint
+        const smtp = yield* Smtp
+        const api = yield* SampleApi
+        const metric = (name: string) => Effect.promise(() => metricSum(baseUrl, name))
+        const statementsBefore = yield* metric("poretrack_delivery_group_size_count")
+        const writesBefore = yield* metric("poretrack_delivery_group_size_sum")
+        const created = yield* api.createSubmission({
+          submitterEmail: "grace@lab.example",
+          source: "api",
+          priority: "normal",
+          flowCellType: "R10.4.1",
+          samples: Array.from({ length: 40 }, (_, i) => ({ sampleName: `GRACE-${i + 1}-x`, libraryKit: "SQK-LSK114" as const }))
+        }, "test")
+        const received = yield* api.batch(created.samples.map((s) => s.id), new Receive(), undefined, "test")
+        expect(received.succeeded).toBe(40)
+        const sent = yield* eventually("40 receipts sent", Effect.map(
+          Effect.promise(() =>
+            query<{ status: string; attempts: number }>(databaseUrl, `SELECT d.status, d.attempts FROM notification_deliveries d
+              JOIN samples s ON s.id = d.sample_id
+              WHERE s.submission_id = $1 AND d.event_type = 'SampleReceived' AND d.channel = 'email'`, [created.submission.id])),
+          (rows) => (rows.length === 40 && rows.every((r) => r.status === "sent") ? rows : undefined)
+        ))
+        expect(sent.every((r) => r.attempts === 1)).toBe(true)
+        for (const s of created.samples) expect(mailsTo(smtp.mails, "grace@lab.example", s.sampleName)).toHaveLength(1)
+        // Each attempt was counted before it was made and recorded after (two writes per delivery at least), and
+        // statements carried several deliveries: one statement per write before (29–34 statements for 80 writes here).
+        const writes = (yield* metric("poretrack_delivery_group_size_sum")) - writesBefore
+        const statements = (yield* metric("poretrack_delivery_group_size_count")) - statementsBefore
+        expect(writes).toBeGreaterThanOrEqual(80)
+        expect(statements).toBeLessThan(writes - 20)
       }))
 
     it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>
