@@ -140,7 +140,6 @@ export interface BegunAttempt {
   readonly sampleState: Option.Option<unknown>
 }
 
-/** Stores deliveries and their status. */
 /** A counted attempt's row as `BegunAttempt`. */
 const begun = (r: Row & EventColumns & { readonly sample_state: unknown }): BegunAttempt => ({
   delivery: toDelivery(r),
@@ -172,6 +171,7 @@ const deliveryGroupSize = Metric.histogram(
   "Delivery attempts counted (or outcomes recorded) together in one statement"
 )
 
+/** Stores deliveries and their status. */
 export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/DeliveryRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -176,4 +176,3 @@ describe("superseded SLA timers", () => {
       }))
   })
 })
-
