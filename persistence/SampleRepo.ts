@@ -168,7 +168,6 @@ export class SubmissionNumberTaken extends Schema.TaggedError<SubmissionNumberTa
 const decodeState = Schema.decodeUnknown(SampleState)
 /** A `samples.state` document as read from the database, decoded (a document that does not decode is a defect). */
 export const decodeStoredState = (raw: unknown): Effect.Effect<SampleState> => decodeState(raw).pipe(Effect.orDie)
-const encodeState = Schema.encodeSync(SampleState)
 
 const ts = (ms: number | undefined | null): Date | null => (ms === undefined || ms === null ? null : new Date(ms))
 
@@ -527,7 +526,9 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
           priority: p.priority,
           priority_rank: p.priority_rank,
           status: p.status,
-          state: encodeState(state)
+          // As the commit writes it: a SampleState has no transformation, so it is its own encoding
+          // (rpc/Commands.test.ts checks it).
+          state
         }
       }))
       const events = JSON.stringify(samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position })))

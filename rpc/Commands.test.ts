@@ -1,12 +1,14 @@
 /**
  * A command's reply and a created sample go out as plain JSON (runtime/ApiHandlers.ts), not through their schemas'
  * encoders: that holds only while `CommandResult` and the create endpoint's success schema have no transformation, so
- * that their JSON is their encoding. Checked here.
+ * that their JSON is their encoding. The same for a sample's state, which the commit and creation statements write as
+ * it is (persistence/SampleRepo.ts). Checked here.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema, SchemaAST } from "effect"
 import { CommandResult } from "./Commands.ts"
 import { SamplesGroup } from "./PoretrackApi.ts"
+import { SampleState } from "./Workflow.ts"
 
 /** The transformations and declarations anywhere in `ast` (by path). */
 const encodingSteps = (ast: SchemaAST.AST, path = "", seen = new Set<SchemaAST.AST>()): Array<string> => {
@@ -80,5 +82,11 @@ describe("POST /api/v1/samples", () => {
     const create = SamplesGroup.endpoints.create
     expect(create).toBeDefined()
     expect(encodingSteps(create!.successSchema.ast)).toEqual([])
+  })
+})
+
+describe("SampleState", () => {
+  it("has no transformation anywhere, so the statements store a state as it is and load it back the same", () => {
+    expect(encodingSteps(SampleState.ast)).toEqual([])
   })
 })
