@@ -49,6 +49,8 @@ describe("a sample's walk through the lab, seen live", () => {
     await tech.goto(`/samples/${sampleId}`)
     await manager.goto(`/samples/${sampleId}`)
     await manager.getByRole("heading", { name: "WALK-1" }).waitFor()
+    // The technician's page is checked once its actions are drawn (they come with the sample's workflow).
+    await tech.getByRole("button", { name: "Receive sample" }).waitFor()
     await expect(accessibilityViolations(tech)).resolves.toEqual([])
 
     // Only what the state allows: before receipt there is nothing to start or record.
@@ -102,8 +104,11 @@ describe("a sample's walk through the lab, seen live", () => {
     await tech.getByText("The sample is complete.").waitFor()
     await manager.getByRole("status").filter({ hasText: "" }).first().waitFor()
     await manager.locator(".badge.completed").first().waitFor(LIVE)
-    // The timeline names every step done, with the retried attempt, and the audit trail the rework's reason.
-    await expect(manager.getByRole("list", { name: "Workflow steps" }).getByText("completed").count()).resolves.toBe(8)
+    // The timeline names every step done, with the retried attempt, and the audit trail the rework's reason. The
+    // timeline is its own query, re-read beside the badge's: it may show the last step done a moment later.
+    const done = manager.getByRole("list", { name: "Workflow steps" }).getByText("completed")
+    await done.nth(7).waitFor(LIVE)
+    await expect(done.count()).resolves.toBe(8)
     await expect(manager.getByText("attempt 2").count()).resolves.toBeGreaterThan(0)
     await expect(manager.getByRole("cell", { name: /re-quantify after clean-up/ }).count()).resolves.toBe(1)
     await expect(manager.getByRole("cell", { name: "tess@lab.example" }).count()).resolves.toBeGreaterThan(8)
@@ -119,6 +124,8 @@ describe("a sample's walk through the lab, seen live", () => {
     const { page } = await system.signedIn("tess@lab.example")
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sample QC" }).click()
     await page.getByRole("heading", { name: "Sample QC queue" }).waitFor()
+    // The heading is drawn before the queue's query answers: the rows are waited for themselves before they are read.
+    for (const n of ["Q-urgent", "Q-normal", "Q-low"]) await page.getByRole("link", { name: n, exact: true }).waitFor()
     const names = await page.getByRole("row").locator("td:first-child").allInnerTexts()
     expect(names.filter((n) => n.startsWith("Q-"))).toEqual(["Q-urgent", "Q-normal", "Q-low"])
     await expect(accessibilityViolations(page)).resolves.toEqual([])
