@@ -79,7 +79,7 @@ const IdempotencyKeyHeader = Schema.String.pipe(
   Schema.annotations({ description: "1-200 printable ASCII characters without spaces; a repeat returns the first result" })
 )
 /** Headers of every write: the idempotency key and, on sample updates, the expected version. */
-const WriteHeaders = Schema.Struct({
+export const WriteHeaders = Schema.Struct({
   "idempotency-key": Schema.optional(IdempotencyKeyHeader),
   "if-match": Schema.optional(Schema.String.annotations({ description: "the sample's version as an ETag (\"3\" or W/\"3\"); 412 when it moved on" }))
 })

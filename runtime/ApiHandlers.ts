@@ -63,38 +63,54 @@ const bodyOf = (request: HttpServerRequest.HttpServerRequest) =>
     )
   )
 
+/** A parsed body without fields (`undefined`: empty, or `{}`), or what is wrong with it. */
+export const emptyBody = (body: unknown, what: string): Either.Either<void, InvalidInput> =>
+  body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)
+    ? Either.void
+    : Either.left(new InvalidInput({
+      message: `invalid ${what}`,
+      issues: typeof body === "object" && body !== null && !Array.isArray(body)
+        ? Object.keys(body).slice(0, 20).map((key) => ({ path: key.slice(0, 60), message: "unknown field: this request takes no fields" }))
+        : [{ path: "", message: "the body must be empty or a JSON object without fields" }]
+    }))
+
 /** A body without fields: empty, or `{}`. */
 const requireEmpty = (request: HttpServerRequest.HttpServerRequest, what: string) =>
-  Effect.flatMap(bodyOf(request), (body) =>
-    body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)
-      ? Effect.void
-      : Effect.fail(new InvalidInput({
-        message: `invalid ${what}`,
-        issues: typeof body === "object" && body !== null && !Array.isArray(body)
-          ? Object.keys(body).slice(0, 20).map((key) => ({ path: key.slice(0, 60), message: "unknown field: this request takes no fields" }))
-          : [{ path: "", message: "the body must be empty or a JSON object without fields" }]
-      })))
+  Effect.flatMap(bodyOf(request), (body) => emptyBody(body, what))
 
 /** Sends one command for the principal, honouring Idempotency-Key and If-Match; sets the reply headers. */
-const runCommand = (
+/** The headers of a command's reply. */
+export const commandHeaders = (result: CommandResult): Record<string, string> => ({
+  "idempotency-key": result.idempotencyKey,
+  etag: `"${result.sample.version}"`,
+  ...(result.replayed ? { "idempotent-replayed": "true" } : {})
+})
+
+/** Sends one command for `principal`, honouring Idempotency-Key and If-Match (the REST routes and runtime/DirectRoutes.ts). */
+export const runCommandAs = (
+  principal: Principal,
   rawId: string,
   command: SampleCommand,
   headers: { readonly "idempotency-key"?: string | undefined; readonly "if-match"?: string | undefined }
 ) =>
   Effect.gen(function*() {
     const api = yield* SampleApi
-    const principal = yield* CurrentPrincipal
     const id = yield* sampleIdOf(rawId)
     // A submitter's command is checked against the sample's owner and state first; staff and keys go straight on.
     const sample = ownEmailOf(principal) !== undefined ? yield* api.get(id) : { id, submitterEmail: "", status: "in_progress" as const }
     yield* requireCommand(principal, command._tag, sample)
     // If-Match is checked by the sample's owner in turn with other commands, so no write slips in between.
-    const result = yield* api.execute(id, command, headers["idempotency-key"], actorOf(principal), ifMatchVersion(headers["if-match"]))
-    yield* setHeaders({
-      "idempotency-key": result.idempotencyKey,
-      etag: `"${result.sample.version}"`,
-      ...(result.replayed ? { "idempotent-replayed": "true" } : {})
-    })
+    return yield* api.execute(id, command, headers["idempotency-key"], actorOf(principal), ifMatchVersion(headers["if-match"]))
+  })
+
+const runCommand = (
+  rawId: string,
+  command: SampleCommand,
+  headers: { readonly "idempotency-key"?: string | undefined; readonly "if-match"?: string | undefined }
+) =>
+  Effect.gen(function*() {
+    const result = yield* runCommandAs(yield* CurrentPrincipal, rawId, command, headers)
+    yield* setHeaders(commandHeaders(result))
     return commandReply(result)
   })
 
@@ -104,6 +120,37 @@ const runCommand = (
  * request (p50) in the running server, where the parser's code, shared by every schema, runs unoptimised.
  */
 const commandReply = (result: CommandResult) => HttpServerResponse.unsafeJson(result)
+
+/**
+ * The command of `POST /workflow/advance` from its parsed body (`undefined`: empty). A body for another step than the
+ * sample's current one is a 409 saying so rather than a 422 judging its data.
+ */
+export const advanceCommand = (rawId: string, input: unknown) =>
+  Effect.gen(function*() {
+    const decoded = decodeStrict(AdvanceRequest, input ?? {}, "advance request")
+    if (Either.isLeft(decoded)) {
+      const claimed = Schema.decodeUnknownOption(Schema.Struct({ expectedStep: StepId }))(input)
+      if (Option.isSome(claimed)) {
+        const id = yield* sampleIdOf(rawId)
+        const state = yield* (yield* SampleRepo).get(id).pipe(Effect.orDie)
+        if (Option.isNone(state)) return yield* new SampleNotFound({ sampleId: id })
+        const step = currentStep(state.value)
+        if (step !== claimed.value.expectedStep) {
+          return yield* new StepTransitionRefused({
+            sampleId: id,
+            status: state.value.status,
+            currentStep: step,
+            attempted: "CompleteStep",
+            allowed: allowedCommands(state.value, yield* (yield* Policy).current),
+            reason: `${claimed.value.expectedStep} is not the current step; the sample is ${step === null ? state.value.status : `at ${step}`}`
+          })
+        }
+      }
+      return yield* decoded.left
+    }
+    const { data, expectedStep } = decoded.right
+    return new CompleteStep({ record: { step: expectedStep, data } as StepData }, true)
+  })
 
 /** A sample the principal may read (404 before 403: a submitter cannot probe others' ids either way). */
 const readable = (rawId: string) =>
@@ -179,33 +226,9 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
     .handleRaw("receive", ({ headers, path, request }) =>
       Effect.zipRight(requireEmpty(request, "receive request"), runCommand(path.id, new Receive(), headers)))
     .handleRaw("advance", ({ headers, path, request }) =>
-      Effect.gen(function*() {
-        const input = yield* bodyOf(request)
-        const decoded = decodeStrict(AdvanceRequest, input ?? {}, "advance request")
-        if (Either.isLeft(decoded)) {
-          // Data for another step than the sample's current one: say so (409) rather than judge the data (422).
-          const claimed = Schema.decodeUnknownOption(Schema.Struct({ expectedStep: StepId }))(input)
-          if (Option.isSome(claimed)) {
-            const id = yield* sampleIdOf(path.id)
-            const state = yield* (yield* SampleRepo).get(id).pipe(Effect.orDie)
-            if (Option.isNone(state)) return yield* new SampleNotFound({ sampleId: id })
-            const step = currentStep(state.value)
-            if (step !== claimed.value.expectedStep) {
-              return yield* new StepTransitionRefused({
-                sampleId: id,
-                status: state.value.status,
-                currentStep: step,
-                attempted: "CompleteStep",
-                allowed: allowedCommands(state.value, yield* (yield* Policy).current),
-                reason: `${claimed.value.expectedStep} is not the current step; the sample is ${step === null ? state.value.status : `at ${step}`}`
-              })
-            }
-          }
-          return yield* decoded.left
-        }
-        const { data, expectedStep } = decoded.right
-        return yield* runCommand(path.id, new CompleteStep({ record: { step: expectedStep, data } as StepData }, true), headers)
-      }))
+      Effect.flatMap(bodyOf(request), (input) => advanceCommand(path.id, input)).pipe(
+        Effect.flatMap((command) => runCommand(path.id, command, headers))
+      ))
     .handle("start", ({ headers, path, payload }) => runCommand(path.id, new StartStep(payload), headers))
     .handle("fail", ({ headers, path, payload }) => runCommand(path.id, new FailStep(payload), headers))
     .handle("skip", ({ headers, path, payload }) => runCommand(path.id, new SkipStep(payload), headers))

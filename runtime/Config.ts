@@ -167,6 +167,8 @@ export interface DoorSettings {
   readonly metricsToken: Option.Option<Redacted.Redacted>
   /** /metrics open to every client (inside a private network). */
   readonly metricsPublic: boolean
+  /** The hot command routes answered directly from node's request event (runtime/DirectRoutes.ts). */
+  readonly directRoutes: boolean
 }
 
 const positive = (setting: Config.Config<number>, name: string, fallback: number) =>
@@ -180,7 +182,8 @@ export const DOOR_DEFAULTS: DoorSettings = {
   perPrincipal: { perSecond: 200, burst: 400 },
   perAddress: { perSecond: 10, burst: 40 },
   metricsToken: Option.none(),
-  metricsPublic: false
+  metricsPublic: false,
+  directRoutes: true
 }
 
 /** The door's settings, all optional. */
@@ -197,7 +200,8 @@ export const doorConfig: Config.Config<DoorSettings> = Config.all({
     burst: positive(Config.number("RATE_LIMIT_ANONYMOUS_BURST"), "RATE_LIMIT_ANONYMOUS_BURST", DOOR_DEFAULTS.perAddress.burst)
   }),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
-  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(DOOR_DEFAULTS.metricsPublic))
+  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(DOOR_DEFAULTS.metricsPublic)),
+  directRoutes: Config.boolean("HTTP_DIRECT_ROUTES").pipe(Config.withDefault(DOOR_DEFAULTS.directRoutes))
 })
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -47,7 +47,7 @@ export const jsonDepthOver = (text: string, max: number): boolean => {
   return false
 }
 
-const decodable = (path: string): boolean => {
+export const decodable = (path: string): boolean => {
   try {
     decodeURIComponent(path)
     return true
@@ -152,7 +152,29 @@ export const sameOrigin = (origin: string | undefined, host: string | undefined)
   }
 }
 
-const isJson = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)
+const tooDeep = (max: number) => `the JSON is nested more than ${max} levels deep`
+
+/** A JSON body under /api as the door judged it: refused (status and JSON body), or parsed. */
+export type ApiJson =
+  | { readonly _tag: "Refused"; readonly status: number; readonly body: Record<string, unknown> }
+  | { readonly _tag: "Parsed"; readonly value: unknown }
+
+/**
+ * The door's checks of a JSON body under /api, in order: nesting deeper than `maxDepth` (400), not JSON (400), keys
+ * that could reach a prototype (422 naming where they are, before any decoder copies them).
+ */
+export const checkApiJson = (text: string, maxDepth: number): ApiJson => {
+  if (jsonDepthOver(text, maxDepth)) return { _tag: "Refused", status: 400, body: { error: "MalformedRequest", message: tooDeep(maxDepth) } }
+  const parsed = parseJson(text)
+  if (parsed === invalid) return { _tag: "Refused", status: 400, body: { error: "MalformedRequest", message: "the request body is not valid JSON" } }
+  const checked = checkJsonBody(parsed, maxDepth)
+  if (Either.isLeft(checked)) {
+    return { _tag: "Refused", status: 422, body: { error: "InvalidInput", message: checked.left.message, issues: checked.left.issues.slice(0, 20) } }
+  }
+  return { _tag: "Parsed", value: parsed }
+}
+
+export const isJson = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)
 const isRpcBody = (contentType: string) => isJson(contentType) || /^application\/(?:x-)?ndjson\b/i.test(contentType) || /^application\/msgpack\b/i.test(contentType)
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"])
@@ -218,21 +240,15 @@ export const door = (limits: DoorLimits) => {
           if (text._tag === "Left") {
             return refusal(413, "PayloadTooLarge", `the request body is over the limit of ${limits.maxBodyBytes} bytes, or could not be read`)
           }
-          if (jsonDepthOver(text.right, limits.maxJsonDepth)) {
-            return refusal(400, "MalformedRequest", `the JSON is nested more than ${limits.maxJsonDepth} levels deep`)
-          }
-          if (rpc && path === "/rpc") {
-            const problem = rpcBodyProblem(text.right)
-            if (problem !== undefined) return refusal(400, "MalformedRequest", problem)
-          }
-          if (!rpc) {
-            const parsed = parseJson(text.right)
-            if (parsed === invalid) return refusal(400, "MalformedRequest", "the request body is not valid JSON")
-            // Keys that could reach a prototype are refused before any decoder copies them (naming where they are).
-            const checked = checkJsonBody(parsed, limits.maxJsonDepth)
-            if (Either.isLeft(checked)) {
-              return HttpServerResponse.unsafeJson({ error: "InvalidInput", message: checked.left.message, issues: checked.left.issues.slice(0, 20) }, { status: 422 })
+          if (rpc) {
+            if (jsonDepthOver(text.right, limits.maxJsonDepth)) return refusal(400, "MalformedRequest", tooDeep(limits.maxJsonDepth))
+            if (path === "/rpc") {
+              const problem = rpcBodyProblem(text.right)
+              if (problem !== undefined) return refusal(400, "MalformedRequest", problem)
             }
+          } else {
+            const checked = checkApiJson(text.right, limits.maxJsonDepth)
+            if (checked._tag === "Refused") return HttpServerResponse.unsafeJson(checked.body, { status: checked.status })
           }
         }
       }

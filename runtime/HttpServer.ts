@@ -10,11 +10,12 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted, Tracer } from "effect"
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage, Server, type ServerResponse } from "node:http"
 import { memo } from "../actors/memo.ts"
 import { taggedMetric } from "../actors/taggedMetric.ts"
 import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
 import { AppSettings } from "./AppSettings.ts"
+import { type DirectRouteOptions, type DirectRoutes, makeDirectRoutes } from "./DirectRoutes.ts"
 import { door, refusal } from "./Door.ts"
 import { currentRequestId } from "./RequestId.ts"
 import { PagesLive } from "./Pages.ts"
@@ -106,7 +107,8 @@ const RequestIdPattern = /^[\x21-\x7e]{1,128}$/
 /** A total effect seen as one the router may still fail (the router's middleware type wants that possibility kept). */
 const mayFail = <A, R>(effect: Effect.Effect<A, never, R>): Effect.Effect<A, HttpLayerRouter.unhandled, R> => effect
 
-const Observe = HttpLayerRouter.middleware((httpApp) =>
+/** Request ids, logs and metrics around everything else, the door's refusals included. */
+const observed = <E, R>(httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const given = request.headers["x-request-id"]
@@ -144,18 +146,50 @@ const Observe = HttpLayerRouter.middleware((httpApp) =>
     yield* Metric.update(metrics.requests(String(response.status)), 1)
     yield* Metric.update(metrics.latency, (performance.now() - started) / 1000)
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-  }).pipe(mayFail), { global: true })
+  }).pipe(mayFail)
 
 /** The door (runtime/Door.ts) in front of every route, inside the request-id and metrics middleware. */
-const Door = Layer.unwrapEffect(Effect.map(AppSettings, (s) => HttpLayerRouter.middleware(door(s.door), { global: true })))
+const Front = Layer.unwrapEffect(Effect.map(AppSettings, (s) => HttpLayerRouter.middleware((app) => observed(door(s.door)(app)), { global: true })))
 
-/** Serves `routes` (plus request ids, metrics and the door) on HTTP_HOST:PORT. */
-export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
+/** Counts a request in `poretrack_http_requests_total` and `poretrack_http_request_duration_seconds`. */
+const observe = (route: string, method: string, status: number, seconds: number) => {
+  const metrics = metricsOf(route)(method)
+  metrics.requests(String(status)).unsafeUpdate(1, [])
+  metrics.latency.unsafeUpdate(seconds, [])
+}
+
+/** An HTTP server whose requests meet `direct` first; those it does not take go to the platform's listener. */
+class FrontedServer extends Server {
+  constructor(private readonly direct: DirectRoutes) {
+    super()
+  }
+  override emit(event: string | symbol, ...args: Array<unknown>): boolean {
+    if (event === "request" && this.direct(args[0] as IncomingMessage, args[1] as ServerResponse)) return true
+    // (Symbol-named events pass through as they are; the cast only quiets the overloads of http.Server.emit.)
+    return super.emit(event as string, ...args)
+  }
+}
+
+/**
+ * Serves `routes` (plus request ids, metrics and the door) on HTTP_HOST:PORT; with `direct`, the direct routes
+ * (runtime/DirectRoutes.ts) answer the requests they take first, unless HTTP_DIRECT_ROUTES=false or tracing is on.
+ */
+export const serveHttp = <E, R, E2 = never, R2 = never>(
+  routes: Layer.Layer<never, E, R>,
+  direct?: (options: DirectRouteOptions) => Effect.Effect<DirectRoutes, E2, R2>
+) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const settings = yield* AppSettings
-    const served = HttpLayerRouter.serve(Layer.mergeAll(routes, Door, Observe), { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provide(RateLimiter.layer(settings.door.perPrincipal, settings.door.perAddress)),
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, host: settings.httpHost }))
+    const limiter = RateLimiter.make(settings.door.perPrincipal, settings.door.perAddress)
+    const front = direct !== undefined && settings.door.directRoutes && Option.isNone(settings.otlpEndpoint)
+      ? yield* direct({ ...settings.door, limiter, observe })
+      : undefined
+    const served = HttpLayerRouter.serve(Layer.mergeAll(routes, Front), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provide(Layer.succeed(RateLimiter, limiter)),
+      Layer.provide(NodeHttpServer.layer(() => (front === undefined ? createServer() : new FrontedServer(front)), {
+        port: settings.port,
+        host: settings.httpHost
+      }))
     )
     // Without an OTLP endpoint no span is exported: the platform's request span (its URL parsed, its headers copied
     // and redacted) is not made at all.
@@ -163,7 +197,7 @@ export const serveHttp = <E, R>(routes: Layer.Layer<never, E, R>) =>
   }))
 
 /** Everything a client-facing process serves. */
-export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute, PagesLive, WebAppLive))
+export const HttpServerLive = serveHttp(Layer.mergeAll(ApiRoutes, HealthRoutes, MetricsRoute, PagesLive, WebAppLive), makeDirectRoutes)
 
 /** What a runner serves: probes and metrics only. */
 export const RunnerHttpLive = serveHttp(Layer.mergeAll(HealthRoutes, MetricsRoute))

@@ -71,6 +71,9 @@ export class RateLimiter extends Context.Tag("poretrack/RateLimiter")<RateLimite
   readonly address: (address: string) => Taken
 }>() {
   /** Buckets with the configured sizes. */
-  static layer = (perPrincipal: BucketSpec, perAddress: BucketSpec) =>
-    Layer.sync(RateLimiter, () => ({ principal: makeBuckets(perPrincipal), address: makeBuckets(perAddress) }))
+  static make = (perPrincipal: BucketSpec, perAddress: BucketSpec): RateLimiter["Type"] => ({
+    principal: makeBuckets(perPrincipal),
+    address: makeBuckets(perAddress)
+  })
+  static layer = (perPrincipal: BucketSpec, perAddress: BucketSpec) => Layer.sync(RateLimiter, () => RateLimiter.make(perPrincipal, perAddress))
 }

@@ -4,18 +4,30 @@
  * OpenAPI document at `/api/v1/openapi.json` and its reference page at `/api/docs`. Decoding failures become 422
  * naming each field; a defect becomes a logged, counted 500 with the request id, never a retried "move".
  */
-import { HttpApiBuilder, type HttpApiError, HttpApiScalar, HttpApp, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
-import { Cause, Effect, FiberRef, JSONSchema, Layer, Metric, Option, Redacted, type Schema } from "effect"
+import { HttpApiBuilder, type HttpApiError, HttpApiScalar, HttpApiSchema, HttpApp, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
+import { Cause, Effect, FiberRef, JSONSchema, Layer, Metric, Option, Redacted, Schema } from "effect"
 import { NotificationRule } from "../actors/notify/Rules.ts"
 import { NotificationTemplate, Preview, TemplateDraft } from "../actors/notify/Templates.ts"
 import type { NotifierSchemaName } from "../rpc/NotificationsApi.ts"
 import { Forbidden, RateLimited, Unauthenticated, type Principal } from "../rpc/Auth.ts"
 import { formatIssues } from "../rpc/Decode.ts"
+import {
+  ForbiddenBody,
+  IdempotencyKeyReusedBody,
+  InvalidInputBody,
+  MalformedRequestBody,
+  RateLimitedBody,
+  SampleBusyBody,
+  SampleNotFoundBody,
+  StepTransitionRefusedBody,
+  UnauthenticatedBody,
+  VersionMismatchBody
+} from "../rpc/HttpErrors.ts"
 import { Authentication, CurrentPrincipal, PoretrackApi, RequireAdmin } from "../rpc/PoretrackApi.ts"
 import { requirePermission } from "./Authorization.ts"
 import { ApiHandlersLive } from "./ApiHandlers.ts"
 import { Auth } from "./Auth.ts"
-import { rateLimitHeaders, RateLimiter } from "./RateLimiter.ts"
+import { rateLimitHeaders, RateLimiter, type Taken } from "./RateLimiter.ts"
 import { refusal } from "./Door.ts"
 import { currentRequestId } from "./RequestId.ts"
 
@@ -26,15 +38,19 @@ const defects = Metric.counter("poretrack_http_defects_total", {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
+/** One token from the principal's bucket. */
+export const takeToken = (limiter: RateLimiter["Type"], principal: Principal): Taken => limiter.principal(`${principal._tag}:${principal.id}`)
+
+/** The refusal of a request whose principal's bucket is empty. */
+export const rateLimited = (taken: Taken) =>
+  new RateLimited({ message: `rate limit reached; retry in ${taken.retryAfterSeconds} s`, retryAfterSeconds: taken.retryAfterSeconds })
+
 /** After authentication: one token from the principal's bucket, with the RateLimit-* headers on the response. */
 const limited = (principal: Principal) =>
   Effect.gen(function*() {
-    const limiter = yield* RateLimiter
-    const taken = limiter.principal(`${principal._tag}:${principal.id}`)
+    const taken = takeToken(yield* RateLimiter, principal)
     yield* HttpApp.appendPreResponseHandler((_req, res) => Effect.succeed(HttpServerResponse.setHeaders(res, rateLimitHeaders(taken))))
-    if (!taken.allowed) {
-      return yield* new RateLimited({ message: `rate limit reached; retry in ${taken.retryAfterSeconds} s`, retryAfterSeconds: taken.retryAfterSeconds })
-    }
+    if (!taken.allowed) return yield* rateLimited(taken)
     return principal
   })
 
@@ -88,6 +104,52 @@ const noRoute = (request: HttpServerRequest.HttpServerRequest) => {
   return refusal(404, "RouteNotFound", `no route ${request.method} ${path.slice(0, 200)}; see /api/docs`)
 }
 
+/** The 422 body of a request whose path, headers or body did not match its route's schemas (ArrayFormatter issues). */
+export const decodeFailureBody = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>) => {
+  const noBody = issues.length === 1 && issues[0]!.path.length === 0 && /actual null$/.test(issues[0]!.message)
+  return {
+    error: "InvalidInput",
+    message: noBody ? "this request needs a JSON object body" : "invalid request",
+    issues: noBody ? [{ path: "", message: "a JSON object body is required (see /api/docs)" }] : formatIssues(issues).slice(0, 50)
+  }
+}
+
+/** A defect (a bug) met by a request: counted and logged with the request id; the client gets `defectBody`. */
+export const reportDefect = (requestId: string, method: string, url: string, cause: Cause.Cause<unknown>) =>
+  Metric.increment(defects).pipe(
+    Effect.zipRight(Effect.logError("request failed with a defect", { requestId, method, url: url.slice(0, 200) }, cause))
+  )
+
+/** The 500 body of a defect: no internal detail, the request id to find it in the logs. */
+export const defectBody = (requestId: string) => ({ error: "InternalError", message: "internal error; it has been logged", requestId })
+
+/** The errors a sample command route answers with, as the HttpApi encodes them (rpc/HttpErrors.ts). */
+const COMMAND_ERRORS: ReadonlyArray<Schema.Schema<unknown, unknown>> = [
+  SampleNotFoundBody,
+  StepTransitionRefusedBody,
+  IdempotencyKeyReusedBody,
+  VersionMismatchBody,
+  SampleBusyBody,
+  MalformedRequestBody,
+  UnauthenticatedBody,
+  ForbiddenBody,
+  InvalidInputBody,
+  RateLimitedBody
+].map((schema) => schema as Schema.Schema<unknown, unknown>)
+
+/**
+ * A command route's typed error as the REST bridge answers it: the status annotated on its schema and its encoded
+ * body; undefined for an error no command route declares (then it is a defect).
+ */
+export const commandErrorResponse = (error: unknown): { readonly status: number; readonly body: unknown } | undefined => {
+  for (const schema of COMMAND_ERRORS) {
+    if (!Schema.is(schema)(error)) continue
+    const encoded = Schema.encodeEither(schema)(error)
+    return encoded._tag === "Right" ? { status: HttpApiSchema.getStatusError(schema), body: encoded.right } : undefined
+  }
+  return undefined
+}
+
 /**
  * Around every route of the API: a schema decoding failure is an InvalidInput (422) naming each field; a defect is
  * logged with the request id, counted and answered 500 without internal detail; an unknown path is 404 or 405.
@@ -100,23 +162,13 @@ const ApiErrors = HttpApiBuilder.middleware((app) =>
         const failure = Option.getOrUndefined(Cause.failureOption(cause as Cause.Cause<unknown>))
         const tag = typeof failure === "object" && failure !== null ? (failure as { readonly _tag?: unknown })._tag : undefined
         if (tag === "HttpApiDecodeError") {
-          const { issues } = failure as HttpApiError.HttpApiDecodeError
-          const noBody = issues.length === 1 && issues[0]!.path.length === 0 && /actual null$/.test(issues[0]!.message)
-          return HttpServerResponse.unsafeJson(
-            {
-              error: "InvalidInput",
-              message: noBody ? "this request needs a JSON object body" : "invalid request",
-              issues: noBody ? [{ path: "", message: "a JSON object body is required (see /api/docs)" }] : formatIssues(issues).slice(0, 50)
-            },
-            { status: 422 }
-          )
+          return HttpServerResponse.unsafeJson(decodeFailureBody((failure as HttpApiError.HttpApiDecodeError).issues), { status: 422 })
         }
         if (tag === "RouteNotFound") return noRoute(request)
         if (failure !== undefined || Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
         const requestId = yield* FiberRef.get(currentRequestId)
-        yield* Metric.increment(defects)
-        yield* Effect.logError("request failed with a defect", { requestId, method: request.method, url: request.url.slice(0, 200) }, cause)
-        return HttpServerResponse.unsafeJson({ error: "InternalError", message: "internal error; it has been logged", requestId }, { status: 500 })
+        yield* reportDefect(requestId, request.method, request.url, cause)
+        return HttpServerResponse.unsafeJson(defectBody(requestId), { status: 500 })
       })
     )
   )
