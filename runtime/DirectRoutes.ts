@@ -179,8 +179,8 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBodyBytes) return false
       if (length > 0 && !isJson(headers["content-type"] ?? "")) return false
       if (!decodable(match[0])) return false
-      const [, sampleId, action] = match as unknown as [string, string, string]
-      const route = action === "receive" ? RECEIVE_ROUTE : ADVANCE_ROUTE
+      const sampleId = match[1] ?? ""
+      const route = match[2] === "receive" ? RECEIVE_ROUTE : ADVANCE_ROUTE
       const secret = authorization.slice(7)
       taken.unsafeUpdate(1, [])
       if (length === 0) {

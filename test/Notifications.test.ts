@@ -228,11 +228,13 @@ describe("Notifications", () => {
         expect(sent.every((r) => r.attempts === 1)).toBe(true)
         for (const s of created.samples) expect(mailsTo(smtp.mails, "grace@lab.example", s.sampleName)).toHaveLength(1)
         // Each attempt was counted before it was made and recorded after (two writes per delivery at least), and
-        // statements carried several deliveries: one statement per write before (29–34 statements for 80 writes here).
+        // statements carried several deliveries: one statement per write before. How many share one depends on the
+        // machine's load (29–34 statements for 80 writes on a quiet one, 61 once in a full `npm test`), so the check
+        // is that some did: the attempts started together queue behind the one statement in flight.
         const writes = (yield* metric("poretrack_delivery_group_size_sum")) - writesBefore
         const statements = (yield* metric("poretrack_delivery_group_size_count")) - statementsBefore
         expect(writes).toBeGreaterThanOrEqual(80)
-        expect(statements).toBeLessThan(writes - 20)
+        expect(statements).toBeLessThan(writes)
       }))
 
     it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>
