@@ -133,6 +133,9 @@ describe("dashboard", () => {
     // A tablet held upright: one column, nothing cut off.
     await page.setViewportSize({ width: 800, height: 1100 })
     await page.getByRole("heading", { name: "Samples per step" }).waitFor()
+    // The charts redraw at their new width after the resize (measured once, right after it, 1,027 px were seen once):
+    // wait until the page has laid itself out again, then check that nothing is cut off.
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= 800, undefined, { timeout: 10_000 }).catch(() => undefined)
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800)
     await screenshot(page, "dashboard-tablet")
   })
