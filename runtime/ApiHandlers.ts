@@ -78,7 +78,6 @@ export const emptyBody = (body: unknown, what: string): Either.Either<void, Inva
 const requireEmpty = (request: HttpServerRequest.HttpServerRequest, what: string) =>
   Effect.flatMap(bodyOf(request), (body) => emptyBody(body, what))
 
-/** Sends one command for the principal, honouring Idempotency-Key and If-Match; sets the reply headers. */
 /** The headers of a command's reply. */
 export const commandHeaders = (result: CommandResult): Record<string, string> => ({
   "idempotency-key": result.idempotencyKey,
@@ -103,6 +102,7 @@ export const runCommandAs = (
     return yield* api.execute(id, command, headers["idempotency-key"], actorOf(principal), ifMatchVersion(headers["if-match"]))
   })
 
+/** Sends one command for the request's principal; sets the reply headers. */
 const runCommand = (
   rawId: string,
   command: SampleCommand,

@@ -18,7 +18,6 @@
  * `HTTP_DIRECT_ROUTES=false` turns them off.
  */
 import { Cause, Duration, Effect, Either, Exit, FiberId, Metric, ParseResult, Runtime, Schema } from "effect"
-import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Policy } from "../actors/WorkflowPolicy.ts"
 import type { SampleRepo } from "../persistence/SampleRepo.ts"
@@ -26,9 +25,9 @@ import { Receive, type SampleCommand } from "../rpc/Commands.ts"
 import { WriteHeaders } from "../rpc/PoretrackApi.ts"
 import { advanceCommand, commandHeaders, emptyBody, runCommandAs } from "./ApiHandlers.ts"
 import { Auth } from "./Auth.ts"
-import { checkApiJson, decodable, isJson } from "./Door.ts"
+import { checkApiJson, isJson, timeoutMessage } from "./Door.ts"
 import { rateLimitHeaders, type RateLimiter, type Taken } from "./RateLimiter.ts"
-import { currentRequestId } from "./RequestId.ts"
+import { currentRequestId, requestIdOf } from "./RequestId.ts"
 import { commandErrorResponse, decodeFailureBody, defectBody, rateLimited, reportDefect, takeToken } from "./RestApi.ts"
 import type { SampleApi } from "./SampleApi.ts"
 
@@ -41,7 +40,6 @@ const UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 const PATH = new RegExp(`^/api/v1/samples/(${UUID})/(workflow/advance|receive)$`)
 const ADVANCE_ROUTE = "/api/v1/samples/:id/workflow/advance"
 const RECEIVE_ROUTE = "/api/v1/samples/:id/receive"
-const RequestIdPattern = /^[\x21-\x7e]{1,128}$/
 
 /** The headers of the command routes, decoded by the route's own schema. */
 const decodeHeaders = Schema.decodeUnknownEither(WriteHeaders)
@@ -71,7 +69,6 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
     const runtime = yield* Effect.runtime<SampleApi | SampleRepo | Policy | Auth>()
     const runFork = Runtime.runFork(runtime)
     const timeoutMs = Duration.toMillis(options.requestTimeout)
-    const timeoutMessage = `no answer within ${Duration.format(options.requestTimeout)}; retry with the same Idempotency-Key`
 
     /** The bearer key's principal, with the token taken from its bucket (as runtime/RestApi.ts's Authentication). */
     const authenticate = (secret: string, took: (taken: Taken) => void) =>
@@ -87,8 +84,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
 
     const serve = (request: IncomingMessage, response: ServerResponse, sampleId: string, route: string, secret: string, text: string | undefined) => {
       const started = performance.now()
-      const given = request.headers["x-request-id"]
-      const requestId = typeof given === "string" && RequestIdPattern.test(given) ? given : randomUUID()
+      const requestId = requestIdOf(request.headers["x-request-id"])
       let limitHeaders: Record<string, string> = {}
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         const json = JSON.stringify(body)
@@ -152,7 +148,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
           if (!timedOut) return settled(499)
           // As the usual way answers it: the work's response headers (the rate limit's) went with the interrupted work.
           limitHeaders = {}
-          return answer(503, { error: "RequestTimeout", message: timeoutMessage }, { "retry-after": "1" })
+          return answer(503, { error: "RequestTimeout", message: timeoutMessage(options.requestTimeout) }, { "retry-after": "1" })
         }
         const failure = Cause.failureOption(cause)
         if (failure._tag === "Some") {
@@ -178,7 +174,6 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       const length = lengthHeader === undefined ? 0 : Number(lengthHeader)
       if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBodyBytes) return false
       if (length > 0 && !isJson(headers["content-type"] ?? "")) return false
-      if (!decodable(match[0])) return false
       const sampleId = match[1] ?? ""
       const route = match[2] === "receive" ? RECEIVE_ROUTE : ADVANCE_ROUTE
       const secret = authorization.slice(7)

@@ -47,7 +47,7 @@ export const jsonDepthOver = (text: string, max: number): boolean => {
   return false
 }
 
-export const decodable = (path: string): boolean => {
+const decodable = (path: string): boolean => {
   try {
     decodeURIComponent(path)
     return true
@@ -174,6 +174,9 @@ export const checkApiJson = (text: string, maxDepth: number): ApiJson => {
   return { _tag: "Parsed", value: parsed }
 }
 
+/** The message of a request answered 503 because it ran past REQUEST_TIMEOUT. */
+export const timeoutMessage = (timeout: Duration.Duration) => `no answer within ${Duration.format(timeout)}; retry with the same Idempotency-Key`
+
 export const isJson = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)
 const isRpcBody = (contentType: string) => isJson(contentType) || /^application\/(?:x-)?ndjson\b/i.test(contentType) || /^application\/msgpack\b/i.test(contentType)
 
@@ -182,8 +185,7 @@ const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"])
 /** Applies the door to `app` for paths under /api and /rpc; other paths pass untouched. */
 export const door = (limits: DoorLimits) => {
   const timeoutMs = Duration.toMillis(limits.requestTimeout)
-  const timedOut = () =>
-    refusal(503, "RequestTimeout", `no answer within ${Duration.format(limits.requestTimeout)}; retry with the same Idempotency-Key`, { "retry-after": "1" })
+  const timedOut = () => refusal(503, "RequestTimeout", timeoutMessage(limits.requestTimeout), { "retry-after": "1" })
   return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest

@@ -9,7 +9,6 @@ import { HttpLayerRouter, HttpMiddleware, HttpServerRequest, HttpServerResponse 
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Cause, Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, Option, Redacted, Tracer } from "effect"
-import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, Server, type ServerResponse } from "node:http"
 import { memo } from "../actors/memo.ts"
 import { taggedMetric } from "../actors/taggedMetric.ts"
@@ -17,7 +16,7 @@ import { sampleBacklog } from "../persistence/ClusterBacklog.ts"
 import { AppSettings } from "./AppSettings.ts"
 import { type DirectRouteOptions, type DirectRoutes, makeDirectRoutes } from "./DirectRoutes.ts"
 import { door, refusal } from "./Door.ts"
-import { currentRequestId } from "./RequestId.ts"
+import { currentRequestId, requestIdOf } from "./RequestId.ts"
 import { PagesLive } from "./Pages.ts"
 import { exposition } from "./Prometheus.ts"
 import { RateLimiter } from "./RateLimiter.ts"
@@ -102,7 +101,6 @@ const NOT_FOUND_PAGE = `<!doctype html>
 /** A path no route serves (outside /api, whose own 404s name the route): a plain 404, not an error. */
 const isRouteNotFound = (cause: Cause.Cause<unknown>) =>
   Option.exists(Cause.failureOption(cause), (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "RouteNotFound")
-const RequestIdPattern = /^[\x21-\x7e]{1,128}$/
 
 /** A total effect seen as one the router may still fail (the router's middleware type wants that possibility kept). */
 const mayFail = <A, R>(effect: Effect.Effect<A, never, R>): Effect.Effect<A, HttpLayerRouter.unhandled, R> => effect
@@ -111,8 +109,7 @@ const mayFail = <A, R>(effect: Effect.Effect<A, never, R>): Effect.Effect<A, Htt
 const observed = <E, R>(httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const given = request.headers["x-request-id"]
-    const requestId = given !== undefined && RequestIdPattern.test(given) ? given : randomUUID()
+    const requestId = requestIdOf(request.headers["x-request-id"])
     const started = performance.now()
     // The span's service, not Effect.currentSpan: without a span that would fail with an Error (its stack captured).
     const span = Option.filter(yield* Effect.serviceOption(Tracer.ParentSpan), (s) => s._tag === "Span")
