@@ -94,6 +94,9 @@ const fieldsOf = <F extends Schema.Struct.Fields>(command: { readonly fields: F 
 }
 const strict = { parseOptions: { onExcessProperty: "error" as const, errors: "all" as const } }
 
+/** `POST /api/v1/samples`: one new sample, nothing more. */
+export const NewSampleRequest = NewSampleInput.annotations(strict)
+
 /** `POST /workflow/advance`: the current step's typed data, discriminated by `expectedStep`. */
 export const AdvanceRequest = Schema.Union(
   ...STEP_IDS.map((step) => Schema.Struct({ expectedStep: Schema.Literal(step), data: STEP_DATA[step] }).annotations(strict))
@@ -123,7 +126,7 @@ export class SamplesGroup extends HttpApiGroup.make("samples")
   .add(
     HttpApiEndpoint.post("create", "/api/v1/samples")
       .setHeaders(WriteHeaders)
-      .setPayload(NewSampleInput.annotations(strict))
+      .setPayload(NewSampleRequest)
       .addSuccess(Schema.Struct({ ...SampleView.fields, warnings: Schema.Array(Schema.String) }), { status: 201 })
       .addError(SubmissionRejectedBody)
       .addError(IdempotencyKeyReusedBody)

@@ -28,7 +28,8 @@ import { decodeStrict, decodeSubmission } from "../rpc/Decode.ts"
 import { InvalidInput, MalformedRequest, SampleNotFound, StepTransitionRefused, SubmissionNotFound } from "../rpc/Errors.ts"
 import { SampleId, SubmissionId } from "../rpc/Ids.ts"
 import { AdvanceRequest, CurrentPrincipal, PoretrackApi, SESSION_COOKIE } from "../rpc/PoretrackApi.ts"
-import { StepId, type StepData } from "../rpc/Workflow.ts"
+import { type SampleView, StepId, type StepData } from "../rpc/Workflow.ts"
+import type { NewSampleInput } from "../rpc/Api.ts"
 import { Auth } from "./Auth.ts"
 import { can, mayCommand, ownEmailOf, refuse, requireCommand, requireCreate, requirePermission, requireSampleRead } from "./Authorization.ts"
 import { requireSubmissionRead } from "./Authorization.ts"
@@ -152,6 +153,25 @@ export const advanceCommand = (rawId: string, input: unknown) =>
     return new CompleteStep({ record: { step: expectedStep, data } as StepData }, true)
   })
 
+/** Creates one sample for `principal` (`POST /api/v1/samples`, here and in runtime/DirectRoutes.ts). */
+export const createSampleAs = (principal: Principal, input: NewSampleInput, idempotencyKey: string | undefined) =>
+  Effect.gen(function*() {
+    yield* requireCreate(principal, input.submitterEmail)
+    return yield* (yield* SampleApi).createSample(input, actorOf(principal), idempotencyKey)
+  })
+
+/** The headers of a created sample's reply. */
+export const createdHeaders = (sample: SampleView): Record<string, string> => ({
+  location: `/api/v1/samples/${sample.id}`,
+  etag: `"${sample.version}"`
+})
+
+/** The body of a created sample's reply: the sample and what its values warn of. */
+export const createdBody = (created: { readonly sample: SampleView; readonly warnings: ReadonlyArray<string> }) => ({
+  ...created.sample,
+  warnings: created.warnings
+})
+
 /** A sample the principal may read (404 before 403: a submitter cannot probe others' ids either way). */
 const readable = (rawId: string) =>
   Effect.gen(function*() {
@@ -193,13 +213,10 @@ const SamplesLive = HttpApiBuilder.group(PoretrackApi, "samples", (handlers) =>
   handlers
     .handle("create", ({ headers, payload }) =>
       Effect.gen(function*() {
-        const api = yield* SampleApi
-        const principal = yield* CurrentPrincipal
-        yield* requireCreate(principal, payload.submitterEmail)
-        const created = yield* api.createSample(payload, actorOf(principal), headers["idempotency-key"])
-        yield* setHeaders({ location: `/api/v1/samples/${created.sample.id}`, etag: `"${created.sample.version}"` })
+        const created = yield* createSampleAs(yield* CurrentPrincipal, payload, headers["idempotency-key"])
+        yield* setHeaders(createdHeaders(created.sample))
         // Like a command's reply (commandReply): a SampleView has no transformation, so its JSON is its encoding.
-        return HttpServerResponse.unsafeJson({ ...created.sample, warnings: created.warnings }, { status: 201 })
+        return HttpServerResponse.unsafeJson(createdBody(created), { status: 201 })
       }))
     .handle("list", ({ urlParams }) =>
       Effect.gen(function*() {

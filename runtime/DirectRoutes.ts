@@ -1,19 +1,21 @@
 /**
- * Direct routes: the two commands a lab sends most, `POST /api/v1/samples/{id}/workflow/advance` and
- * `POST /api/v1/samples/{id}/receive` with an API key, answered from node's `request` event rather than through
- * @effect/platform's request fiber, router, middleware and HttpApi decoders. Those cost the server ~0.32 ms of CPU per
- * advance (0.11 ms for the same request answered directly, measured 2026-12-01), more than a third of a transition.
+ * Direct routes: what a lab and its instruments send most, `POST /api/v1/samples` (a new sample),
+ * `POST /api/v1/samples/{id}/receive` and `POST /api/v1/samples/{id}/workflow/advance`, with an API key, answered from
+ * node's `request` event rather than through @effect/platform's request fiber, router, middleware and HttpApi
+ * decoders. Those cost the server ~0.32 ms of CPU per advance (0.11 ms for the same request answered directly,
+ * measured 2026-12-01), more than a third of a transition.
  *
  * Same contract, same code past the door: the door's body checks (runtime/Door.ts `checkApiJson`), the bearer key
- * and the principal's rate limit with its RateLimit-* headers, the WriteHeaders schema, the command's decoding
- * (`advanceCommand`, `emptyBody`), authorization and the command itself (`runCommandAs`, runtime/ApiHandlers.ts),
- * errors encoded by the route's own error schemas (`commandErrorResponse`), defects answered 500 with the request id
+ * and the principal's rate limit with its RateLimit-* headers, the route's own schemas for its headers and body
+ * (`WriteHeaders`, `NewSampleRequest`, in the HttpApi's order), the command's decoding (`advanceCommand`, `emptyBody`),
+ * authorization and the work itself (`runCommandAs`, `createSampleAs`, runtime/ApiHandlers.ts), errors encoded by
+ * the routes' own error schemas (`sampleRouteErrorResponse`), defects answered 500 with the request id
  * and logged, REQUEST_TIMEOUT answered 503, X-Request-Id, the request metrics. `test/DirectRoutes.test.ts` sends the
  * same requests, hostile ones included, with direct routes on and off, and compares every answer.
  *
- * A request is taken only when it can be answered whole here: the exact path with a sample id in UUID form and no
- * query, `Authorization: Bearer …` and no cookie, no body or a JSON body whose Content-Length is within
- * MAX_BODY_BYTES, and tracing off (with an OTLP endpoint every request goes the usual way, with its spans). Anything
+ * A request is taken only when it can be answered whole here: the exact path (a sample id in UUID form) and no
+ * query, `Authorization: Bearer …` and no cookie, no body (a command) or a JSON body whose
+ * Content-Length is within MAX_BODY_BYTES, and tracing off (with an OTLP endpoint every request goes the usual way, with its spans). Anything
  * else (a browser's session, a chunked or oversized body, another content type) goes the usual way, untouched.
  * `HTTP_DIRECT_ROUTES=false` turns them off.
  */
@@ -22,13 +24,14 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Policy } from "../actors/WorkflowPolicy.ts"
 import type { SampleRepo } from "../persistence/SampleRepo.ts"
 import { Receive, type SampleCommand } from "../rpc/Commands.ts"
-import { WriteHeaders } from "../rpc/PoretrackApi.ts"
-import { advanceCommand, commandHeaders, emptyBody, runCommandAs } from "./ApiHandlers.ts"
+import { NewSampleRequest, WriteHeaders } from "../rpc/PoretrackApi.ts"
+import type { Principal } from "../rpc/Auth.ts"
+import { advanceCommand, commandHeaders, createdBody, createdHeaders, createSampleAs, emptyBody, runCommandAs } from "./ApiHandlers.ts"
 import { Auth } from "./Auth.ts"
 import { checkApiJson, isJson, timeoutMessage } from "./Door.ts"
 import { rateLimitHeaders, type RateLimiter, type Taken } from "./RateLimiter.ts"
 import { currentRequestId, requestIdOf } from "./RequestId.ts"
-import { commandErrorResponse, decodeFailureBody, defectBody, rateLimited, reportDefect, takeToken } from "./RestApi.ts"
+import { decodeFailureBody, sampleRouteErrorResponse, defectBody, rateLimited, reportDefect, takeToken } from "./RestApi.ts"
 import type { SampleApi } from "./SampleApi.ts"
 
 const taken = Metric.counter("poretrack_http_direct_requests_total", {
@@ -37,17 +40,61 @@ const taken = Metric.counter("poretrack_http_direct_requests_total", {
 })
 
 const UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-const PATH = new RegExp(`^/api/v1/samples/(${UUID})/(workflow/advance|receive)$`)
-const ADVANCE_ROUTE = "/api/v1/samples/:id/workflow/advance"
-const RECEIVE_ROUTE = "/api/v1/samples/:id/receive"
+const COMMAND_PATH = new RegExp(`^/api/v1/samples/(${UUID})/(workflow/advance|receive)$`)
+const CREATE_PATH = "/api/v1/samples"
 
-/** The headers of the command routes, decoded by the route's own schema. */
-const decodeHeaders = Schema.decodeUnknownEither(WriteHeaders)
+/** The route's headers or body did not match its schema: the HttpApi's 422, with the issues it reports. */
+class DecodeFailed {
+  readonly _tag = "DecodeFailed"
+  readonly body: ReturnType<typeof decodeFailureBody>
+  constructor(error: ParseResult.ParseError) {
+    this.body = decodeFailureBody(ParseResult.ArrayFormatter.formatErrorSync(error))
+  }
+}
 
-/** What a request's program ends with besides a command's result and its typed errors. */
-class HeadersInvalid {
-  readonly _tag = "HeadersInvalid"
-  constructor(readonly body: ReturnType<typeof decodeFailureBody>) {}
+/** Decodes with a route's schema, failing as the HttpApi does. */
+const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (input: unknown): Effect.Effect<A, DecodeFailed> => Either.match(decode(input), { onLeft: (e) => Effect.fail(new DecodeFailed(e)), onRight: Effect.succeed })
+}
+const decodeHeaders = decodeWith(WriteHeaders)
+const decodeNewSample = decodeWith(NewSampleRequest)
+
+/** A route's answer when it succeeds. */
+interface Reply {
+  readonly status: number
+  readonly body: unknown
+  readonly headers: Record<string, string>
+}
+
+/** One direct route: its metric label, and its work once the principal is known (`input`: the parsed body). */
+interface Route<R> {
+  readonly template: string
+  readonly run: (principal: Principal, input: unknown, headers: IncomingMessage["headers"]) => Effect.Effect<Reply, unknown, R>
+}
+
+/** A command on the sample `sampleId`: headers, then the command, then the work (the HttpApi's order for a raw route). */
+const commandRoute = (template: string, sampleId: string, commandOf: (input: unknown) => Effect.Effect<SampleCommand, unknown, SampleRepo | Policy>): Route<SampleApi | SampleRepo | Policy | Auth> => ({
+  template,
+  run: (principal, input, headers) =>
+    Effect.gen(function*() {
+      const decoded = yield* decodeHeaders(headers)
+      const command = yield* commandOf(input)
+      const result = yield* runCommandAs(principal, sampleId, command, decoded)
+      return { status: 200, body: result, headers: commandHeaders(result) }
+    })
+})
+
+/** A new sample: its body, then its headers (the HttpApi's order for a decoded payload), then the creation. */
+const createRoute: Route<SampleApi | Auth> = {
+  template: CREATE_PATH,
+  run: (principal, input, headers) =>
+    Effect.gen(function*() {
+      const payload = yield* decodeNewSample(input)
+      const decoded = yield* decodeHeaders(headers)
+      const created = yield* createSampleAs(principal, payload, decoded["idempotency-key"])
+      return { status: 201, body: createdBody(created), headers: createdHeaders(created.sample) }
+    })
 }
 
 /** The settings and services direct routes use; the limiter is the one the usual way uses. */
@@ -82,7 +129,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
         return Effect.fail(rateLimited(again))
       }))
 
-    const serve = (request: IncomingMessage, response: ServerResponse, sampleId: string, route: string, secret: string, text: string | undefined) => {
+    const serve = (request: IncomingMessage, response: ServerResponse, route: Route<SampleApi | SampleRepo | Policy | Auth>, secret: string, text: string | undefined) => {
       const started = performance.now()
       const requestId = requestIdOf(request.headers["x-request-id"])
       let limitHeaders: Record<string, string> = {}
@@ -99,9 +146,9 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
         settled(status)
       }
       const settled = (status: number) => {
-        options.observe(route, "POST", status, (performance.now() - started) / 1000)
+        options.observe(route.template, "POST", status, (performance.now() - started) / 1000)
         if (status >= 500 && status !== 503) {
-          runFork(Effect.logError("request answered with a server error", { method: "POST", route, status }).pipe(Effect.annotateLogs({ requestId })))
+          runFork(Effect.logError("request answered with a server error", { method: "POST", route: route.template, status }).pipe(Effect.annotateLogs({ requestId })))
         }
       }
 
@@ -117,12 +164,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
         const principal = yield* authenticate(secret, (taken) => {
           limitHeaders = rateLimitHeaders(taken)
         })
-        const headers = decodeHeaders(request.headers)
-        if (Either.isLeft(headers)) return yield* Effect.fail(new HeadersInvalid(decodeFailureBody(ParseResult.ArrayFormatter.formatErrorSync(headers.left))))
-        const command: SampleCommand = route === RECEIVE_ROUTE
-          ? yield* Effect.as(emptyBody(input, "receive request"), new Receive())
-          : yield* advanceCommand(sampleId, input)
-        return yield* runCommandAs(principal, sampleId, command, headers.right)
+        return yield* route.run(principal, input, request.headers)
       }).pipe(
         Effect.annotateLogs({ requestId }),
         Effect.locally(currentRequestId, requestId)
@@ -142,7 +184,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       fiber.addObserver((exit) => {
         clearTimeout(timer)
         if (response.writableEnded || response.destroyed) return settled(499)
-        if (Exit.isSuccess(exit)) return answer(200, exit.value, commandHeaders(exit.value))
+        if (Exit.isSuccess(exit)) return answer(exit.value.status, exit.value.body, exit.value.headers)
         const cause = exit.cause
         if (Cause.isInterruptedOnly(cause)) {
           if (!timedOut) return settled(499)
@@ -153,8 +195,8 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
         const failure = Cause.failureOption(cause)
         if (failure._tag === "Some") {
           const error = failure.value
-          if (error instanceof HeadersInvalid) return answer(422, error.body)
-          const encoded = commandErrorResponse(error)
+          if (error instanceof DecodeFailed) return answer(422, error.body)
+          const encoded = sampleRouteErrorResponse(error)
           if (encoded !== undefined) return answer(encoded.status, encoded.body)
         }
         runFork(reportDefect(requestId, "POST", request.url ?? "", cause))
@@ -162,10 +204,16 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       })
     }
 
+    const routeOf = (sampleId: string, action: string): Route<SampleApi | SampleRepo | Policy | Auth> =>
+      action === "receive"
+        ? commandRoute("/api/v1/samples/:id/receive", sampleId, (input) => Effect.as(emptyBody(input, "receive request"), new Receive()))
+        : commandRoute("/api/v1/samples/:id/workflow/advance", sampleId, (input) => advanceCommand(sampleId, input))
+
     const direct: DirectRoutes = (request, response) => {
       if (request.method !== "POST") return false
-      const match = PATH.exec(request.url ?? "")
-      if (match === null) return false
+      const url = request.url ?? ""
+      const match = url === CREATE_PATH ? null : COMMAND_PATH.exec(url)
+      if (url !== CREATE_PATH && match === null) return false
       const headers = request.headers
       const authorization = headers.authorization
       if (authorization === undefined || !authorization.startsWith("Bearer ") || authorization.length <= 7) return false
@@ -174,14 +222,15 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       const length = lengthHeader === undefined ? 0 : Number(lengthHeader)
       if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBodyBytes) return false
       if (length > 0 && !isJson(headers["content-type"] ?? "")) return false
-      const sampleId = match[1] ?? ""
-      const route = match[2] === "receive" ? RECEIVE_ROUTE : ADVANCE_ROUTE
+      // A creation without a body is answered the usual way (the HttpApi's own answer for a missing payload).
+      if (match === null && length === 0) return false
+      const route = match === null ? createRoute : routeOf(match[1] ?? "", match[2] ?? "")
       const secret = authorization.slice(7)
       taken.unsafeUpdate(1, [])
       if (length === 0) {
         // Nothing to read (a body without Content-Length is chunked, and goes the usual way).
         request.resume()
-        serve(request, response, sampleId, route, secret, undefined)
+        serve(request, response, route, secret, undefined)
         return true
       }
       let text = ""
@@ -189,7 +238,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       request.on("data", (chunk: string) => {
         text += chunk
       })
-      request.on("end", () => serve(request, response, sampleId, route, secret, text))
+      request.on("end", () => serve(request, response, route, secret, text))
       request.on("error", () => {
         if (!response.headersSent) response.destroy()
       })

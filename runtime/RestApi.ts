@@ -20,6 +20,7 @@ import {
   SampleBusyBody,
   SampleNotFoundBody,
   StepTransitionRefusedBody,
+  SubmissionRejectedBody,
   UnauthenticatedBody,
   VersionMismatchBody
 } from "../rpc/HttpErrors.ts"
@@ -123,8 +124,8 @@ export const reportDefect = (requestId: string, method: string, url: string, cau
 /** The 500 body of a defect: no internal detail, the request id to find it in the logs. */
 export const defectBody = (requestId: string) => ({ error: "InternalError", message: "internal error; it has been logged", requestId })
 
-/** The errors a sample command route answers with, as the HttpApi encodes them (rpc/HttpErrors.ts). */
-const COMMAND_ERRORS: ReadonlyArray<Schema.Schema<unknown, unknown>> = [
+/** The errors the sample routes answer with (creation and commands), as the HttpApi encodes them (rpc/HttpErrors.ts). */
+const SAMPLE_ROUTE_ERRORS: ReadonlyArray<Schema.Schema<unknown, unknown>> = [
   SampleNotFoundBody,
   StepTransitionRefusedBody,
   IdempotencyKeyReusedBody,
@@ -134,15 +135,16 @@ const COMMAND_ERRORS: ReadonlyArray<Schema.Schema<unknown, unknown>> = [
   UnauthenticatedBody,
   ForbiddenBody,
   InvalidInputBody,
-  RateLimitedBody
+  RateLimitedBody,
+  SubmissionRejectedBody
 ].map((schema) => schema as Schema.Schema<unknown, unknown>)
 
 /**
- * A command route's typed error as the REST bridge answers it: the status annotated on its schema and its encoded
- * body; undefined for an error no command route declares (then it is a defect).
+ * A sample route's typed error as the REST bridge answers it: the status annotated on its schema and its encoded
+ * body; undefined for an error no sample route declares (then it is a defect).
  */
-export const commandErrorResponse = (error: unknown): { readonly status: number; readonly body: unknown } | undefined => {
-  for (const schema of COMMAND_ERRORS) {
+export const sampleRouteErrorResponse = (error: unknown): { readonly status: number; readonly body: unknown } | undefined => {
+  for (const schema of SAMPLE_ROUTE_ERRORS) {
     if (!Schema.is(schema)(error)) continue
     const encoded = Schema.encodeEither(schema)(error)
     return encoded._tag === "Right" ? { status: HttpApiSchema.getStatusError(schema), body: encoded.right } : undefined
