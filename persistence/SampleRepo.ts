@@ -160,6 +160,13 @@ export interface CreationKey {
   readonly fingerprint: string
 }
 
+/** One creation: the submission, its samples with their SampleCreated events, and its creation key if any. */
+interface Creation {
+  readonly submission: NewSubmission
+  readonly samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>
+  readonly creationKey: CreationKey | undefined
+}
+
 /** A submission number that already exists. */
 export class SubmissionNumberTaken extends Schema.TaggedError<SubmissionNumberTaken>()("SubmissionNumberTaken", {
   number: Schema.String
@@ -357,6 +364,49 @@ SELECT (SELECT count(*) FROM sub)::int AS submissions, (SELECT count(*) FROM smp
 
 prepareStatement("poretrack_create_v1", CREATE_SQL)
 
+/**
+ * Creations made at the same moment, in one statement (group commit, like the sample commits): each item as CREATE_SQL
+ * writes one, its creation key first, the rest only when the key was new. Answers whether each item was written, in
+ * order. A generated submission number that collides fails the group, which is then run one creation at a time
+ * (CREATE_SQL, which names the number that was taken).
+ */
+const CREATE_GROUP_SQL = `
+WITH items AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, id uuid, number text, submitter_email text, source text,
+    sample_count int, data jsonb, actor text, at timestamptz, principal text, key text, fingerprint text,
+    samples jsonb, events jsonb)
+), ckey AS (
+  INSERT INTO creation_keys (principal, key, fingerprint, submission_id, created_at)
+  SELECT principal, key, fingerprint, id, at FROM items WHERE principal IS NOT NULL ORDER BY idx
+  ON CONFLICT (principal, key) DO NOTHING
+  RETURNING submission_id
+), go AS (
+  SELECT * FROM items WHERE principal IS NULL OR id IN (SELECT submission_id FROM ckey)
+), sub AS (
+  INSERT INTO submissions (id, number, submitter_email, source, sample_count, data, created_by, created_at)
+  SELECT id, number, submitter_email, source, sample_count, data, actor, at FROM go ORDER BY idx
+  RETURNING id
+), smp AS (
+  INSERT INTO samples (id, submission_id, position, name, submitter_email, priority, priority_rank, status,
+    created_at, updated_at, version, state)
+  SELECT r.id, go.id, r.position, r.name, r.submitter_email, r.priority, r.priority_rank, r.status, go.at, go.at, 1, r.state
+  FROM go, jsonb_to_recordset(go.samples) AS r(id uuid, position int, name text, submitter_email text,
+    priority text, priority_rank smallint, status text, state jsonb)
+  ORDER BY go.idx, r.position
+  RETURNING 1
+), ev AS (
+  INSERT INTO sample_events (id, sample_id, submission_id, type, version, actor, at, data)
+  SELECT e.id, e.sample_id, go.id, e.type, 1, go.actor, go.at, e.data
+  FROM go, jsonb_to_recordset(go.events) AS e(id uuid, sample_id uuid, position int, type text, data jsonb)
+  ORDER BY go.idx, e.position
+  RETURNING 1
+)
+SELECT array_agg(i.id IN (SELECT id FROM sub) ORDER BY i.idx) AS written,
+  (SELECT count(*) FROM smp)::int AS samples, (SELECT count(*) FROM ev)::int AS events
+FROM items i`
+
+prepareStatement("poretrack_create_group_v1", CREATE_GROUP_SQL)
+
 /** The name of the commit statement, prepared on each connection of the pool (PgPool.ts). */
 export const COMMIT_STATEMENT = "poretrack_commit_v1"
 
@@ -386,6 +436,12 @@ interface LoadRow {
   readonly commands: Array<[string, string, number]>
   readonly total: number
 }
+
+const createGroupSize = Metric.histogram(
+  "poretrack_create_group_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 8 }),
+  "Creations (submissions, a new sample being one) written together in one statement"
+)
 
 const loadGroupSize = Metric.histogram(
   "poretrack_load_group_size",
@@ -510,13 +566,9 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
      * key, the key is recorded in the same statement, and when it is already taken nothing is written and the result
      * is false (the caller replays the first creation).
      */
-    const createSubmission = Effect.fn("SampleRepo.createSubmission")(function*(
-      submission: NewSubmission,
-      samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>,
-      creationKey?: CreationKey | undefined
-    ) {
-      const at = new Date(submission.at)
-      const rows = JSON.stringify(samples.map(({ state }) => {
+    /** The rows a creation writes, as both creation statements read them. */
+    const creationRows = (samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>) => ({
+      rows: samples.map(({ state }) => {
         const p = projection(state)
         return {
           id: state.id,
@@ -530,29 +582,81 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
           // (rpc/Commands.test.ts checks it).
           state
         }
-      }))
-      const events = JSON.stringify(samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position })))
-      const result = yield* sql.unsafe<{ submissions: number }>(CREATE_SQL, [
-        submission.id,
-        submission.number,
-        submission.submitterEmail.toLowerCase(),
-        submission.source,
-        samples.length,
-        JSON.stringify(submission.data),
-        submission.actor,
-        at,
-        creationKey?.principal ?? null,
-        creationKey?.key ?? null,
-        creationKey?.fingerprint ?? null,
-        rows,
-        events
-      ]).pipe(
-        Effect.catchIf(
-          (e: SqlError.SqlError) => isUniqueViolation(e, "submissions_number_key"),
-          () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
+      }),
+      events: samples.map(({ event, state }) => ({ ...event, sample_id: state.id, position: state.position }))
+    })
+
+    /** One creation alone (CREATE_SQL): a number that is taken is SubmissionNumberTaken. */
+    const createOne = (creation: Creation) =>
+      Effect.gen(function*() {
+        const { creationKey, samples, submission } = creation
+        const { events, rows } = creationRows(samples)
+        const result = yield* sql.unsafe<{ submissions: number }>(CREATE_SQL, [
+          submission.id,
+          submission.number,
+          submission.submitterEmail.toLowerCase(),
+          submission.source,
+          samples.length,
+          JSON.stringify(submission.data),
+          submission.actor,
+          new Date(submission.at),
+          creationKey?.principal ?? null,
+          creationKey?.key ?? null,
+          creationKey?.fingerprint ?? null,
+          JSON.stringify(rows),
+          JSON.stringify(events)
+        ]).pipe(
+          Effect.catchIf(
+            (e: SqlError.SqlError) => isUniqueViolation(e, "submissions_number_key"),
+            () => Effect.fail(new SubmissionNumberTaken({ number: submission.number }))
+          )
         )
-      )
-      const written = (result[0]?.submissions ?? 0) === 1
+        return (result[0]?.submissions ?? 0) === 1
+      })
+
+    /** Creations made at the same moment, in one statement (CREATE_GROUP_SQL); one alone goes as CREATE_SQL. */
+    const creations = yield* makeGroupCommit<Creation, boolean, SqlError.SqlError | SubmissionNumberTaken>({
+      run: (group) =>
+        group.length === 1
+          ? Effect.map(createOne(group[0]!), (written) => [written])
+          : Effect.gen(function*() {
+            const items = group.map(({ creationKey, samples, submission }, idx) => ({
+              idx,
+              id: submission.id,
+              number: submission.number,
+              submitter_email: submission.submitterEmail.toLowerCase(),
+              source: submission.source,
+              sample_count: samples.length,
+              data: submission.data,
+              actor: submission.actor,
+              at: new Date(submission.at).toISOString(),
+              principal: creationKey?.principal ?? null,
+              key: creationKey?.key ?? null,
+              fingerprint: creationKey?.fingerprint ?? null,
+              ...creationRows(samples)
+            }))
+            const rows = yield* sql.unsafe<{ written: ReadonlyArray<boolean> }>(CREATE_GROUP_SQL, [JSON.stringify(items)])
+            const written = rows[0]?.written ?? []
+            return group.map((_, i) => written[i] === true)
+          }),
+      // A number taken (by another creation of the group, or before) fails the group: each then runs alone.
+      isolate: (e) => e._tag === "SqlError" && !isDatabaseOutage(e),
+      maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
+      maxGroup: COMMIT_GROUP_MAX,
+      sizes: createGroupSize
+    })
+
+    /**
+     * Creates a submission and all its samples, with their SampleCreated events, in one statement (shared with the
+     * creations made at the same moment). With a creation key, the key is recorded in the same statement, and when it
+     * is already taken nothing is written and the result is false (the caller replays the first creation).
+     */
+    const createSubmission = Effect.fn("SampleRepo.createSubmission")(function*(
+      submission: NewSubmission,
+      samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>,
+      creationKey?: CreationKey | undefined
+    ) {
+      const written = yield* creations.commit({ submission, samples, creationKey })
       if (written) yield* signal.committed
       return written
     })
