@@ -620,21 +620,25 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
         group.length === 1
           ? Effect.map(createOne(group[0]!), (written) => [written])
           : Effect.gen(function*() {
-            const items = group.map(({ creationKey, samples, submission }, idx) => ({
-              idx,
-              id: submission.id,
-              number: submission.number,
-              submitter_email: submission.submitterEmail.toLowerCase(),
-              source: submission.source,
-              sample_count: samples.length,
-              data: submission.data,
-              actor: submission.actor,
-              at: new Date(submission.at).toISOString(),
-              principal: creationKey?.principal ?? null,
-              key: creationKey?.key ?? null,
-              fingerprint: creationKey?.fingerprint ?? null,
-              ...creationRows(samples)
-            }))
+            const items = group.map(({ creationKey, samples, submission }, idx) => {
+              const { events, rows } = creationRows(samples)
+              return {
+                idx,
+                id: submission.id,
+                number: submission.number,
+                submitter_email: submission.submitterEmail.toLowerCase(),
+                source: submission.source,
+                sample_count: samples.length,
+                data: submission.data,
+                actor: submission.actor,
+                at: new Date(submission.at).toISOString(),
+                principal: creationKey?.principal ?? null,
+                key: creationKey?.key ?? null,
+                fingerprint: creationKey?.fingerprint ?? null,
+                samples: rows,
+                events
+              }
+            })
             const rows = yield* sql.unsafe<{ written: ReadonlyArray<boolean> }>(CREATE_GROUP_SQL, [JSON.stringify(items)])
             const written = rows[0]?.written ?? []
             return group.map((_, i) => written[i] === true)

@@ -67,14 +67,17 @@ interface Reply {
   readonly headers: Record<string, string>
 }
 
+/** What the direct routes' work needs. */
+type Needs = SampleApi | SampleRepo | Policy | Auth
+
 /** One direct route: its metric label, and its work once the principal is known (`input`: the parsed body). */
-interface Route<R> {
+interface Route {
   readonly template: string
-  readonly run: (principal: Principal, input: unknown, headers: IncomingMessage["headers"]) => Effect.Effect<Reply, unknown, R>
+  readonly run: (principal: Principal, input: unknown, headers: IncomingMessage["headers"]) => Effect.Effect<Reply, unknown, Needs>
 }
 
 /** A command on the sample `sampleId`: headers, then the command, then the work (the HttpApi's order for a raw route). */
-const commandRoute = (template: string, sampleId: string, commandOf: (input: unknown) => Effect.Effect<SampleCommand, unknown, SampleRepo | Policy>): Route<SampleApi | SampleRepo | Policy | Auth> => ({
+const commandRoute = (template: string, sampleId: string, commandOf: (input: unknown) => Effect.Effect<SampleCommand, unknown, SampleRepo | Policy>): Route => ({
   template,
   run: (principal, input, headers) =>
     Effect.gen(function*() {
@@ -86,7 +89,7 @@ const commandRoute = (template: string, sampleId: string, commandOf: (input: unk
 })
 
 /** A new sample: its body, then its headers (the HttpApi's order for a decoded payload), then the creation. */
-const createRoute: Route<SampleApi | Auth> = {
+const createRoute: Route = {
   template: CREATE_PATH,
   run: (principal, input, headers) =>
     Effect.gen(function*() {
@@ -113,7 +116,7 @@ export type DirectRoutes = (request: IncomingMessage, response: ServerResponse) 
 export const makeDirectRoutes = (options: DirectRouteOptions) =>
   Effect.gen(function*() {
     const auth = yield* Auth
-    const runtime = yield* Effect.runtime<SampleApi | SampleRepo | Policy | Auth>()
+    const runtime = yield* Effect.runtime<Needs>()
     const runFork = Runtime.runFork(runtime)
     const timeoutMs = Duration.toMillis(options.requestTimeout)
 
@@ -129,7 +132,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
         return Effect.fail(rateLimited(again))
       }))
 
-    const serve = (request: IncomingMessage, response: ServerResponse, route: Route<SampleApi | SampleRepo | Policy | Auth>, secret: string, text: string | undefined) => {
+    const serve = (request: IncomingMessage, response: ServerResponse, route: Route, secret: string, text: string | undefined) => {
       const started = performance.now()
       const requestId = requestIdOf(request.headers["x-request-id"])
       let limitHeaders: Record<string, string> = {}
@@ -204,7 +207,7 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
       })
     }
 
-    const routeOf = (sampleId: string, action: string): Route<SampleApi | SampleRepo | Policy | Auth> =>
+    const routeOf = (sampleId: string, action: string): Route =>
       action === "receive"
         ? commandRoute("/api/v1/samples/:id/receive", sampleId, (input) => Effect.as(emptyBody(input, "receive request"), new Receive()))
         : commandRoute("/api/v1/samples/:id/workflow/advance", sampleId, (input) => advanceCommand(sampleId, input))
