@@ -65,6 +65,17 @@ const createSample = async (base: string, name: string) => {
 }
 
 const JSON_TYPE = { "content-type": "application/json" }
+
+/** A new API key that may only read samples. */
+const readOnlyKey = async (base: string, name: string): Promise<string> => {
+  const key = await fetch(`${base}/api/v1/keys`, {
+    method: "POST",
+    headers: { ...adminAuth, ...JSON_TYPE },
+    body: JSON.stringify({ name, scopes: ["samples:read"] })
+  })
+  expect(key.status).toBe(201)
+  return String(((await key.json()) as { secret: string }).secret)
+}
 const QC = { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 72, a260_280: 1.86, a260_230: 2.05, din: 8.4 }
 const deep = (n: number): string => "[".repeat(n) + "]".repeat(n)
 
@@ -181,13 +192,7 @@ describe("direct routes", () => {
       Effect.gen(function*() {
         const { baseUrl } = yield* TestEndpoint
         yield* Effect.promise(async () => {
-          const key = await fetch(`${baseUrl}/api/v1/keys`, {
-            method: "POST",
-            headers: { ...adminAuth, ...JSON_TYPE },
-            body: JSON.stringify({ name: "reader", scopes: ["samples:read"] })
-          })
-          expect(key.status).toBe(201)
-          const readKey = String(((await key.json()) as { secret: string }).secret)
+          const readKey = await readOnlyKey(baseUrl, "reader")
           const before = await directTaken(baseUrl)
           const answers = await walkBoth(baseUrl, WALK(readKey))
           for (const { direct, usual, what } of answers) expect(direct, what).toBe(usual)
@@ -235,12 +240,7 @@ describe("direct routes", () => {
       Effect.gen(function*() {
         const { baseUrl, databaseUrl } = yield* TestEndpoint
         yield* Effect.promise(async () => {
-          const key = await fetch(`${baseUrl}/api/v1/keys`, {
-            method: "POST",
-            headers: { ...adminAuth, ...JSON_TYPE },
-            body: JSON.stringify({ name: "reader 2", scopes: ["samples:read"] })
-          })
-          const readKey = String(((await key.json()) as { secret: string }).secret)
+          const readKey = await readOnlyKey(baseUrl, "reader 2")
           const samplesBefore = (await query<{ n: number }>(databaseUrl, "SELECT count(*)::int AS n FROM samples"))[0]!.n
           const before = await directTaken(baseUrl)
           const answers = await createBoth(baseUrl, CREATIONS(readKey))
