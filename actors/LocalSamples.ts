@@ -26,7 +26,7 @@
  */
 import type { ShardId } from "@effect/cluster"
 import { Duration, Effect, Metric, Schedule, type Scope } from "effect"
-import type { CommandResult } from "../rpc/Commands.ts"
+import type { CommandResult, SampleCommand } from "../rpc/Commands.ts"
 import type { CommandError } from "../rpc/Errors.ts"
 import type { LoadedSample } from "../persistence/SampleRepo.ts"
 import type { CommandDefect, ExecutePayload, WakeAt } from "./Sample.ts"
@@ -50,8 +50,11 @@ const stops = Metric.counter("poretrack_entity_stops_total", {
 
 /** A resident sample's actor. */
 export interface Resident {
-  /** A command, through the actor's mailbox. */
-  execute(payload: ExecutePayload): Effect.Effect<CommandResult, CommandError | CommandDefect>
+  /**
+   * A command, through the actor's mailbox. `command` is the payload's command already decoded, when the caller holds
+   * it (the local path): the actor then skips decoding what was just encoded.
+   */
+  execute(payload: ExecutePayload, command?: SampleCommand): Effect.Effect<CommandResult, CommandError | CommandDefect>
   /** An SLA timer, through the actor's mailbox. */
   wake(payload: WakeAt): Effect.Effect<void>
   /** Waits for the messages in the mailbox. */

@@ -11,7 +11,7 @@ import type { ClusterError, ShardId } from "@effect/cluster"
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect, Either, Layer, Metric, Option, PrimaryKey, Schedule, Schema, Scope } from "effect"
 import { createHash, randomUUID } from "node:crypto"
-import { CommandResult } from "../rpc/Commands.ts"
+import { CommandResult, type SampleCommand } from "../rpc/Commands.ts"
 import { issuesOf } from "../rpc/Decode.ts"
 import { IdempotencyKeyReused, InvalidInput, SampleBusy, SampleNotFound, VersionMismatch } from "../rpc/Errors.ts"
 import { SampleId } from "../rpc/Ids.ts"
@@ -69,8 +69,8 @@ class SampleActor implements Resident {
     this.loaded = loaded
   }
 
-  execute(payload: ExecutePayload) {
-    return this.mailbox.process("Execute", execute(this, payload))
+  execute(payload: ExecutePayload, command?: SampleCommand) {
+    return this.mailbox.process("Execute", execute(this, payload, command))
   }
 
   wake(payload: WakeAt) {
@@ -193,10 +193,10 @@ const fenceLost = (actor: SampleActor, state: SampleState) =>
     return yield* new SampleBusy({ sampleId: state.id, message: "the sample moved to another owner; retry" })
   })
 
-const executeCommand = fnTraced("Sample.Execute")(function*(actor: SampleActor, payload: ExecutePayload) {
+const executeCommand = fnTraced("Sample.Execute")(function*(actor: SampleActor, payload: ExecutePayload, given?: SampleCommand) {
   const { repo } = actor.shared
   const { actor: by, idempotencyKey } = payload
-  const decoded = decodeCommand(payload.command)
+  const decoded = given === undefined ? decodeCommand(payload.command) : Either.right(given)
   // The gateway validates every command; one that still fails here bypassed it (or comes from another version).
   if (Either.isLeft(decoded)) {
     return yield* new InvalidInput({ message: "invalid command", issues: issuesOf(decoded.left, "command") })
@@ -267,8 +267,8 @@ const executeCommand = fnTraced("Sample.Execute")(function*(actor: SampleActor, 
   return { ...result, replayed: false }
 })
 
-const execute = (actor: SampleActor, payload: ExecutePayload) =>
-  executeCommand(actor, payload).pipe(
+const execute = (actor: SampleActor, payload: ExecutePayload, command?: SampleCommand) =>
+  executeCommand(actor, payload, command).pipe(
     Effect.catchTags({ SqlError: (error) => databaseError(actor, error) }),
     Effect.catchAllDefect((cause) => defect(actor, cause))
   )

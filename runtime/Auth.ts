@@ -167,12 +167,11 @@ export class Auth extends Effect.Service<Auth>()("poretrack/Auth", {
 
     /** The key principal of a bearer secret (an API key or PORETRACK_ADMIN_TOKEN); cached ≤ 1 s, so revocation holds within 2 s everywhere. */
     const authenticateBearer = fnTraced("Auth.authenticateBearer")(function*(secret: string) {
-      if (Option.isSome(admin)) {
-        const digest = createHash("sha256").update(secret, "utf8").digest()
-        if (timingSafeEqual(digest, admin.value.digest)) return admin.value.principal
-      }
+      // One digest serves both: the comparison with the bootstrap token and the key's lookup.
+      const digest = createHash("sha256").update(secret, "utf8").digest()
+      if (Option.isSome(admin) && timingSafeEqual(digest, admin.value.digest)) return admin.value.principal
       if (!KEY_SECRET.test(secret)) return yield* new Unauthenticated({ message: UNKNOWN_KEY })
-      const hash = sha256(secret)
+      const hash = digest.toString("hex")
       const now = yield* Clock.currentTimeMillis
       const cached = keyCache.get(hash)
       let principal: Option.Option<KeyPrincipal>
