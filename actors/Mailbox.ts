@@ -4,7 +4,7 @@
  * unbounded) and processes them here one at a time, in arrival order: the number waiting or in progress, the time a
  * message waited for its turn, and the messages and replies by outcome become metrics.
  */
-import { Effect, Exit, Metric, MetricBoundaries, MetricKey } from "effect"
+import { Effect, Exit, MetricBoundaries, MetricKey, type MetricLabel } from "effect"
 import { memo } from "./memo.ts"
 import { taggedMetric } from "./taggedMetric.ts"
 
@@ -37,6 +37,8 @@ const metricsOf = memo((entityType: string) => ({
   replied: memo((message) => memo((outcome) => taggedMetric(replied, ["entity_type", entityType], ["message", message], ["outcome", outcome])))
 }))
 
+const NO_LABELS: ReadonlyArray<MetricLabel.MetricLabel> = []
+
 /** A message waiting for its turn; `granted` once the turn was handed to it. */
 interface Waiter {
   readonly resume: () => void
@@ -58,17 +60,32 @@ export class Mailbox {
   }
 
   process<A, E, R>(tag: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    // One uninterruptible region and one exit handler, the metrics updated in place (with no fiber labels, as
+    // HttpServer.ts does): 22 Effect operations per message instead of 67 with acquireUseRelease, a nested mask and
+    // an Effect per metric update.
     const metrics = this.metrics
-    return Effect.acquireUseRelease(
-      Metric.incrementBy(metrics.depth, 1).pipe(
-        Effect.zipRight(Metric.update(metrics.received(tag), 1)),
-        Effect.map(() => performance.now())
-      ),
-      (arrived) =>
-        this.inTurn(Effect.suspend(() => Metric.update(metrics.wait, (performance.now() - arrived) / 1000)).pipe(Effect.zipRight(effect))).pipe(
-          Effect.onExit((exit) => Metric.update(metrics.replied(tag)(outcomeOf(exit)), 1))
-        ),
-      () => Metric.incrementBy(metrics.depth, -1)
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        metrics.depth.unsafeModify(1, NO_LABELS)
+        metrics.received(tag).unsafeUpdate(1, NO_LABELS)
+        const arrived = performance.now()
+        // Whether this message holds the turn (then its end passes the turn on); a message interrupted while it waits
+        // never held it, or was handed it and passed it on at once (`turn`).
+        let holding = false
+        return Effect.onExit(
+          Effect.flatMap(restore(this.turn()), () => {
+            holding = true
+            metrics.wait.unsafeUpdate((performance.now() - arrived) / 1000, NO_LABELS)
+            return restore(effect)
+          }),
+          (exit) =>
+            Effect.sync(() => {
+              if (holding) this.pass()
+              metrics.replied(tag)(outcomeOf(exit)).unsafeUpdate(1, NO_LABELS)
+              metrics.depth.unsafeModify(-1, NO_LABELS)
+            })
+        )
+      })
     )
   }
 

@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Metric, Option, PubSub, Schedule, Scope, Stream } from "effect"
 import { InvalidInput } from "../rpc/Errors.ts"
 import type { SampleEvent } from "../rpc/Workflow.ts"
-import { EVENTS_CHANNEL, EventSignal } from "./EventSignal.ts"
+import { EVENTS_CHANNEL, EventSignal, Wakeup } from "./EventSignal.ts"
 import { toEvent } from "./SampleRepo.ts"
 
 /** A position in the log. `tx` is a PostgreSQL xid8, kept as text. */
@@ -162,7 +162,9 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     /** The feed stopped reading (no subscriber): the cursor is behind and restarts at `restartFrom`. */
     let idle = true
     let restartFrom: LogPosition | undefined = undefined
-    const wake = yield* PubSub.sliding<void>(1)
+    // Raised by this process's commits (EventSignal), by other processes' NOTIFYs and every second (a safety net).
+    const wake = new Wakeup()
+    yield* signal.onCommit(() => wake.raise())
     /** Reads and publishes until the log is drained; whether it was settled (nothing held back) at the last read. */
     const drain: Effect.Effect<boolean> = Effect.gen(function*() {
       for (;;) {
@@ -200,15 +202,13 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
     const notifications = pg.listen(EVENTS_CHANNEL).pipe(
       // This process's own NOTIFYs: its feed was already woken by the local signal.
       Stream.filter((origin) => origin !== signal.origin),
-      Stream.merge(signal.localWakes),
-      Stream.runForEach(() => wake.publish(undefined)),
+      Stream.runForEach(() => Effect.sync(() => wake.raise())),
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
       Effect.catchAllCause((cause) => Effect.logWarning("event feed LISTEN stopped", cause))
     )
     yield* Effect.forkScoped(notifications)
-    yield* Effect.forkScoped(
-      Stream.fromPubSub(wake).pipe(Stream.merge(Stream.tick(Duration.seconds(1))), Stream.runForEach(() => onWake))
-    )
+    yield* Effect.forkScoped(Effect.sync(() => wake.raise()).pipe(Effect.delay(Duration.seconds(1)), Effect.forever))
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(wake.next, onWake)))
 
     /**
      * Subscribes now (in the scope) to live events, optionally for one sample only. A subscriber that finds the feed
@@ -225,7 +225,7 @@ export class EventLog extends Effect.Service<EventLog>()("poretrack/EventLog", {
           const from = yield* Effect.option(head)
           if (idle && Option.isSome(from) && (restartFrom === undefined || after(restartFrom, from.value))) restartFrom = from.value
         }
-        yield* wake.publish(undefined)
+        wake.raise()
         return Stream.fromQueue(subscription).pipe(
           Stream.filter((e) => filter?.sampleId === undefined || e.sampleId === filter.sampleId)
         )
