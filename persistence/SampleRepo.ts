@@ -655,7 +655,7 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
      * creations made at the same moment). With a creation key, the key is recorded in the same statement, and when it
      * is already taken nothing is written and the result is false (the caller replays the first creation).
      */
-    const createSubmission = Effect.fn("SampleRepo.createSubmission")(function*(
+    const createSubmission = fnTraced("SampleRepo.createSubmission")(function*(
       submission: NewSubmission,
       samples: ReadonlyArray<{ readonly state: SampleState; readonly event: NewEvent }>,
       creationKey?: CreationKey | undefined

@@ -3,7 +3,7 @@
  * entities (one writer per sample), submissions created atomically.
  */
 import { Cause, Chunk, Clock, Duration, Effect, Either, Metric, MetricKey, Option, Predicate, Schedule, Schema } from "effect"
-import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { createHash, randomFillSync, randomUUID } from "node:crypto"
 import { EntityId, Sharding } from "@effect/cluster"
 import { LocalSamples } from "../actors/LocalSamples.ts"
 import { encodeCommand, Sample } from "../actors/Sample.ts"
@@ -54,14 +54,28 @@ const pickDetails = (row: Partial<Record<keyof SampleDetails, unknown>>): Sample
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+/** Random bytes for submission numbers, drawn from the system's generator 4 KiB at a time. */
+const NUMBER_BYTES = 9
+const randomPool = Buffer.alloc(NUMBER_BYTES * 455)
+let randomUsed = randomPool.length
+const randomNumberBytes = (): Buffer => {
+  if (randomUsed + NUMBER_BYTES > randomPool.length) {
+    randomFillSync(randomPool)
+    randomUsed = 0
+  }
+  randomUsed += NUMBER_BYTES
+  return randomPool.subarray(randomUsed - NUMBER_BYTES, randomUsed)
+}
+
 /**
  * A new submission number: `PT-<yyyymmdd>-` and 13 Crockford base32 characters (65 random bits: a chance collision
  * needs billions of submissions in one day); a collision is still drawn again by createSubmission.
  */
 export const newSubmissionNumber = (now: number): string => {
   const d = new Date(now).toISOString().slice(0, 10).replace(/-/g, "")
-  // Five bits at a time from 72 random bits, lowest first (plain integers: a BigInt per creation cost ~1.5 % of intake).
-  const bytes = randomBytes(9)
+  // Five bits at a time from 72 random bits, lowest first, in plain integers (a BigInt and a random-bytes call per
+  // creation cost ~2 % of intake's CPU).
+  const bytes = randomNumberBytes()
   let tail = ""
   let bits = 0
   let held = 0
