@@ -19,7 +19,7 @@
  * else (a browser's session, a chunked or oversized body, another content type) goes the usual way, untouched.
  * `HTTP_DIRECT_ROUTES=false` turns them off.
  */
-import { Cause, Duration, Effect, Either, Exit, FiberId, Metric, ParseResult, Runtime, Schema } from "effect"
+import { Cause, Duration, Effect, Either, Exit, FiberId, FiberRef, FiberRefs, HashMap, Metric, ParseResult, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Policy } from "../actors/WorkflowPolicy.ts"
 import type { SampleRepo } from "../persistence/SampleRepo.ts"
@@ -168,13 +168,20 @@ export const makeDirectRoutes = (options: DirectRouteOptions) =>
           limitHeaders = rateLimitHeaders(taken)
         })
         return yield* route.run(principal, input, request.headers)
-      }).pipe(
-        Effect.annotateLogs({ requestId }),
-        Effect.locally(currentRequestId, requestId)
-      )
+      })
 
       let timedOut = false
-      const fiber = runFork(program)
+      // The request's id in its logs and `currentRequestId`, as `Effect.annotateLogs` and `Effect.locally` would set
+      // them, but set once as the fiber is made: each of those copies the fiber's FiberRefs twice (on entry and exit).
+      const fiber = runFork(program, {
+        updateRefs: (refs, fiberId) =>
+          FiberRefs.updateManyAs(refs, {
+            entries: [
+              [currentRequestId, [[fiberId, requestId]]],
+              [FiberRef.currentLogAnnotations, [[fiberId, HashMap.set(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), "requestId", requestId)]]]
+            ]
+          })
+      })
       const timer = setTimeout(() => {
         timedOut = true
         fiber.unsafeInterruptAsFork(FiberId.none)
