@@ -158,7 +158,8 @@ const planWake = (
     const armed = nextWake(state, policy) ?? null
     if (armed === current) return { armed, wake: null, disarm: false }
     if (armed === null) return { armed, wake: null, disarm: true }
-    const payload = new WakeAt({ at: armed, version: state.version })
+    // Both numbers are ours (a computed time, the state's version): the constructor need not validate them.
+    const payload = new WakeAt({ at: armed, version: state.version }, true)
     const wake: WakeRow = {
       requestId: String(yield* actor.shared.sharding.getSnowflake),
       messageId: `Sample/${actor.entityId}/Wake/${PrimaryKey.value(payload)}`,
