@@ -1,31 +1,26 @@
 /**
  * `npm run bench:ops`: the Effect runtime's work per transition, counted rather than timed. Runs the all-in-one system
  * in this process on a fresh database (tracing off, as without OTEL_EXPORTER_OTLP_ENDPOINT), walks samples through
- * receive + the eight steps with `SampleApi.execute` (the local path, without HTTP) at concurrency 1 and 64, and counts
- * with a supervisor every Effect operation and every fiber the process runs meanwhile, its background included (the
- * notifier's e-mails, the event feed's wake-ups, the cluster's polls). The counts repeat from run to run where timings
- * on a shared 2-core machine move by ±10 %; CPU per transition is printed beside them.
+ * receive + the eight steps (test/Walk.ts's records) with `SampleApi.execute` (the local path, without HTTP) at
+ * concurrency 1 and 64, and counts with a supervisor every Effect operation and every fiber the process runs
+ * meanwhile, its background included (the notifier's e-mails, the event feed's wake-ups, the cluster's polls). The
+ * counts repeat from run to run where timings on a shared 2-core machine move by ±10 %; CPU per transition is printed
+ * beside them.
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_OPS_SAMPLES (samples
  * per measured walk, default 200). Never part of `npm test`.
  */
-import { Duration, Effect, Layer, LogLevel, Option, Redacted, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
-import type { Context, Fiber } from "effect"
-import { randomUUID } from "node:crypto"
-import pg from "pg"
-import { defaultPolicy } from "../actors/WorkflowPolicy.ts"
+import { Effect, Layer, LogLevel, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
+import type { Context, Fiber, Option } from "effect"
 import { CompleteStep, Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
-import type { StepData } from "../rpc/Workflow.ts"
-import { AppSettings } from "../runtime/AppSettings.ts"
-import { DOOR_DEFAULTS, NOTIFY_DEFAULTS } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
+import { STEP_RECORDS } from "../test/Walk.ts"
+import { benchSettings, withScratchDatabase } from "./inProcess.ts"
 
-const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const SAMPLES = Number(process.env.BENCH_OPS_SAMPLES ?? 200)
 if (!Number.isInteger(SAMPLES) || SAMPLES < 10 || SAMPLES > 10_000) throw new Error("BENCH_OPS_SAMPLES must be an integer in 10..10000")
-const port = () => 20_000 + Math.floor(Math.random() * 12_000)
 
 /** Counts the operations and fibers of every fiber that runs under it. */
 class Counter extends Supervisor.AbstractSupervisor<void> {
@@ -43,54 +38,10 @@ class Counter extends Supervisor.AbstractSupervisor<void> {
 }
 
 const KIT = "SQK-LSK114"
-/** The same step data as bench/transitions.ts: every gate passes. */
-const STEPS: ReadonlyArray<StepData> = [
-  { step: "sample_qc", data: { qubitNgUl: 60, volumeUl: 30, nanodropNgUl: 72, a260_280: 1.86, a260_230: 2.05, din: 8.4 } },
-  { step: "library_prep", data: { kit: KIT, inputNg: 1000, operator: "bench" } },
-  { step: "library_qc", data: { libraryNgUl: 12.5, fmol: 50, meanFragmentLengthBp: 8500 } },
-  { step: "sequencing_setup", data: { flowCellId: "FAX12345", flowCellProductCode: "FLO-MIN114", poreCount: 1500, device: "MinION Mk1D", position: "MN40123" } },
-  { step: "sequencing_run", data: { runId: "20250101_1200_MN40123_FAX12345_abcdef12", yieldGb: 12.5, reads: 1_250_000, n50: 15_000 } },
-  { step: "basecalling", data: { model: "hac", softwareVersion: "dorado 0.9.1", passReadPercent: 92.5 } },
-  { step: "quality_assessment", data: { meanQ: 18.2, coverage: 31.5, passed: true } },
-  { step: "data_delivery", data: { method: "s3", location: "s3://facility-delivery/bench/run-0001/", retentionDays: 30 } }
-]
+const STEPS = STEP_RECORDS
 const TRANSITIONS = 1 + STEPS.length
 
 const main = async () => {
-  const name = `poretrack_bench_ops_${randomUUID().replace(/-/g, "").slice(0, 10)}`
-  const admin = new pg.Client({ connectionString: ADMIN })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const url = new URL(ADMIN)
-  url.pathname = `/${name}`
-  const settings = AppSettings.make({
-    role: "all",
-    port: port(),
-    httpHost: "127.0.0.1",
-    databaseUrl: Option.some(Redacted.make(url.toString())),
-    dataDir: "./data",
-    embeddedPgPort: 0,
-    pgPoolMax: 20,
-    runnerHost: "127.0.0.1",
-    runnerPort: port(),
-    runnerListenHost: Option.none(),
-    entityMessagePollInterval: Duration.seconds(1),
-    shardLockRefreshInterval: Duration.seconds(2),
-    shardLockExpiration: Duration.seconds(6),
-    refreshAssignmentsInterval: Duration.millis(500),
-    entityMaxIdle: Duration.hours(1),
-    clusterMessageRetention: Duration.days(7),
-    idempotencyRetention: Duration.days(30),
-    maxResidentEntities: 1_000_000,
-    logFormat: "pretty",
-    logLevel: LogLevel.Warning,
-    otlpEndpoint: Option.none(),
-    policy: defaultPolicy,
-    adminToken: Option.none(),
-    sessionTtl: Duration.hours(12),
-    door: DOOR_DEFAULTS,
-    notify: NOTIFY_DEFAULTS
-  })
   const counter = new Counter()
 
   const program = Effect.gen(function*() {
@@ -129,18 +80,14 @@ const main = async () => {
     for (const concurrency of [1, 64]) yield* measure(yield* create(SAMPLES, `C${concurrency}`), concurrency)
   })
 
-  try {
-    await Effect.runPromise(program.pipe(
-      Effect.provide(AllInOneLive.pipe(Layer.provideMerge(settings))),
+  await withScratchDatabase("poretrack_bench_ops", (databaseUrl) =>
+    Effect.runPromise(program.pipe(
+      Effect.provide(AllInOneLive.pipe(Layer.provideMerge(benchSettings(databaseUrl, LogLevel.Warning)))),
       Effect.scoped,
       // Outermost, so that every fiber of the system (layers' background fibers included) runs under the counter.
       Effect.supervised(counter),
       Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision))
-    ))
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-  }
+    )))
   process.exit(0)
 }
 
