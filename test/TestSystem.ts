@@ -7,6 +7,7 @@ import { AppSettings } from "../runtime/AppSettings.ts"
 import { SampleApi } from "../runtime/SampleApi.ts"
 import { DOOR_DEFAULTS, NOTIFY_DEFAULTS, type AppConfig } from "../runtime/Config.ts"
 import { AllInOneLive } from "../runtime/Main.ts"
+import { rm } from "node:fs/promises"
 import { freePort } from "./freePort.ts"
 import { TEST_ADMIN_TOKEN } from "./TestAuth.ts"
 import { createTestDatabase } from "./TestDatabase.ts"
@@ -51,11 +52,16 @@ export const testSettings = async (overrides: Partial<AppConfig> = {}): Promise<
   }
 }
 
-/** The all-in-one system plus its endpoint, on a fresh database. */
+/** The all-in-one system plus its endpoint, on a fresh database; its mail outbox folder is removed when it closes. */
 export const TestSystem = (options: { readonly policy?: WorkflowPolicy; readonly settings?: Partial<AppConfig> } = {}) =>
-  Layer.unwrapEffect(Effect.promise(async () => {
-    const settings = await testSettings({ ...(options.policy ? { policy: options.policy } : {}), ...options.settings })
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const settings = yield* Effect.promise(() => testSettings({ ...(options.policy ? { policy: options.policy } : {}), ...options.settings }))
     const databaseUrl = Option.getOrThrow(settings.databaseUrl)
+    // A test's own outbox (./data/test-outbox…) goes when the system has stopped writing mails: the finalizer is added
+    // first, so it runs after the system's (built in this scope).
+    if (settings.notify.outboxDir.startsWith("./data/test-outbox")) {
+      yield* Effect.addFinalizer(() => Effect.promise(() => rm(settings.notify.outboxDir, { recursive: true, force: true })))
+    }
     return Layer.succeed(TestEndpoint, {
       baseUrl: `http://127.0.0.1:${settings.port}`,
       databaseUrl: Redacted.value(databaseUrl)
