@@ -75,8 +75,13 @@ describe("superseded SLA timers", () => {
         const events = yield* Fiber.join(fiber)
         expect((events.find(isSla("SlaAtRisk", "step"))!.data as { step: string }).step).toBe("library_prep")
         // One activation and one timer delivered in the meantime: that latch's. A superseded timer firing would have
-        // loaded its passivated sample again.
+        // loaded its passivated sample again. The timer's reply is counted as its mailbox lets it go, which can be just
+        // after its event reached the live feed: waited for (a latch on the metric), then counted exactly.
         expect((yield* metric("poretrack_entity_activations_total")) - activationsBefore).toBe(1)
+        yield* metric("poretrack_entity_replies_total", 'message="Wake"').pipe(
+          Effect.repeat({ schedule: Schedule.spaced(Duration.millis(20)), until: (n) => n > wakesBefore }),
+          Effect.timeout(Duration.seconds(10))
+        )
         expect((yield* metric("poretrack_entity_replies_total", 'message="Wake"')) - wakesBefore).toBe(1)
         for (const id of [held, cancelled, completed]) expect(yield* wakes(databaseUrl, id)).toEqual([])
         const rows = yield* Effect.promise(() =>
