@@ -178,7 +178,11 @@ export const decodeStoredState = (raw: unknown): Effect.Effect<SampleState> => d
 
 const ts = (ms: number | undefined | null): Date | null => (ms === undefined || ms === null ? null : new Date(ms))
 
-/** The indexed columns are projections of the state, computed in one place so they cannot drift from it. */
+/**
+ * The indexed columns are projections of the state, computed in one place so they cannot drift from it. Instants are
+ * epoch milliseconds, as in the state (the commit statement makes them timestamptz): a `Date` in the statement's JSON
+ * cost its ISO text here and its parse in PostgreSQL, ~40 % of the statement's JSON.stringify with six per transition.
+ */
 const projection = (state: SampleState) => {
   const inWorkflow = state.status === "in_progress" || state.status === "on_hold" || state.status === "failed"
   const step = inWorkflow && state.receivedAt !== undefined ? state.steps[state.current] : undefined
@@ -190,10 +194,10 @@ const projection = (state: SampleState) => {
     status: state.status,
     current_step: step?.step ?? null,
     step_state: step?.status ?? null,
-    step_due_at: ts(state.sla.step?.dueAt),
-    queued_at: ts(step?.queuedAt),
-    turnaround_due_at: ts(state.sla.turnaround?.dueAt),
-    updated_at: new Date(state.updatedAt),
+    step_due_ms: state.sla.step?.dueAt ?? null,
+    queued_ms: step?.queuedAt ?? null,
+    turnaround_due_ms: state.sla.turnaround?.dueAt ?? null,
+    updated_ms: state.updatedAt,
     version: state.version
   }
 }
@@ -252,11 +256,14 @@ export interface CommitInput {
  */
 const COMMIT_SQL = `
 WITH i AS (
-  SELECT i.* FROM poretrack_items($1::jsonb) AS j, jsonb_to_record(j) AS i(
+  SELECT r.*, to_timestamp(r.step_due_ms::float8 / 1000) AS step_due_at, to_timestamp(r.queued_ms::float8 / 1000) AS queued_at,
+    to_timestamp(r.turnaround_due_ms::float8 / 1000) AS turnaround_due_at, to_timestamp(r.updated_ms::float8 / 1000) AS updated_at,
+    to_timestamp(r.timer_ms::float8 / 1000) AS timer_at, to_timestamp(r.updated_ms::float8 / 1000) AS at
+  FROM poretrack_items($1::jsonb) AS j, jsonb_to_record(j) AS r(
     ord int, id uuid, expected int, name text, submitter_email text, priority text, priority_rank smallint,
-    status text, current_step text, step_state text, step_due_at timestamptz, queued_at timestamptz,
-    turnaround_due_at timestamptz, updated_at timestamptz, version int, timer_at timestamptz, state jsonb,
-    actor text, at timestamptz, events jsonb, cmd_key text, cmd_tag text, cmd_fingerprint text, cmd_result jsonb,
+    status text, current_step text, step_state text, step_due_ms bigint, queued_ms bigint,
+    turnaround_due_ms bigint, updated_ms bigint, version int, state jsonb,
+    actor text, events jsonb, cmd_key text, cmd_tag text, cmd_fingerprint text, cmd_result jsonb,
     wake_request_id text, wake_message_id text, wake_shard_id text, wake_payload text, disarm boolean, timer_ms bigint)
 ), upd AS (
   UPDATE samples s SET
@@ -408,7 +415,7 @@ FROM items i`
 prepareStatement("poretrack_create_group_v1", CREATE_GROUP_SQL)
 
 /** The name of the commit statement, prepared on each connection of the pool (PgPool.ts). */
-export const COMMIT_STATEMENT = "poretrack_commit_v1"
+export const COMMIT_STATEMENT = "poretrack_commit_v2"
 
 prepareStatement(COMMIT_STATEMENT, COMMIT_SQL)
 
@@ -457,10 +464,8 @@ const commitItem = (input: CommitInput, ord: number) => {
     id: input.state.id,
     expected: input.expectedVersion,
     ...projection(input.state),
-    timer_at: ts(input.timerAt),
     state: input.state,
     actor: input.actor,
-    at: new Date(input.state.updatedAt),
     events: input.events,
     cmd_key: cmd?.key ?? null,
     cmd_tag: cmd?.tag ?? "",

@@ -3,7 +3,9 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { SampleRepo } from "../persistence/SampleRepo.ts"
+import { Receive } from "../rpc/Commands.ts"
 import type { SampleId } from "../rpc/Ids.ts"
+import { SampleApi } from "../runtime/SampleApi.ts"
 import { query } from "./TestDatabase.ts"
 import { submitSamples, TestEndpoint, TestSystem } from "./TestSystem.ts"
 
@@ -60,6 +62,46 @@ describe("group commit on PostgreSQL", () => {
         const after = yield* groupSizes
         expect(after.sum - before.sum).toBe(40)
         expect(after.count - before.count).toBeLessThan(40)
+      }))
+
+    it.effect("a commit's columns hold the state's instants to the millisecond: clocks, queue time, timer, event and record", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const repo = yield* SampleRepo
+        const { databaseUrl } = yield* TestEndpoint
+        const { samples } = yield* submitSamples(3, { prefix: "T" })
+        const ids = samples.map((s) => s.id as SampleId)
+        yield* Effect.forEach(ids, (id, i) => api.execute(id, new Receive(), `t-${i}`, "t"), { concurrency: "unbounded" })
+        const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`
+        const rows = yield* Effect.promise(() =>
+          query<Record<string, number | null> & { id: string }>(
+            databaseUrl,
+            `SELECT s.id, ${ms("s.updated_at")} AS updated, ${ms("s.step_due_at")} AS step_due, ${ms("s.queued_at")} AS queued,
+               ${ms("s.turnaround_due_at")} AS turnaround_due, ${ms("s.timer_at")} AS timer,
+               (SELECT ${ms("e.at")} FROM sample_events e WHERE e.sample_id = s.id AND e.type = 'SampleReceived') AS event_at,
+               (SELECT ${ms("c.at")} FROM sample_commands c WHERE c.sample_id = s.id AND c.command = 'Receive') AS record_at
+             FROM samples s WHERE s.id = ANY($1::uuid[])`,
+            [ids]
+          )
+        )
+        expect(rows).toHaveLength(3)
+        for (const row of rows) {
+          const { state, timerAt } = Option.getOrThrow(yield* repo.load(row.id as SampleId))
+          const step = state.steps[state.current]!
+          expect(state.sla.step?.dueAt).toBeTypeOf("number")
+          expect(state.sla.turnaround?.dueAt).toBeTypeOf("number")
+          expect(timerAt).toBeTypeOf("number")
+          expect(row).toEqual({
+            id: row.id,
+            updated: state.updatedAt,
+            step_due: state.sla.step?.dueAt,
+            queued: step.queuedAt,
+            turnaround_due: state.sla.turnaround?.dueAt,
+            timer: timerAt,
+            event_at: state.updatedAt,
+            record_at: state.updatedAt
+          })
+        }
       }))
 
     it.effect("40 samples loaded at once: fewer statements, each sample its own row, an unknown one none", () =>

@@ -72,9 +72,11 @@ const explainDisarm = (databaseUrl: string, ids: ReadonlyArray<string>) =>
       SELECT jsonb_agg(jsonb_build_object(
         'ord', s.n - 1, 'id', s.id, 'expected', s.version, 'version', s.version + 1, 'name', s.name,
         'submitter_email', s.submitter_email, 'priority', s.priority, 'priority_rank', s.priority_rank,
-        'status', s.status, 'current_step', s.current_step, 'step_state', s.step_state, 'step_due_at', s.step_due_at,
-        'queued_at', s.queued_at, 'turnaround_due_at', s.turnaround_due_at, 'updated_at', s.updated_at,
-        'timer_at', NULL, 'state', s.state, 'actor', 'test', 'at', now(), 'events', '[]'::jsonb,
+        'status', s.status, 'current_step', s.current_step, 'step_state', s.step_state,
+        'step_due_ms', (extract(epoch FROM s.step_due_at) * 1000)::bigint, 'queued_ms', (extract(epoch FROM s.queued_at) * 1000)::bigint,
+        'turnaround_due_ms', (extract(epoch FROM s.turnaround_due_at) * 1000)::bigint,
+        'updated_ms', (extract(epoch FROM s.updated_at) * 1000)::bigint,
+        'state', s.state, 'actor', 'test', 'events', '[]'::jsonb,
         'disarm', true, 'timer_ms', NULL)) AS items
       FROM (SELECT samples.*, row_number() OVER (ORDER BY id) AS n FROM samples WHERE id = ANY($1::uuid[])) s`, [ids])
     return planOf(client, `EXPLAIN (ANALYZE, FORMAT JSON) ${commitStatement([]).text}`, [JSON.stringify(input.rows[0]!.items)])
