@@ -5,6 +5,7 @@
  * half a mail. Admins list and read the outbox through `list` and `read`.
  */
 import { FileSystem, Path } from "@effect/platform"
+import { closeSync, existsSync, fsync, openSync, renameSync, unlinkSync, writeSync } from "node:fs"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { fnTraced } from "../fnTraced.ts"
 
@@ -117,22 +118,55 @@ export class MailOutbox extends Context.Tag("poretrack/notify/MailOutbox")<MailO
           Effect.mapError((e) => new OutboxWriteFailed({ path: root, reason: e.message }))
         )
 
+        /**
+         * The file's metadata and data calls (does it exist, create, write, close, rename) are made synchronously:
+         * each is a page-cache operation of a few microseconds, where as an asynchronous call each cost a hand-over to
+         * libuv's thread pool and back (~40 µs of CPU apiece on the 2-core benchmark machine, ~0.2 ms per mail). Only
+         * the sync to disk, which waits for the device, goes to the thread pool. Same files, same order, same
+         * guarantees: the mail is complete and on disk before its name appears.
+         */
         const write = fnTraced("MailOutbox.write")(function*(id: OutboxMailId, raw: Uint8Array) {
           const target = fileOf(id)
-          const failed = (e: { readonly message: string }) => new OutboxWriteFailed({ path: target, reason: e.message })
-          if (yield* fs.exists(target).pipe(Effect.mapError(failed))) return { path: target, created: false }
+          const failed = (e: unknown) => new OutboxWriteFailed({ path: target, reason: e instanceof Error ? e.message : String(e) })
+          if (existsSync(target)) return { path: target, created: false }
           const tmp = path.join(root, `.${id}.${crypto.randomUUID()}.tmp`)
-          yield* Effect.scoped(
-            Effect.gen(function*() {
-              const file = yield* fs.open(tmp, { flag: "wx" })
-              yield* file.writeAll(raw)
-              yield* file.sync
+          const discard = () => {
+            try {
+              unlinkSync(tmp)
+            } catch {
+              // Never created, or already gone.
+            }
+          }
+          const fd = yield* Effect.try({
+            try: () => {
+              const fd = openSync(tmp, "wx")
+              try {
+                for (let at = 0; at < raw.byteLength;) at += writeSync(fd, raw, at)
+              } catch (e) {
+                closeSync(fd)
+                throw e
+              }
+              return fd
+            },
+            catch: (e) => {
+              discard()
+              return failed(e)
+            }
+          })
+          // Not interruptible once the file is open: the callback closes it, whatever happens to the caller.
+          yield* Effect.async<void, OutboxWriteFailed>((resume) => {
+            fsync(fd, (error) => {
+              try {
+                closeSync(fd)
+                if (error !== null) throw error
+                renameSync(tmp, target)
+                resume(Effect.void)
+              } catch (e) {
+                discard()
+                resume(Effect.fail(failed(e)))
+              }
             })
-          ).pipe(
-            Effect.zipRight(fs.rename(tmp, target)),
-            Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)),
-            Effect.mapError(failed)
-          )
+          })
           return { path: target, created: true }
         })
 
