@@ -1,6 +1,7 @@
 /** Boundary decoding: keys that reach a prototype and absurd nesting are typed refusals naming the path, never a crash. */
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
+import fc from "fast-check"
 import { Hold } from "./Commands.ts"
 import { checkJsonBody, checkJsonDepth, decodeStrict, decodeSubmission } from "./Decode.ts"
 import { StepData } from "./Workflow.ts"
@@ -58,5 +59,48 @@ describe("checkJsonDepth", () => {
     expect(Either.isLeft(checkJsonDepth(nestedArrays(65)))).toBe(true)
     expect(Either.isLeft(checkJsonDepth({ a: { b: { c: 1 } } }, 2))).toBe(true)
     expect(Either.isRight(checkJsonDepth({ a: { b: 1 } }, 2))).toBe(true)
+  })
+})
+
+/** What the checks refuse, worked out the plain recursive way (the values here are small): each forbidden key's path, or
+ * the first path that nests too deep. */
+const reference = (value: unknown, max: number, keys: boolean): { readonly tooDeep: boolean; readonly paths: ReadonlyArray<string> } => {
+  let tooDeep = false
+  const paths: Array<string> = []
+  const walk = (node: unknown, path: ReadonlyArray<string>) => {
+    if (typeof node !== "object" || node === null) return
+    if (path.length >= max) {
+      tooDeep = true
+      return
+    }
+    for (const [key, child] of Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node)) {
+      if (keys && ["__proto__", "constructor", "prototype"].includes(key)) paths.push([...path, key].join("."))
+      else walk(child, [...path, key])
+    }
+  }
+  walk(value, [])
+  return { tooDeep, paths }
+}
+
+describe("the body checks on any JSON", () => {
+  // JSON with forbidden keys among the ordinary ones, at any depth, parsed as a request body would be.
+  const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom("__proto__", "constructor", "prototype"))
+  const { json } = fc.letrec((tie) => ({
+    json: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null)),
+      fc.array(tie("json"), { maxLength: 4 }),
+      fc.array(fc.tuple(key, tie("json")), { maxLength: 4 }).map((entries) =>
+        `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`
+      ).map((text) => JSON.parse(text) as unknown)
+    )
+  }))
+
+  it("refuse exactly what a plain recursive walk finds: forbidden keys with their paths, nesting past the limit", () => {
+    fc.assert(fc.property(json, fc.integer({ min: 1, max: 6 }), (value, max) => {
+      const keys = reference(value, Number.MAX_SAFE_INTEGER, true)
+      expect(pathsOf(checkJsonBody(value, Number.MAX_SAFE_INTEGER)).slice().sort()).toEqual(keys.paths.slice().sort())
+      expect(Either.isLeft(checkJsonDepth(value, max))).toBe(reference(value, max, false).tooDeep)
+    }), { numRuns: 2000 })
   })
 })
