@@ -43,23 +43,31 @@ export const keysOf = (events: Iterable<SampleEvent>): Array<string> => {
  * once, later ones within a second are folded into one re-read at the end of that second.
  */
 const THROTTLED = new Set(["dashboard"])
-const THROTTLE_MS = 1000
-const windows = new Map<string, { until: number; pending: boolean }>()
-const throttled = (key: string, run: () => void) => {
-  const now = Date.now()
-  const w = windows.get(key)
-  if (w === undefined || now >= w.until) {
-    windows.set(key, { until: now + THROTTLE_MS, pending: false })
-    run()
-    return
+export const THROTTLE_MS = 1000
+
+/**
+ * A throttle per key: `run` at once when the key's last run is `ms` or more ago, else once at the end of that window
+ * (however many calls fell into it); that run opens the next window.
+ */
+export const makeThrottle = (ms: number) => {
+  const windows = new Map<string, { until: number; pending: boolean }>()
+  return (key: string, run: () => void): void => {
+    const now = Date.now()
+    const w = windows.get(key)
+    if (w === undefined || now >= w.until) {
+      windows.set(key, { until: now + ms, pending: false })
+      run()
+      return
+    }
+    if (w.pending) return
+    w.pending = true
+    setTimeout(() => {
+      windows.set(key, { until: Date.now() + ms, pending: false })
+      run()
+    }, w.until - now)
   }
-  if (w.pending) return
-  w.pending = true
-  setTimeout(() => {
-    windows.set(key, { until: Date.now() + THROTTLE_MS, pending: false })
-    run()
-  }, w.until - now)
 }
+const throttled = makeThrottle(THROTTLE_MS)
 
 /** Mounted once by the app shell while signed in: `sampleId` narrows the feed (a submitter's page of one sample). */
 export const liveFeedAtom = Rpc.runtime.atom((get) =>
