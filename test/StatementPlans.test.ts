@@ -123,5 +123,30 @@ describe("the hot statements' plans", () => {
         // The EXPLAIN's transaction was rolled back: every wake is still armed.
         expect(yield* armedWakes(databaseUrl)).toBe(400)
       }))
+
+    it.scoped("the dashboard trigger's statement keeps one generic plan, and that plan reaches events by their sample", () =>
+      Effect.gen(function*() {
+        const api = yield* SampleApi
+        const { databaseUrl } = yield* TestEndpoint
+        const { samples } = yield* submitSamples(3, { prefix: "dash" })
+        expect((yield* api.batch(samples.map((s) => s.id), new Receive(), undefined, "t")).succeeded).toBe(3)
+        // Left to choose, PL/pgSQL planned the trigger's INSERT anew for every event (a quarter of PostgreSQL's CPU
+        // under load). A later CREATE OR REPLACE of the function would drop this setting: this test would say so.
+        const config = yield* Effect.promise(() =>
+          query<{ proconfig: ReadonlyArray<string> | null }>(databaseUrl, "SELECT proconfig FROM pg_proc WHERE proname = 'poretrack_dashboard_events_insert'")
+        )
+        expect(config.map((r) => r.proconfig)).toEqual([["plan_cache_mode=force_generic_plan"]])
+        // The plan it keeps: the event's fields are parameters, and every read of earlier events goes by sample.
+        const rows = yield* Effect.promise(() =>
+          query<{ row: string }>(databaseUrl, "SELECT e::text AS row FROM sample_events e WHERE type = 'SampleReceived' LIMIT 1")
+        )
+        const event = `'${rows[0]!.row.replaceAll("'", "''")}'`
+        const plan = yield* genericPlan(databaseUrl, "sample_events", "SELECT * FROM poretrack_dashboard_event($1)", event)
+        const reads = nodesOf(plan).filter((n) => n["Relation Name"] === "sample_events")
+        expect(reads.length).toBeGreaterThan(0)
+        expect(reads.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([])
+        const indexes = new Set(nodesOf(plan).filter((n) => n["Node Type"].includes("Index")).map((n) => n["Index Name"]))
+        expect(indexes.has("sample_events_by_sample")).toBe(true)
+      }))
   })
 })
