@@ -290,7 +290,8 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       isolate: (e) => !isDatabaseOutage(e),
       maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
       maxGroup: 64,
-      sizes: deliveryGroupSize
+      sizes: deliveryGroupSize,
+      gather: true
     })
 
     const settles = yield* makeGroupCommit<{ id: string; status: DeliveryStatus; reason: string | null; next: Date | null }, void, SqlError.SqlError>({
@@ -309,7 +310,8 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       isolate: (e) => !isDatabaseOutage(e),
       maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
       maxGroup: 64,
-      sizes: deliveryGroupSize
+      sizes: deliveryGroupSize,
+      gather: true
     })
 
     /**

@@ -9,7 +9,7 @@ class Broken {
 }
 
 /** A committer over a fake statement: records each group, holds the first one until `release`, fails on item 13. */
-const harness = (maxInFlight: number) =>
+const harness = (maxInFlight: number, gather = false) =>
   Effect.gen(function*() {
     const groups: Array<ReadonlyArray<number>> = []
     const release = yield* Deferred.make<void>()
@@ -28,7 +28,8 @@ const harness = (maxInFlight: number) =>
         }),
       isolate: (e) => !e.outage,
       maxInFlight,
-      maxGroup: 3
+      maxGroup: 3,
+      gather
     })
     return { groups, release, firstSent, committer } as const
   })
@@ -91,5 +92,18 @@ describe("GroupCommit", () => {
       expect(groups).toEqual([[1], [3]])
       yield* Deferred.succeed(release, undefined)
       expect(yield* Fiber.join(first)).toBe(true)
+    }))
+
+  it.effect("gathering: writers that start together leave as one group even when nothing is in flight", () =>
+    Effect.gen(function*() {
+      const { committer, groups, release } = yield* harness(1, true)
+      yield* Deferred.succeed(release, undefined)
+      // Three writers started at the same moment (the notifier's first attempts): without gathering the first would
+      // leave alone and the other two after it.
+      expect(yield* Effect.all([1, 3, 5].map((i) => committer.commit(i)), { concurrency: "unbounded" })).toEqual([true, true, true])
+      expect(groups).toEqual([[1, 3, 5]])
+      // A lone writer still leaves, and is told its outcome.
+      expect(yield* committer.commit(8)).toBe(false)
+      expect(groups).toEqual([[1, 3, 5], [8]])
     }))
 })

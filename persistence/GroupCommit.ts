@@ -28,6 +28,12 @@ export interface GroupCommitOptions<I, O, E> {
   readonly maxGroup: number
   /** The histogram of group sizes (default `poretrack_commit_group_size`). */
   readonly sizes?: Metric.Metric.Histogram<number>
+  /**
+   * Send a group only once the writers of the current moment have all handed over (after the event loop's pending
+   * callbacks, `setImmediate`), even when nothing is in flight: for writers that start together and are not waited
+   * on by a person (the notifier's attempts), one statement instead of one for the first writer and one for the rest.
+   */
+  readonly gather?: boolean
 }
 
 interface Waiting<I, O, E> {
@@ -83,12 +89,25 @@ export const makeGroupCommit = <I, O, E>(options: GroupCommitOptions<I, O, E>) =
       }
     }
 
+    let gathering = false
+    const gathered = () => {
+      gathering = false
+      pump()
+    }
+    const handedOver = options.gather === true
+      ? () => {
+        if (gathering) return
+        gathering = true
+        setImmediate(gathered)
+      }
+      : pump
+
     /** Commits `item` with the next group; not interruptible once handed over (the statement runs to its end). */
     const commit = (item: I): Effect.Effect<O, E> =>
       Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
         Effect.async<O, E>((resume) => {
           queue.push({ item, span, resume })
-          pump()
+          handedOver()
         }))
 
     /** Commits handed over and not yet on their way (waiting for a group to leave). */

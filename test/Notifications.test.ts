@@ -209,6 +209,8 @@ describe("Notifications", () => {
         const metric = (name: string) => Effect.promise(() => metricSum(baseUrl, name))
         const statementsBefore = yield* metric("poretrack_delivery_group_size_count")
         const writesBefore = yield* metric("poretrack_delivery_group_size_sum")
+        const templateReadsBefore = yield* metric("poretrack_notification_template_reads_total")
+        const started = Date.now()
         const created = yield* api.createSubmission({
           submitterEmail: "grace@lab.example",
           source: "api",
@@ -235,6 +237,11 @@ describe("Notifications", () => {
         const statements = (yield* metric("poretrack_delivery_group_size_count")) - statementsBefore
         expect(writes).toBeGreaterThanOrEqual(80)
         expect(statements).toBeLessThan(writes)
+        // The 40 renderings read the saved templates about once a second (they are kept a second), never once per
+        // e-mail: attempts made together wait for the one read on its way.
+        const templateReads = (yield* metric("poretrack_notification_template_reads_total")) - templateReadsBefore
+        expect(templateReads).toBeGreaterThanOrEqual(1)
+        expect(templateReads).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1)
       }))
 
     it.scoped("a QC-failed event reaches the submitter and every manager, each once; a submitter sees only their own", () =>

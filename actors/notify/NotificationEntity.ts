@@ -11,7 +11,7 @@ import { Context, Effect, Layer, Option, Random, Schema } from "effect"
 import { DeliveryRepo, type StoredDelivery } from "../../persistence/DeliveryRepo.ts"
 import { ExportNoticeRepo, isExportEvent } from "../../persistence/ExportNoticeRepo.ts"
 import { InAppNotificationRepo } from "../../persistence/InAppNotificationRepo.ts"
-import { NotificationTemplateRepo } from "../../persistence/NotificationTemplateRepo.ts"
+import { NotificationTemplateRepo, type StoredTemplate } from "../../persistence/NotificationTemplateRepo.ts"
 import { decodeStoredState } from "../../persistence/SampleRepo.ts"
 import { WebhookRepo } from "../../persistence/WebhookRepo.ts"
 import type { SampleEvent } from "../../rpc/Workflow.ts"
@@ -61,8 +61,13 @@ export const DeliveryAttemptsLive = (options: NotificationEntityOptions) =>
         return ctx
       })
 
+      // Decoded once per read of the saved templates (the same rows are served for a second), not once per delivery.
+      let decoded: { readonly stored: ReadonlyArray<StoredTemplate>; readonly templates: ReadonlyArray<NotificationTemplate> } | undefined
       const savedTemplates = templates.forRendering.pipe(
-        Effect.map((stored) => stored.flatMap((s) => Option.toArray(decodeTemplate(s.template))))
+        Effect.map((stored) => {
+          if (decoded?.stored !== stored) decoded = { stored, templates: stored.flatMap((s) => Option.toArray(decodeTemplate(s.template))) }
+          return decoded.templates
+        })
       )
 
       /** After a failed attempt: the next one as a timer message, or the dead letter once the schedule is spent. */
