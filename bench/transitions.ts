@@ -135,6 +135,8 @@ interface RunResult {
   readonly waits?: string
   /** After an HTTP run: how long the notifier trailed it, and CPU per transition including the notifier's work. */
   readonly notifications?: { readonly trailingSeconds: number | undefined; readonly cpu: CpuSplit }
+  /** During an HTTP run: the server's garbage-collection pauses and event-loop lag (its /metrics, before and after). */
+  readonly runtime?: RuntimeDelta
 }
 
 const percentile = (sorted: Float64Array, p: number): number => {
@@ -248,6 +250,73 @@ const httpRequest = (
   })
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** The server's runtime histograms (runtime/NodeMetrics.ts) as read from its /metrics: each series' value by line key. */
+const scrapeRuntime = async (base: URL): Promise<Map<string, number>> => {
+  const agent = new http.Agent({ keepAlive: false })
+  try {
+    const reply = await httpRequest(agent, base, "GET", "/metrics", undefined, { accept: "text/plain" })
+    const values = new Map<string, number>()
+    if (reply.status !== 200) return values
+    for (const line of reply.body.split("\n")) {
+      if (!line.startsWith("poretrack_gc_pause_seconds") && !line.startsWith("poretrack_event_loop_lag_seconds")) continue
+      const at = line.lastIndexOf(" ")
+      values.set(line.slice(0, at), Number(line.slice(at + 1)))
+    }
+    return values
+  } catch {
+    return new Map()
+  } finally {
+    agent.destroy()
+  }
+}
+
+/** One histogram's observations during a run: how many, their sum, and the bucket bound the longest fell under. */
+interface HistogramDelta {
+  readonly count: number
+  readonly sumSeconds: number
+  /** The smallest bucket bound holding every observation ("+Inf" past the last). */
+  readonly longestUnder: string
+  /** Observations above 16 ms and above 64 ms. */
+  readonly over16ms: number
+  readonly over64ms: number
+}
+
+interface RuntimeDelta {
+  readonly gc: ReadonlyMap<string, HistogramDelta>
+  readonly lag: HistogramDelta | undefined
+}
+
+const histogramDelta = (before: Map<string, number>, after: Map<string, number>, name: string, labels: string): HistogramDelta | undefined => {
+  const d = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0)
+  const count = d(`${name}_count${labels}`)
+  if (count <= 0) return undefined
+  const sep = labels === "" ? "{" : `${labels.slice(0, -1)},`
+  const buckets = [...after.keys()]
+    .filter((k) => k.startsWith(`${name}_bucket${sep}le="`))
+    .map((k) => ({ le: k.slice(k.lastIndexOf('le="') + 4, -2), n: d(k) }))
+    .filter((b) => b.le !== "+Inf")
+    .sort((a, b) => Number(a.le) - Number(b.le))
+  const under = (seconds: number) => buckets.filter((b) => Number(b.le) <= seconds).reduce((n, b) => Math.max(n, b.n), 0)
+  const holding = buckets.find((b) => b.n >= count)
+  return {
+    count,
+    sumSeconds: d(`${name}_sum${labels}`),
+    longestUnder: holding === undefined ? "+Inf" : `${fmt(Number(holding.le) * 1000, 0)} ms`,
+    over16ms: count - under(0.016),
+    over64ms: count - under(0.064)
+  }
+}
+
+const runtimeDelta = (before: Map<string, number>, after: Map<string, number>): RuntimeDelta | undefined => {
+  if (after.size === 0) return undefined
+  const gc = new Map<string, HistogramDelta>()
+  for (const kind of ["minor", "major", "incremental"]) {
+    const h = histogramDelta(before, after, "poretrack_gc_pause_seconds", `{kind="${kind}"}`)
+    if (h !== undefined) gc.set(kind, h)
+  }
+  return { gc, lag: histogramDelta(before, after, "poretrack_event_loop_lag_seconds", "") }
+}
 
 /** Creates `n` samples through POST /api/v1/submissions, 500 rows at a time; returns ids and submission ids. */
 const createViaHttp = async (base: URL, n: number, label: string) => {
@@ -1001,6 +1070,28 @@ const printNotifications = (results: ReadonlyArray<RunResult>) => {
   }
 }
 
+const printRuntime = (results: ReadonlyArray<RunResult>) => {
+  const runs = results.filter((r) => r.runtime !== undefined)
+  if (runs.length === 0) return
+  console.log("")
+  console.log("the server's runtime during each HTTP run (its /metrics): garbage-collection pauses by kind (count, total ms,")
+  console.log("the bucket the longest fell under) and event-loop lag of a 20 ms timer (ticks late by > 16 ms and > 64 ms).")
+  console.log("Every request in flight waits through a pause or a late tick, so they show in the p99 at c=64")
+  const head = ["conc", "minor", "major", "incremental", "lag > 16 / 64 ms", "longest lag"]
+  const widths = [5, 22, 22, 22, 17, 12]
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i] ?? 8)).join(" ")
+  console.log(line(head))
+  console.log(widths.map((w) => "-".repeat(w)).join(" "))
+  const gc = (h: HistogramDelta | undefined) => (h === undefined ? "0" : `${h.count}, ${fmt(h.sumSeconds * 1000, 0)} ms, ≤ ${h.longestUnder}`)
+  for (const r of runs) {
+    const t = r.runtime!
+    console.log(line([
+      String(r.concurrency), gc(t.gc.get("minor")), gc(t.gc.get("major")), gc(t.gc.get("incremental")),
+      t.lag === undefined ? "-" : `${t.lag.over16ms} / ${t.lag.over64ms}`, t.lag === undefined ? "-" : `≤ ${t.lag.longestUnder}`
+    ]))
+  }
+}
+
 const printTargets = (results: ReadonlyArray<RunResult>) => {
   const top = settings.concurrency.includes(64) ? 64 : Math.max(...settings.concurrency)
   const http = results.find((r) => r.path === "http" && r.concurrency === top)
@@ -1176,7 +1267,9 @@ const main = async (): Promise<void> => {
       await checkpoint()
       const hBefore = await cpuSnapshot(adminClient, serverDb, serverPids)
       const hWaits = settings.targetUrl === undefined ? sampleWaits(adminClient, serverDb) : undefined
+      const runtimeBefore = await scrapeRuntime(base)
       const h = await httpRun(base, httpSamples.get(c) ?? [], c, `${runTag}-h${c}`)
+      const runtime = runtimeDelta(runtimeBefore, await scrapeRuntime(base))
       const hCpu = await cpuSplit(adminClient, serverDb, serverPids, hBefore, h.ok)
       const waits = hWaits !== undefined ? await hWaits() : undefined
       // The run's notifications (received, delivered) are delivered while later runs would start: wait for them, so
@@ -1187,7 +1280,8 @@ const main = async (): Promise<void> => {
         ...h,
         cpu: settings.targetUrl === undefined ? hCpu : { ...hCpu, serverMs: undefined, postgresMs: undefined },
         ...(waits !== undefined ? { waits } : {}),
-        ...(withNotifications !== undefined ? { notifications: { trailingSeconds: trailing, cpu: withNotifications } } : {})
+        ...(withNotifications !== undefined ? { notifications: { trailingSeconds: trailing, cpu: withNotifications } } : {}),
+        ...(runtime !== undefined ? { runtime } : {})
       })
       console.log(`http c=${c}: ${h.ok} transitions in ${fmt(h.seconds, 1)} s = ${fmt(rate(h), 0)}/s, p50 ${fmt(percentile(h.latencies, 50), 2)} ms, p99 ${fmt(percentile(h.latencies, 99), 2)} ms, ${h.errors} errors, ${h.newConnections} connections opened`)
       await checkpoint()
@@ -1250,6 +1344,7 @@ const main = async (): Promise<void> => {
     printTable(results)
     printCpu(results)
     printNotifications(results)
+    printRuntime(results)
     printTargets(results)
     printIntake(intake, submissionsTimed)
     const [end1] = os.loadavg()

@@ -23,6 +23,7 @@ import { ExportRepo } from "../persistence/ExportRepo.ts"
 import { ExportCronsLive } from "./ExportCrons.ts"
 import { exportSettingsOf, ExportStorageLive } from "./ExportStorageLive.ts"
 import { Notifier, MailOutboxLive } from "./Notifier.ts"
+import { NodeMetricsLive } from "./NodeMetrics.ts"
 
 const Entities = Layer.unwrapEffect(
   Effect.map(AppSettings, (s) =>
@@ -62,7 +63,7 @@ const Accounts = Layer.effectDiscard(Effect.flatMap(Auth, (auth) => auth.openSet
 
 /** One process: HTTP server + one runner hosting the entities + PostgreSQL (embedded unless DATABASE_URL is set). */
 export const AllInOneLive = HttpServerLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, ClientFacing, Retention, Accounts)),
+  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, ClientFacing, Retention, Accounts, NodeMetricsLive)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
@@ -70,7 +71,7 @@ export const AllInOneLive = HttpServerLive.pipe(
 
 /** A shard node: hosts Sample entities and their timers; serves probes and metrics only. */
 export const RunnerLive = RunnerHttpLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, Retention)),
+  Layer.provideMerge(Layer.mergeAll(Entities, Exports, Notifier, Retention, NodeMetricsLive)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(RunnerClusterLive),
   Layer.provideMerge(DatabaseLive)
@@ -78,7 +79,7 @@ export const RunnerLive = RunnerHttpLive.pipe(
 
 /** A stateless gateway: a client-only cluster member serving REST, RPC, probes and metrics. */
 export const GatewayLive = HttpServerLive.pipe(
-  Layer.provideMerge(Layer.merge(ClientFacing, Accounts)),
+  Layer.provideMerge(Layer.mergeAll(ClientFacing, Accounts, NodeMetricsLive)),
   Layer.provideMerge(Storage),
   Layer.provideMerge(ClientClusterLive),
   Layer.provideMerge(DatabaseLive)
