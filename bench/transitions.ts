@@ -64,6 +64,11 @@ const settings = (() => {
   if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 512)) {
     throw new Error(`BENCH_CONCURRENCY must be a list of integers in 1..512, got "${process.env.BENCH_CONCURRENCY ?? ""}"`)
   }
+  // A concurrency given twice would drive the same samples with the same idempotency keys: its second run would
+  // measure replays, not transitions.
+  if (new Set(concurrency).size !== concurrency.length) {
+    throw new Error(`BENCH_CONCURRENCY must not repeat a concurrency, got "${process.env.BENCH_CONCURRENCY ?? ""}"`)
+  }
   const target = process.env.BENCH_TARGET_URL
   return {
     adminUrl: localUrl("BENCH_DATABASE_URL", process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"),
