@@ -237,10 +237,10 @@ describe("Notifications", () => {
         const statements = (yield* metric("poretrack_delivery_group_size_count")) - statementsBefore
         expect(writes).toBeGreaterThanOrEqual(80)
         expect(statements).toBeLessThan(writes)
-        // The 40 renderings read the saved templates about once a second (they are kept a second), never once per
-        // e-mail: attempts made together wait for the one read on its way.
+        // The 40 renderings read the saved templates at most about once a second (they are kept a second; none at all
+        // when the test before rendered less than a second ago), never once per e-mail: attempts made together wait
+        // for the one read on its way.
         const templateReads = (yield* metric("poretrack_notification_template_reads_total")) - templateReadsBefore
-        expect(templateReads).toBeGreaterThanOrEqual(1)
         expect(templateReads).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1)
       }))
 
