@@ -290,8 +290,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       isolate: (e) => !isDatabaseOutage(e),
       maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
       maxGroup: 64,
-      sizes: deliveryGroupSize,
-      gather: true
+      sizes: deliveryGroupSize
     })
 
     const settles = yield* makeGroupCommit<{ id: string; status: DeliveryStatus; reason: string | null; next: Date | null }, void, SqlError.SqlError>({
@@ -310,8 +309,7 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("poretrack/Deli
       isolate: (e) => !isDatabaseOutage(e),
       maxInFlight: DELIVERY_GROUPS_IN_FLIGHT,
       maxGroup: 64,
-      sizes: deliveryGroupSize,
-      gather: true
+      sizes: deliveryGroupSize
     })
 
     /**

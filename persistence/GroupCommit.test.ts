@@ -9,7 +9,7 @@ class Broken {
 }
 
 /** A committer over a fake statement: records each group, holds the first one until `release`, fails on item 13. */
-const harness = (maxInFlight: number, gather = false) =>
+const harness = (maxInFlight: number) =>
   Effect.gen(function*() {
     const groups: Array<ReadonlyArray<number>> = []
     const release = yield* Deferred.make<void>()
@@ -28,8 +28,7 @@ const harness = (maxInFlight: number, gather = false) =>
         }),
       isolate: (e) => !e.outage,
       maxInFlight,
-      maxGroup: 3,
-      gather
+      maxGroup: 3
     })
     return { groups, release, firstSent, committer } as const
   })
@@ -94,9 +93,9 @@ describe("GroupCommit", () => {
       expect(yield* Fiber.join(first)).toBe(true)
     }))
 
-  it.effect("gathering: writers that start together leave as one group even when nothing is in flight", () =>
+  it.effect("writers that start together leave as one group even when nothing is in flight", () =>
     Effect.gen(function*() {
-      const { committer, groups, release } = yield* harness(1, true)
+      const { committer, groups, release } = yield* harness(1)
       yield* Deferred.succeed(release, undefined)
       // Three writers started at the same moment (the notifier's first attempts): without gathering the first would
       // leave alone and the other two after it.

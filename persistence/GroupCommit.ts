@@ -1,10 +1,16 @@
 /**
  * Group commit: concurrent writers' commits merged into one statement. Each writer hands over its item and waits; a
- * group is sent as soon as fewer than `maxInFlight` groups are on their way to the database (with `gather`, once the
- * current turn of the event loop has ended), so a lone writer's commit leaves at once (no added latency when the
- * system is quiet) and, under load, the commits that arrived together or while earlier groups were in flight leave
- * together, up to `maxGroup` at a time: one round trip, one parse and plan, one WAL flush for all of them. Each writer
- * is told its own outcome.
+ * group is sent once the current turn of the event loop has ended (`setImmediate`) and fewer than `maxInFlight`
+ * groups are on their way to the database, so a lone writer's commit leaves at once (it waits microseconds for the
+ * turn to end: no added latency when the system is quiet) and, under load, the commits that arrived in the same turn
+ * (the requests read from their sockets together, the notifier's attempts started together) or while earlier groups
+ * were in flight leave together, up to `maxGroup` at a time: one round trip, one parse and plan, one WAL flush for all
+ * of them. Each writer is told its own outcome.
+ *
+ * Waiting for the turn's end, rather than sending the first writer of a burst alone and the rest after it, was
+ * measured on 2026-12-02 (`npm run bench`, two pairs): statements for 9,000 transitions and 4,000 intakes 9,749 ->
+ * 6,020, intake at c=16 480-630 -> 807-824 samples/s and at c=64 957-1,170 -> 1,254-1,263/s, c=1's p50 1.47-1.50 ->
+ * 1.32-1.38 ms.
  *
  * A group that fails on a database error that is not an outage (a bug, bad data) is re-run one item at a time, so
  * that the item at fault fails alone and the others commit; an outage fails every item of the group (each writer
@@ -29,15 +35,6 @@ export interface GroupCommitOptions<I, O, E> {
   readonly maxGroup: number
   /** The histogram of group sizes (default `poretrack_commit_group_size`). */
   readonly sizes?: Metric.Metric.Histogram<number>
-  /**
-   * Send a group only once the writers of the current turn of the event loop have all handed over (`setImmediate`),
-   * even when nothing is in flight: the requests read from their sockets in one turn, or the attempts started
-   * together, travel as one statement instead of the first alone and the rest after it. A lone writer waits for the
-   * end of the turn only (microseconds). Measured with the samples' commits and creations (2026-12-02, `npm run
-   * bench`, two pairs): statements for 9,000 transitions and 4,000 intakes 9,749 -> 6,020, intake at c=16 480-630 ->
-   * 807-824 samples/s and at c=64 957-1,170 -> 1,254-1,263/s, c=1's p50 1.47-1.50 -> 1.32-1.38 ms.
-   */
-  readonly gather?: boolean
 }
 
 interface Waiting<I, O, E> {
@@ -93,18 +90,17 @@ export const makeGroupCommit = <I, O, E>(options: GroupCommitOptions<I, O, E>) =
       }
     }
 
+    // One pump at the end of the turn in which writers handed over, however many did.
     let gathering = false
     const gathered = () => {
       gathering = false
       pump()
     }
-    const handedOver = options.gather === true
-      ? () => {
-        if (gathering) return
-        gathering = true
-        setImmediate(gathered)
-      }
-      : pump
+    const handedOver = () => {
+      if (gathering) return
+      gathering = true
+      setImmediate(gathered)
+    }
 
     /** Commits `item` with the next group; not interruptible once handed over (the statement runs to its end). */
     const commit = (item: I): Effect.Effect<O, E> =>

@@ -521,7 +521,6 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       // A read fails for all or none of its samples.
       isolate: () => false,
       maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
-      gather: true,
       maxGroup: COMMIT_GROUP_MAX,
       sizes: loadGroupSize
     })
@@ -555,7 +554,6 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
         }),
       isolate: (e) => !isDatabaseOutage(e),
       maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
-      gather: true,
       maxGroup: COMMIT_GROUP_MAX
     })
 
@@ -656,7 +654,6 @@ export class SampleRepo extends Effect.Service<SampleRepo>()("poretrack/SampleRe
       // A number taken (by another creation of the group, or before) fails the group: each then runs alone.
       isolate: (e) => e._tag === "SqlError" && !isDatabaseOutage(e),
       maxInFlight: COMMIT_GROUPS_IN_FLIGHT,
-      gather: true,
       maxGroup: COMMIT_GROUP_MAX,
       sizes: createGroupSize
     })
